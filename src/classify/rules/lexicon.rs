@@ -1,0 +1,1283 @@
+//! The built-in vocabulary: one table per rule and language, written in the
+//! keyword syntax of [`super::pattern`]. All matching happens on normalised
+//! text, so entries are lowercase and without accents (`ruckbuchung`,
+//! `grosshandel`, `je sais ou tu habites`).
+//!
+//! Entries are chosen for precision on a brand's inbox: a bare `partner`
+//! (life partner), `bomb` (bath bomb, "the bomb"), `angebot` (a special
+//! offer), `avocat` (avocado) or `gericht` (a dish) would drown the real
+//! signals, so those only appear inside phrases.
+
+use crate::domain::{Flag, Lang};
+
+pub(crate) type Keywords = &'static [(Option<Lang>, &'static [&'static str])];
+
+/// A named rule and its keywords per language (`None`: language-neutral).
+pub(crate) struct RuleDef {
+    pub name: &'static str,
+    pub flag: Flag,
+    pub keywords: Keywords,
+}
+
+/// A group of rules that `[rules] extra_<key>` extends; extras become part
+/// of `extra_rule`.
+pub(crate) struct Category {
+    pub key: &'static str,
+    pub extra_rule: &'static str,
+    pub flag: Flag,
+    pub rules: &'static [RuleDef],
+}
+
+const NL: Option<Lang> = Some(Lang::Nl);
+const EN: Option<Lang> = Some(Lang::En);
+const DE: Option<Lang> = Some(Lang::De);
+const FR: Option<Lang> = Some(Lang::Fr);
+const ES: Option<Lang> = Some(Lang::Es);
+const ANY: Option<Lang> = None;
+
+pub(crate) const LEAD_RULE: &str = "lead.keyword";
+pub(crate) const LEAD_NEGATED: &str = "lead.negated";
+
+pub(crate) const CATEGORIES: &[Category] = &[
+    Category {
+        key: "legal",
+        extra_rule: "legal.custom",
+        flag: Flag::Legal,
+        rules: LEGAL,
+    },
+    Category {
+        key: "threat",
+        extra_rule: "threat.custom",
+        flag: Flag::Threat,
+        rules: THREAT,
+    },
+    Category {
+        key: "hate",
+        extra_rule: "hate.custom",
+        flag: Flag::Hate,
+        rules: HATE,
+    },
+    Category {
+        key: "injection",
+        extra_rule: "injection.custom",
+        flag: Flag::Injection,
+        rules: INJECTION,
+    },
+    Category {
+        key: "press",
+        extra_rule: "press.custom",
+        flag: Flag::Press,
+        rules: PRESS,
+    },
+    Category {
+        key: "self_harm",
+        extra_rule: "self_harm",
+        flag: Flag::SelfHarm,
+        rules: SELF_HARM,
+    },
+    Category {
+        key: "lead",
+        extra_rule: LEAD_RULE,
+        flag: Flag::Lead,
+        rules: LEAD,
+    },
+    Category {
+        key: "spam",
+        extra_rule: "spam.custom",
+        flag: Flag::Spam,
+        rules: SPAM,
+    },
+];
+
+// ---------------------------------------------------------------- legal
+
+const LEGAL: &[RuleDef] = &[
+    RuleDef {
+        name: "legal.lawyer",
+        flag: Flag::Legal,
+        keywords: &[
+            (
+                NL,
+                &[
+                    "advocaat",
+                    "advocaten*",
+                    "jurist*",
+                    "juridische (stappen|actie|weg)",
+                    "rechtsbijstand*",
+                ],
+            ),
+            (
+                EN,
+                &[
+                    "lawyer*",
+                    "attorney*",
+                    "solicitor*",
+                    "legal (action|steps|proceedings|department|team)",
+                    "law firm",
+                ],
+            ),
+            (
+                DE,
+                &[
+                    "anwalt*",
+                    "anwalte*",
+                    "rechtsanwalt*",
+                    "(rechtliche|juristische|gerichtliche) schritte",
+                    "rechtsschutz*",
+                ],
+            ),
+            (
+                FR,
+                &[
+                    "(mon|notre|mes|nos|votre) avocat*",
+                    "(d'un|prendre un|par un) avocat",
+                    "avocat (conseil|specialise)",
+                    "cabinet d'avocat*",
+                    "action en justice",
+                    "poursuites judiciaires",
+                    "service juridique",
+                    "protection juridique",
+                    "juriste*",
+                ],
+            ),
+            (
+                ES,
+                &[
+                    "abogad*",
+                    "accion* legal*",
+                    "acciones judiciales",
+                    "via judicial",
+                    "asesor* juridic*",
+                ],
+            ),
+        ],
+    },
+    RuleDef {
+        name: "legal.lawsuit",
+        flag: Flag::Legal,
+        keywords: &[
+            (
+                NL,
+                &[
+                    "rechtszaak*",
+                    "rechtzaak*",
+                    "aanklagen",
+                    "aanklacht",
+                    "dagvaard*",
+                    "(naar|voor) de rechter",
+                    "rechtbank",
+                ],
+            ),
+            (
+                EN,
+                &[
+                    "lawsuit*",
+                    "law suit",
+                    "sue",
+                    "suing",
+                    "sued",
+                    "(take|taking|see) (you|u|this|them) (to|in) court",
+                    "court case",
+                    "class action",
+                ],
+            ),
+            (
+                DE,
+                &[
+                    "klage",
+                    "verklag*",
+                    "vor gericht",
+                    "gerichtlich*",
+                    "sammelklage*",
+                    "zivilklage*",
+                ],
+            ),
+            (
+                FR,
+                &[
+                    "poursuivre en justice",
+                    "proces",
+                    "tribunal*",
+                    "attaquer en justice",
+                    "action collective",
+                ],
+            ),
+            (
+                ES,
+                &[
+                    "demandar*",
+                    "(una|poner|interponer|presentar) demanda",
+                    "juzgado*",
+                    "tribunales",
+                ],
+            ),
+        ],
+    },
+    RuleDef {
+        name: "legal.authority",
+        flag: Flag::Legal,
+        keywords: &[
+            (
+                NL,
+                &[
+                    "acm",
+                    "autoriteit consument*",
+                    "consumentenbond",
+                    "geschillencommissie",
+                    "consuwijzer",
+                    "test-aankoop",
+                    "kifid",
+                    "ombudsman*",
+                    "ombudsdienst*",
+                    "economische inspectie",
+                ],
+            ),
+            (
+                EN,
+                &[
+                    "trading standards",
+                    "consumer (protection|rights) (agency|authority|office|bureau)",
+                    "citizens advice",
+                    "better business bureau",
+                    "advertising standards",
+                ],
+            ),
+            (
+                DE,
+                &[
+                    "verbraucherzentrale*",
+                    "verbraucherschutz*",
+                    "schlichtungsstelle*",
+                    "bundesnetzagentur",
+                ],
+            ),
+            (
+                FR,
+                &[
+                    "dgccrf",
+                    "ufc que choisir",
+                    "60 millions de consommateurs",
+                    "mediateur de la consommation",
+                    "signalconso",
+                    "test-achats",
+                ],
+            ),
+            (
+                ES,
+                &[
+                    "ocu",
+                    "facua",
+                    "oficina de consumo",
+                    "hoja* de reclamacion*",
+                    "omic",
+                    "defensa del consumidor",
+                    "organizacion de consumidores",
+                ],
+            ),
+        ],
+    },
+    RuleDef {
+        name: "legal.chargeback",
+        flag: Flag::Legal,
+        keywords: &[
+            (NL, &["terugboek*", "stornering*", "storneren"]),
+            (
+                EN,
+                &[
+                    "chargeback*",
+                    "charge back",
+                    "dispute the (charge|payment|transaction)",
+                    "(paypal|bank|credit card) (dispute|claim)",
+                    "reverse the (charge|payment)",
+                ],
+            ),
+            (
+                DE,
+                &[
+                    "ruckbuchung*",
+                    "ruckbuchen",
+                    "lastschrift (zuruck*|widerrufen)",
+                    "zahlung (zuruckbuchen|zuruckholen|stornieren)",
+                ],
+            ),
+            (
+                FR,
+                &[
+                    "retrofacturation",
+                    "opposition (bancaire|sur (ma|la) carte)",
+                    "faire opposition",
+                    "litige paypal",
+                ],
+            ),
+            (
+                ES,
+                &["contracargo*", "retrocargo*", "disputa (con|en) paypal"],
+            ),
+        ],
+    },
+    RuleDef {
+        name: "legal.small_claims",
+        flag: Flag::Legal,
+        keywords: &[
+            (NL, &["kantonrechter", "kantongerecht"]),
+            (EN, &["small claims*", "county court", "moneyclaim*"]),
+            (DE, &["mahnverfahren*", "mahnbescheid*", "amtsgericht*"]),
+            (
+                FR,
+                &[
+                    "injonction de payer",
+                    "juge de proximite",
+                    "conciliateur de justice",
+                ],
+            ),
+            (ES, &["proceso monitorio", "juicio verbal", "monitorio"]),
+        ],
+    },
+    RuleDef {
+        name: "legal.notice",
+        flag: Flag::Legal,
+        keywords: &[
+            (
+                NL,
+                &[
+                    "ingebrekestelling*",
+                    "in gebreke (stellen|gesteld|stel)",
+                    "sommatie*",
+                ],
+            ),
+            (
+                EN,
+                &[
+                    "letter before action",
+                    "formal notice",
+                    "cease and desist",
+                    "notice of default",
+                ],
+            ),
+            (DE, &["abmahnung*", "fristsetzung", "letzte frist"]),
+            (FR, &["mise en demeure", "mettre en demeure"]),
+            (ES, &["burofax", "requerimiento (formal|notarial)"]),
+        ],
+    },
+    RuleDef {
+        name: "legal.police_report",
+        flag: Flag::Legal,
+        keywords: &[
+            (
+                NL,
+                &[
+                    "aangifte .. (doen|gedaan)",
+                    "(doe|doen|ga|gaan) aangifte",
+                    "politie inschakelen",
+                    "naar de politie",
+                ],
+            ),
+            (
+                EN,
+                &[
+                    "report (you|this|it|them) to the police",
+                    "(call|calling|contact) the police",
+                    "police report",
+                ],
+            ),
+            (
+                DE,
+                &[
+                    "anzeige (erstatten|erstattet)",
+                    "strafanzeige*",
+                    "(zur|die) polizei",
+                ],
+            ),
+            (
+                FR,
+                &[
+                    "porter plainte",
+                    "deposer (une )?plainte",
+                    "deposer plainte",
+                    "(appeler|prevenir) la police",
+                ],
+            ),
+            (ES, &["denuncia*", "(llamar|llamo|acudir) a la policia"]),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------- threat
+
+const THREAT: &[RuleDef] = &[
+    RuleDef {
+        name: "threat.violence",
+        flag: Flag::Threat,
+        keywords: &[
+            (EN, &[
+                // A subject and a person as object: "I'd kill for this cake",
+                // "this price is killing me" and "killer deal" stay out.
+                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|i want to|wanna|we'll|we will) .. (kill|murder|stab|shoot|strangle|beat up|punch|slap) (you|u|ya|y'all|him|her|them|everyone|all of you|your *|the (staff|owner|manager|employees|boss|cashier|driver))",
+                "(you're|you are|ur|your) (going to|gonna) die",
+                "(you'll|you will) die",
+                "watch your back",
+                "(i'll|i will) find (you|u)",
+                "break your (legs|neck|face)",
+                "(smash|punch) your face",
+                "beat the (shit|crap|hell) out of",
+                "kill yourself",
+                "kys",
+            ]),
+            (NL, &[
+                "ik maak (je|jou|jullie|u) .. af",
+                "(ik|wij|we) (vermoord|vermoorden) (je|jou|jullie|u)",
+                "(ik|we|wij) (steek|steken) (je|jou|jullie) (neer|dood|overhoop)",
+                "(ik|we|wij) (sla|slaan|schop|schoppen) (je|jou|jullie) (in elkaar|verrot|dood|kapot)",
+                "ik kom (je|jou|jullie) halen",
+                "(jij|je|jullie) (bent|zijn|gaat|gaan) eraan",
+                "maak (je|jou|jullie) dood",
+                "(schiet|knal) (je|jou|jullie) (neer|dood)",
+            ]),
+            (DE, &[
+                "ich (bring|bringe) (dich|euch|sie) um",
+                "(dich|euch) .. (umbringen|abstechen|abknallen|kaltmachen)",
+                "ich (stech|steche) (dich|euch) ab",
+                "ich (schlag|schlage) (dich|euch) (tot|zusammen|krankenhausreif)",
+                "ich mach (dich|euch) (kalt|platt)",
+                "du bist (tot|fallig)",
+            ]),
+            (FR, &[
+                "(je vais|j'vais|jvais|on va) (te|vous) (tuer|buter|crever|defoncer|egorger|planter|frapper)",
+                "(t'es|tu es|vous etes) (mort|morts|un homme mort)",
+                "(te|vous) faire la peau",
+                "(te|vous) casser la gueule",
+            ]),
+            (ES, &[
+                "(te|os|los|la|lo|les) (voy|vamos) a (matar|apunalar|reventar|pegar un tiro|partir la cara)",
+                "(voy|vamos) a (matarte|mataros|matarlos|matarla|matarlo)",
+                "(te|os) mato",
+                "(estas|estais) muerto*",
+                "(te|os) (parto|rompo) la cara",
+            ]),
+        ],
+    },
+    RuleDef {
+        name: "threat.location",
+        flag: Flag::Threat,
+        keywords: &[
+            (EN, &["i know where (you|u|ya) (live|work)", "i know where (your|ur) (house|kids|family|home)", "i know your (address|home address)"]),
+            (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)"]),
+            (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse"]),
+            (FR, &["je sais ou (tu|vous) (habites|habitez|vis|vivez|travailles|travaillez)", "je connais (ton|votre) adresse"]),
+            (ES, &["se donde (vives|vivis|vive|viven|trabajas)", "(se|tengo|conozco) tu direccion"]),
+        ],
+    },
+    RuleDef {
+        name: "threat.attack",
+        flag: Flag::Threat,
+        keywords: &[
+            (EN, &[
+                "(bomb|blow up|burn down|torch|set fire to|shoot up) (your|the|this|that) (shop|store|place|office|building|restaurant|business|factory|warehouse|company|house)",
+                "burn (it|you|your shop|your store|the place) down",
+                "(plant|put|place|leave) a bomb",
+                "bomb threat",
+                "(there's|there is) a bomb",
+                "mass shooting",
+            ]),
+            (NL, &["in de fik", "in brand (steken|steek)", "(steek|steken) .. in brand", "opblazen", "platbranden", "een bom (leggen|plaatsen|neerzetten)", "bommelding"]),
+            (DE, &["(laden|shop|geschaft|filiale|buro|firma|bude) .. (anzunden|abfackeln|niederbrennen|sprengen)", "abfackeln", "in die luft (sprengen|jagen)", "(eine|ne) bombe (legen|platzieren|hochgehen)", "bombendrohung", "amok (laufen|lauf)", "amoklauf"]),
+            (FR, &["(mettre|foutre) le feu a (ta|votre|ton|vos|la|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(cramer|bruler|faire sauter) (ta|votre|la|ton|vos|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(poser|mettre) une bombe", "alerte a la bombe"]),
+            (ES, &["(quemar|incendiar|volar|reventar) (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "prender* fuego a (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "(poner|colocar) una bomba", "amenaza de bomba"]),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------- hate
+
+const HATE: &[RuleDef] = &[
+    RuleDef {
+        name: "hate.slur",
+        flag: Flag::Hate,
+        keywords: &[
+            (EN, &["nigger*", "nigga*", "faggot*", "fag", "fags", "kike*", "spic", "spics", "chink", "chinks", "wetback*", "towelhead*", "raghead*", "tranny", "trannies", "retard", "retards", "retarded", "gook*", "paki", "pakis"]),
+            // `neger*` would also hit `negeren` (to ignore).
+            (NL, &["neger", "negers", "negerin", "nikker*", "makak", "makakken", "kutmarokka*", "geitenneuker*", "flikker*", "mongool", "kanker(jood|joden|turk|turken|marokkaan|marokkanen|neger|negers|homo|homos)"]),
+            (DE, &["neger", "kanake*", "kanacke*", "schwuchtel*", "judensau", "untermensch*", "zigeunerpack", "kameltreiber*"]),
+            (FR, &["negre", "negres", "negresse*", "bougnoul*", "youpin*", "pede", "pedes", "tarlouze*", "bicot*", "chinetoque*", "bamboula*", "sale (arabe|arabes|juif|juifs|noir|noirs|negre|pede|musulman|musulmans|gitan|gitans)"]),
+            (ES, &["maricon*", "sudaca*", "negrata*", "moro de mierda", "(puto|puta|sucio|sucia|malditos) (negro|negros|moro|moros|judio|judios|maricon|sudaca|gitano|gitanos)"]),
+        ],
+    },
+    RuleDef {
+        name: "hate.dehumanising",
+        flag: Flag::Hate,
+        keywords: &[
+            (EN, &[
+                "(jews|muslims|blacks|gays|immigrants|migrants|refugees|arabs|mexicans|asians|gypsies|trans people|women) (are|r) (animals|vermin|rats|cockroaches|parasites|subhuman|apes|monkeys|a disease|scum|filth)",
+                "gas the *",
+                "(should|must|need to|deserve to) be (exterminated|gassed|wiped out)",
+                "go back to (your|ur) (country|jungle)",
+                "subhuman*",
+            ]),
+            (NL, &[
+                "(joden|moslims|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners) (zijn|=) (beesten|dieren|ratten|kakkerlakken|parasieten|ongedierte|apen|tuig|uitschot)",
+                "(moeten|mogen) (vergast|uitgeroeid) worden",
+                "terug naar (je|jouw|je eigen) land",
+            ]),
+            (DE, &[
+                "(juden|muslime|moslems|schwarze|schwule|auslander|fluchtlinge|migranten|zigeuner|turken|araber) sind (tiere|ratten|ungeziefer|parasiten|kakerlaken|affen|abschaum|untermenschen)",
+                "ab ins gas",
+                "vergasen",
+                "geh zuruck in dein land",
+            ]),
+            (FR, &[
+                "(juifs|musulmans|noirs|arabes|pedes|homos|immigres|migrants|refugies|gitans|roms) sont (des )?(animaux|rats|cafards|parasites|singes|sous-hommes|vermines|racailles)",
+                "retourne dans ton pays",
+                "sous-homme*",
+            ]),
+            (ES, &[
+                "(judios|musulmanes|negros|moros|gays|maricones|inmigrantes|migrantes|refugiados|gitanos|sudacas) son (animales|ratas|cucarachas|parasitos|monos|escoria|basura|una plaga)",
+                "vuelve a tu pais",
+            ]),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------- injection
+
+const INJECTION: &[RuleDef] = &[
+    RuleDef {
+        name: "injection.ignore_instructions",
+        flag: Flag::Injection,
+        keywords: &[
+            (EN, &["(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)", "forget everything"]),
+            (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles"]),
+            (DE, &["(ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)", "vergiss alles", "ignoriere alles"]),
+            (FR, &["(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|prompt|directives)", "(oublie|oubliez) tout"]),
+            (ES, &["(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|prompt|directrices)", "olvida todo"]),
+        ],
+    },
+    RuleDef {
+        name: "injection.role_play",
+        flag: Flag::Injection,
+        keywords: &[
+            (EN, &[
+                // Not a bare "you are now": "you are now closed?" is a question.
+                "(you are|you're|u r) now (a|an|dan|no longer|free|unrestricted|jailbroken|in (developer|god|dev) mode)",
+                "from now on (you|u) (are|will|must|only)",
+                "act as (a|an|my|if you|though you)",
+                "pretend (to be|you are|you're|that you)",
+                "role-play as",
+                "you're no longer (a|an) (ai|assistant|bot)",
+            ]),
+            (NL, &["(je|jij) bent nu (een|mijn) .. (assistent|bot|ai|chatbot|model|hacker|personage)", "vanaf nu (ben|reageer|antwoord|gedraag) (je|jij)", "doe alsof (je|jij)", "speel de rol van", "gedraag je als"]),
+            (DE, &["du bist (jetzt|nun|ab jetzt|ab sofort) (ein|eine|mein|meine|dan|kein|keine)", "ab (jetzt|sofort) (bist|antwortest) du", "tu so als", "spiel die rolle"]),
+            (FR, &["(tu es|vous etes) (maintenant|desormais) (un|une|mon|ma)", "a partir de maintenant (tu|vous)", "fais semblant d'etre", "joue le role", "agis comme (un|une|si)"]),
+            (ES, &["ahora eres (un|una|mi)", "a partir de ahora (eres|seras|responde*)", "finge (ser|que)", "actua como (un|una|si)", "haz de cuenta"]),
+        ],
+    },
+    RuleDef {
+        name: "injection.jailbreak",
+        flag: Flag::Injection,
+        keywords: &[
+            // `dan` alone is a first name and Dutch for "then".
+            (ANY, &["jailbreak*", "do anything now", "(dan|developer|dev|god|debug|unrestricted|unfiltered) mode", "stay in character", "ontwikkelaarsmodus", "entwicklermodus", "mode developpeur", "modo desarrollador"]),
+        ],
+    },
+    RuleDef {
+        name: "injection.role_marker",
+        flag: Flag::Injection,
+        keywords: &[
+            (ANY, &[
+                r"re:(?m)^[^0-9a-z_\n]{0,3}(system|assistant|developer|sys) ?: ?(you|ignore|new|from now|override|act|respond|reply|always|never|do not|don't|forget|the (assistant|bot|ai)|je|jij|negeer|vergeet|du|ignoriere|vergiss|tu|vous|oublie|ignora|olvida|eres)(?-u:\b)",
+                r"re:<\|?/?(im_start|im_end|system|endoftext)\|?>",
+                r"re:\[/?(inst|system|sys)\]",
+                r"re:<< ?/?sys ?>>",
+                r"re:#{2,} ?(instruction|instructions|system|new instructions|prompt|response)(?-u:\b)",
+            ]),
+        ],
+    },
+    RuleDef {
+        name: "injection.prompt_leak",
+        flag: Flag::Injection,
+        keywords: &[
+            (EN, &["system prompt", "initial prompt", "(reveal|show|print|repeat|tell me|give me|what are|output|share|leak) .. your (instructions|prompt|system prompt|programming|configuration)"]),
+            (NL, &["systeemprompt", "systeem prompt", "(toon|geef|herhaal|wat zijn|print|laat) .. (je|jouw|uw) (instructies|prompt|systeemprompt)"]),
+            (DE, &["system-prompt", "(zeig|zeige|nenne|gib|wiederhole|verrate|was sind) .. (deine|ihre) (anweisungen|instruktionen|prompt|vorgaben)"]),
+            (FR, &["prompt systeme", "invite systeme", "(montre|donne|repete|affiche|revele|quelles sont) .. (tes|vos) (instructions|consignes|prompt)"]),
+            (ES, &["prompt del sistema", "indicaciones del sistema", "(muestra|muestrame|dime|repite|revela|cuales son|dame) .. (tus|sus) (instrucciones|indicaciones|prompt)"]),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------- press
+
+const PRESS: &[RuleDef] = &[
+    RuleDef {
+        name: "press.journalist",
+        flag: Flag::Press,
+        keywords: &[
+            (NL, &["journalist*", "verslaggever*", "redactie*", "redacteur*", "persbureau", "nieuwsredactie"]),
+            (EN, &["reporter*", "newsroom", "correspondent*", "(for|from) (the|a) (newspaper|magazine|broadcaster)"]),
+            (DE, &["redaktion*", "redakteur*", "reporterin"]),
+            (FR, &["journaliste*", "redaction"]),
+            (ES, &["periodista*", "redaccion", "redactor*", "corresponsal*"]),
+        ],
+    },
+    RuleDef {
+        name: "press.article",
+        flag: Flag::Press,
+        keywords: &[
+            // Outside English an "article" is also a product, so the phrase
+            // needs what the article is about.
+            (EN, &["for (an|a|my|our) (article|story|documentary|news segment|broadcast)", "(we are|we're|i am|i'm) writing (a|an) (story|article)"]),
+            (NL, &["voor (een|ons|mijn) (artikel|reportage|stuk) (over|in|voor)", "voor (een|ons|mijn) (reportage|uitzending|nieuwsitem|documentaire)", "(ik|wij|we) (schrijf|schrijven|werk|werken) (aan )?een (artikel|reportage)"]),
+            (DE, &["fur (einen|unseren|meinen) (artikel|bericht|beitrag) (uber|in|fur|zum|zur)", "(schreibe|schreiben) einen (artikel|bericht|beitrag)"]),
+            (FR, &["pour (un|notre|mon) (article|reportage|sujet) (sur|dans|concernant|a propos)", "(j'ecris|nous ecrivons|je prepare|nous preparons) un (article|reportage)"]),
+            (ES, &["para (un|nuestro|mi) (articulo|reportaje) (sobre|en|acerca)", "(escribo|escribimos|escribiendo|preparo|preparamos|preparando) un (articulo|reportaje)"]),
+        ],
+    },
+    RuleDef {
+        name: "press.statement",
+        flag: Flag::Press,
+        keywords: &[
+            (EN, &["request for comment", "(official|press|public) statement", "(a|an) statement (on|about|for|regarding)", "(give|provide|make) (us )?(a|an) (statement|comment) (on|about)", "press (inquiry|enquiry|request)", "media (inquiry|enquiry|request)"]),
+            (NL, &["reactie voor", "wederhoor", "(een|uw|jullie) (statement|verklaring) (op|over|voor)", "persvraag*"]),
+            (DE, &["stellungnahme*", "presseanfrage*", "medienanfrage*"]),
+            (FR, &["demande de commentaire", "(une|votre) (declaration|reaction) (sur|concernant|pour)", "demande (de )?presse"]),
+            (ES, &["(unas|sus|una) declaraciones", "comunicado oficial", "(solicitud|consulta) de (prensa|medios)"]),
+        ],
+    },
+];
+
+// ---------------------------------------------------------------- self-harm
+
+const SELF_HARM: &[RuleDef] = &[RuleDef {
+    name: "self_harm",
+    flag: Flag::SelfHarm,
+    keywords: &[
+        (ANY, &["suicid*", "suizid*"]),
+        (
+            EN,
+            &[
+                "kill myself",
+                "end my (life|own life)",
+                "end it all",
+                "take my own life",
+                "(want|wanna|going) to die",
+                "wanna die",
+                "(don't|do not) want to (live|be alive|exist)",
+                "self-harm*",
+                "(cut|cutting|hurt|hurting) myself",
+                "better off dead",
+                "no reason to live",
+            ],
+        ),
+        (
+            NL,
+            &[
+                "zelfmoord*",
+                "zelfdoding",
+                "ik wil (niet meer leven|dood|er niet meer zijn|sterven)",
+                "mezelf (van kant maken|ombrengen|doden|iets aandoen|snijden|pijn doen)",
+                "zelfbeschadiging",
+                "automutilatie",
+                "(een|er een) (eind|einde) aan (mijn leven|maken)",
+                "mijn leven beeindigen",
+            ],
+        ),
+        (
+            DE,
+            &[
+                "selbstmord*",
+                "selbsttotung",
+                "ich will (sterben|nicht mehr leben|tot sein)",
+                "mich (umbringen|toten|ritzen)",
+                "ritze mich",
+                "selbstverletz*",
+                "mein leben beenden",
+                "(keinen|kein) (sinn|grund) mehr zu leben",
+            ],
+        ),
+        (
+            FR,
+            &[
+                "je veux mourir",
+                "me tuer",
+                "me suicider",
+                "en finir avec (la|ma) vie",
+                "mettre fin a (mes jours|ma vie)",
+                "automutilation",
+                "me (scarifier|mutiler)",
+                "plus envie de vivre",
+            ],
+        ),
+        (
+            ES,
+            &[
+                "quiero morir*",
+                "matarme",
+                "suicidarme",
+                "quitarme la vida",
+                "no quiero (vivir|seguir viviendo)",
+                "acabar con mi vida",
+                "autolesion*",
+                "cortarme",
+                "hacerme dano",
+            ],
+        ),
+    ],
+}];
+
+// ---------------------------------------------------------------- lead
+
+const LEAD: &[RuleDef] = &[RuleDef {
+    name: LEAD_RULE,
+    flag: Flag::Lead,
+    keywords: &[
+        (ANY, &["b2b", "sponsor*", "influencer*", "wholesale*", "distributor*"]),
+        // No bare `partner`: "mijn partner en ik" is not a lead.
+        (NL, &["samenwerk*", "partnerschap*", "partner (worden|programma)", "partnerprogramma*", "groothandel*", "wederverkop*", "verkooppunt*", "dealer worden", "distributeur*", "grote (bestelling*|order*|afname|aantallen|hoeveelheden)", "offerte*", "prijsopgave", "ambassadeur*", "content creator*", "zakelijk* (klant|account|bestelling|aanvraag|samenwerking)"]),
+        (EN, &["collab*", "partnership*", "partner (with|up|program*)", "become (a|an) (partner|reseller|distributor|stockist|dealer|retailer|ambassador|affiliate)", "brand deal*", "reseller*", "resell*", "stockist*", "retail partner*", "bulk (order*|buy*|purchase*|pricing|discount*)", "large order*", "order in bulk", "(request|get|send|need|want|like) (a|us a|me a) quote", "quotation*", "price quote", "quote for", "creator (campaign*|program*)", "ugc", "ambassador*", "affiliate*", "business (inquiry|enquiry)", "(business|press|event) cooperation", "cooperation (proposal|request|opportunit*)"]),
+        (DE, &["kooperation*", "zusammenarbeit*", "zusammenarbeiten", "partnerschaft*", "partner werden", "grosshandel*", "grosshandler*", "wiederverkauf*", "(handler|vertriebspartner) werden", "als handler", "handleranfrage*", "handlerpreis*", "fachhandel*", "vertriebspartner*", "grossbestellung*", "grosse* (bestellung*|menge*|stuckzahl*)", "(ein|ihr) angebot", "angebotsanfrage*", "kostenvoranschlag*", "markenbotschafter*", "geschaftskunde*", "werbepartner*"]),
+        (FR, &["partenariat*", "collaborer", "devenir (partenaire|revendeur|distributeur|ambassadeur|ambassadrice)", "revendeur*", "revente", "grossiste*", "distributeur*", "commande* (en gros|groupee*|importante*)", "(vente|prix|achat) (en gros|de gros)", "devis", "ambassadeur*", "ambassadrice*", "influenceu*", "createur* de contenu"]),
+        (ES, &["colabor*", "socio* comercial*", "patrocin*", "mayorista*", "al por mayor", "pedido* (grande*|en cantidad)", "distribuidor*", "revendedor*", "reventa", "punto* de venta", "(un|pedir|solicitar|solicito|enviar|envien|mandar|mandarme|mandarnos|hacer) presupuesto*", "presupuesto sin compromiso", "cotizacion*", "embajador*", "creador* de contenido"]),
+    ],
+}];
+
+/// Phrases that negate a lead anywhere earlier in its clause.
+pub(crate) const NEGATION_STRONG: Keywords = &[
+    (NL, &["geen (interesse|behoefte|belangstelling)", "niet (geinteresseerd|op zoek|nodig|van plan)", "zitten niet te wachten", "(willen|wil|hoeven|zoeken) geen", "nee (bedankt|dank je|dank u)"]),
+    (EN, &["not interested", "no interest", "no need", "(don't|do not|doesn't|does not|won't|will not|never) (want|need|do|accept|offer|sell|work with|seek|look for|looking for)", "not (looking|seeking|open|accepting|planning)", "no thanks", "no thank you"]),
+    (DE, &["kein* (interesse|bedarf)", "nicht interessiert", "nicht (auf der suche|notig|gewunscht|geplant)", "(wollen|brauchen|suchen|machen|bieten) (kein|keine|keinen)", "nein danke"]),
+    (FR, &["pas (interesse*|besoin)", "aucun (interet|besoin)", "non merci", "(ne|n') (cherchons|voulons|faisons|proposons|cherche|veux|fais) (pas|aucun*)"]),
+    (ES, &["no (me|nos) interesa*", "no (estamos|estoy) interesad*", "(ningun|sin) interes", "no (queremos|buscamos|necesitamos|hacemos|ofrecemos|aceptamos)", "no gracias"]),
+];
+
+/// Single negation words, which negate a lead only right before it.
+pub(crate) const NEGATION_WEAK: Keywords = &[
+    (NL, &["geen", "niet", "nooit", "zonder"]),
+    (EN, &["no", "not", "never", "without"]),
+    (
+        DE,
+        &["kein", "keine", "keinen", "keiner", "nicht", "nie", "ohne"],
+    ),
+    (FR, &["pas", "aucun*", "jamais", "sans"]),
+    (ES, &["ni", "nunca", "ningun*", "sin"]),
+];
+
+/// Words that start a new clause, so negation before them does not count.
+pub(crate) const CLAUSE_BREAK: Keywords = &[
+    (NL, &["maar", "echter"]),
+    (EN, &["but", "however"]),
+    (DE, &["aber", "sondern", "jedoch"]),
+    (FR, &["mais", "cependant"]),
+    (ES, &["pero", "sino"]),
+];
+
+// ---------------------------------------------------------------- spam
+
+const SPAM: &[RuleDef] = &[
+    RuleDef {
+        name: "spam.followers",
+        flag: Flag::Spam,
+        keywords: &[
+            (EN, &["(buy|cheap|free|real|get|gain|more) (instagram |ig |tiktok )?(followers|likes|views|subscribers)", "followers (for sale|cheap|available)", "(boost|grow) your (followers|engagement|reach)"]),
+            (NL, &["(gratis|goedkope|echte|meer) (volgers|likes|views)", "volgers kopen"]),
+            (DE, &["(follower|likes|abonnenten) kaufen", "(kostenlose|gratis|echte) (follower|abonnenten|likes)"]),
+            (FR, &["acheter des (abonnes|followers|likes|vues)", "(abonnes|followers) gratuits"]),
+            (ES, &["comprar seguidores", "seguidores (gratis|reales|baratos)"]),
+        ],
+    },
+    RuleDef {
+        name: "spam.promotion",
+        flag: Flag::Spam,
+        keywords: &[
+            (EN, &["promote your (page|account|business|profile|brand|content)", "grow your (page|account|instagram|business)", "(check|visit|see) (out )?(my|our) (profile|bio|page|account|story)", "link in (my |our )?bio", "(dm|message|inbox|pm) (me|us) (to|for|now|if you)"]),
+            (NL, &["(bekijk|check|zie) (mijn|m'n|ons|onze) (profiel|bio|pagina)", "stuur (me|ons) een (dm|bericht) (voor|om)"]),
+            (DE, &["(schau|schaut|sieh) .. (mein|meinem|meine|unser) (profil|bio)"]),
+            (FR, &["(regarde|visite|voir|va voir) (mon|notre) (profil|bio)"]),
+            (ES, &["(mira|visita|revisa) (mi|nuestro) (perfil|bio)"]),
+        ],
+    },
+    RuleDef {
+        name: "spam.crypto",
+        flag: Flag::Spam,
+        keywords: &[
+            (ANY, &[
+                // Crypto alone is a payment question; crypto plus investing talk is the scam.
+                "(crypto*|bitcoin*|btc|forex|binary option*|usdt|ethereum) .. (invest*|trading|trader|profit*|returns|mining|signals|account manager)",
+                "(invest*|investeer|investeren|investieren|investir|invertir|trading|trade) .. (crypto*|bitcoin*|btc|forex|binary option*)",
+                "(account|investment|portfolio) manager",
+            ]),
+            (EN, &["passive income"]),
+            (NL, &["passief inkomen"]),
+            (DE, &["passives einkommen"]),
+            (FR, &["revenu* passif*"]),
+            (ES, &["ingresos pasivos"]),
+        ],
+    },
+    RuleDef {
+        name: "spam.money",
+        flag: Flag::Spam,
+        keywords: &[
+            (ANY, &[r"re:(?-u:\b)(earn|make|verdien|verdienen|gagne[rz]?|gana|ganar)[^0-9a-z_]+(?:[^ \n]+ ){0,3}?[$€£]? ?[0-9][0-9.,]*k? ?(?:[$€£]|eur|euro|usd|dollars?)?[^0-9a-z_]+(?:[^ \n]+ ){0,2}?(per|a|each|every|pro|par|al|por|/) ?(day|week|hour|dag|uur|tag|woche|stunde|jour|semaine|dia|semana|hora)(?-u:\b)"]),
+            (EN, &["make money (online|from home|fast)", "work from home and earn"]),
+            (NL, &["geld verdienen (vanuit huis|online|thuis)"]),
+            (DE, &["(von zuhause|online) .. geld verdienen"]),
+            (FR, &["gagner de l'argent (facilement|en ligne|depuis chez)"]),
+            (ES, &["ganar dinero (desde casa|facil|online)"]),
+        ],
+    },
+    RuleDef {
+        name: "spam.giveaway",
+        flag: Flag::Spam,
+        keywords: &[
+            (EN, &["(you've|you have|u have) (won|been selected|been chosen)", "claim your (prize|reward|gift)", "congratulations (you|u) (won|have been)"]),
+            (NL, &["(je hebt|jij hebt|u heeft) .. gewonnen", "claim (je|jouw|uw) (prijs|beloning)"]),
+            (DE, &["(du hast|sie haben) .. gewonnen", "(hole|holen) .. (deinen|ihren) (preis|gewinn)"]),
+            (FR, &["(vous avez|tu as) .. gagne", "reclame* (ton|votre) (prix|cadeau)"]),
+            (ES, &["(has|ha) ganado", "reclama (tu|su) (premio|regalo)"]),
+        ],
+    },
+    RuleDef {
+        name: "spam.link",
+        flag: Flag::Spam,
+        keywords: &[(ANY, &["bit.ly", "tinyurl*", "goo.gl", "t.co", "cutt.ly", "ow.ly", "is.gd", "rebrand.ly", "shorturl*", "tiny.cc", "rb.gy", "t.me", "wa.me"])],
+    },
+];
+
+// ---------------------------------------------------------------- heuristic cues
+
+pub(crate) const COMPLAINT: Keywords = &[
+    (
+        NL,
+        &[
+            "kapot",
+            "is stuk",
+            "stuk (gegaan|aangekomen|geleverd)",
+            "defect*",
+            "beschadigd",
+            "te laat",
+            "nog steeds (niet|geen)",
+            "nooit (ontvangen|gekregen|geleverd|aangekomen)",
+            "niet (ontvangen|geleverd|aangekomen|gekregen)",
+            "terugbetal*",
+            "geld terug",
+            "schande*",
+            "slecht*",
+            "waardeloos",
+            "klacht*",
+            "boos",
+            "teleurgesteld",
+            "teleurstell*",
+            "belachelijk",
+            "oplichting",
+            "oplichters",
+            "vertraging",
+            "verkeerd*",
+            "(geen|niemand) (reactie|antwoord|reageert)",
+            "balen",
+        ],
+    ),
+    (
+        EN,
+        &[
+            "broken",
+            "damaged",
+            "defective",
+            "late",
+            "delayed",
+            "delay",
+            "still (not|no|haven't|hasn't)",
+            "never (received|arrived|got|came)",
+            "(not|haven't|hasn't|didn't) (received|arrived|delivered|get)",
+            "refund*",
+            "money back",
+            "terrible",
+            "awful",
+            "worst",
+            "horrible",
+            "disappoint*",
+            "unacceptable",
+            "ridiculous",
+            "scam*",
+            "rip-off",
+            "complain*",
+            "angry",
+            "wrong (item|order|size)",
+            "missing",
+            "no (response|reply|answer)",
+            "useless",
+            "(poor|bad) (quality|service|experience)",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "kaputt",
+            "defekt",
+            "beschadigt",
+            "verspatung",
+            "verspatet",
+            "zu spat",
+            "immer noch (nicht|kein)",
+            "nie (angekommen|erhalten|geliefert)",
+            "nicht (angekommen|erhalten|geliefert)",
+            "ruckerstattung",
+            "geld zuruck",
+            "schlecht*",
+            "enttausch*",
+            "frechheit",
+            "unverschamt",
+            "katastrophe",
+            "beschwerde*",
+            "reklamation",
+            "argerlich",
+            "betrug",
+            "abzocke",
+            "keine antwort",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "casse*",
+            "abime*",
+            "defectueu*",
+            "en retard",
+            "retard",
+            "toujours pas",
+            "jamais (recu|arrive|livre)",
+            "pas (recu|arrive|livre)",
+            "rembourse*",
+            "scandale*",
+            "honte",
+            "nul",
+            "nulle",
+            "decu*",
+            "decevant*",
+            "inadmissible",
+            "inacceptable",
+            "arnaque*",
+            "reclamation*",
+            "mauvais*",
+            "aucune reponse",
+            "pire",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "roto",
+            "rota",
+            "rotos",
+            "danado*",
+            "defectuos*",
+            "(llega|llego|llegan|muy|demasiado) tarde",
+            "retraso*",
+            "todavia no",
+            "aun no",
+            "nunca (llego|recibi|llegaron)",
+            "no (ha llegado|he recibido|llego)",
+            "reembolso*",
+            "devolucion*",
+            "verguenza",
+            "fatal",
+            "pesim*",
+            "horrible",
+            "decepcion*",
+            "estafa*",
+            "queja*",
+            "reclamacion*",
+            "mal servicio",
+            "sin respuesta",
+        ],
+    ),
+];
+
+pub(crate) const PRAISE: Keywords = &[
+    (
+        ANY,
+        &[
+            "❤", "♥", "😍", "🥰", "🔥", "👏", "🙏", "😊", "💯", "👍", "🤩", "💕", "💖", "😘", "⭐",
+            "top", "super", "bravo", "perfect*",
+        ],
+    ),
+    (
+        NL,
+        &[
+            "geweldig*",
+            "mooi*",
+            "prachtig*",
+            "fantastisch*",
+            "heerlijk*",
+            "lekker*",
+            "dank*",
+            "bedankt",
+            "fijn*",
+            "blij",
+            "tevreden",
+            "aanrader",
+            "toppers",
+            "goed (gedaan|geholpen)",
+            "trots",
+        ],
+    ),
+    (
+        EN,
+        &[
+            "love*",
+            "loving",
+            "amazing",
+            "awesome",
+            "great",
+            "excellent",
+            "beautiful",
+            "gorgeous",
+            "fantastic",
+            "wonderful",
+            "thank*",
+            "thx",
+            "recommend*",
+            "happy",
+            "delicious",
+            "well done",
+            "good job",
+            "brilliant",
+            "superb",
+            "impressed",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "toll*",
+            "danke*",
+            "vielen dank",
+            "wunderbar*",
+            "wunderschon",
+            "klasse",
+            "spitze",
+            "grossartig*",
+            "lecker*",
+            "zufrieden",
+            "empfehl*",
+            "perfekt*",
+            "hervorragend*",
+            "genial*",
+            "begeistert",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "merci*",
+            "genial*",
+            "magnifique*",
+            "excellent*",
+            "parfait*",
+            "adore*",
+            "j'adore",
+            "delicieu*",
+            "merveilleu*",
+            "ravi*",
+            "satisfait*",
+            "recommande*",
+            "trop bien",
+            "incroyable",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "gracias",
+            "genial",
+            "increible*",
+            "maravillos*",
+            "me encanta*",
+            "me gusta*",
+            "excelente*",
+            "buenisim*",
+            "delicios*",
+            "recomiendo",
+            "felicidades",
+            "enhorabuena",
+            "precios*",
+            "guapisim*",
+        ],
+    ),
+];
+
+pub(crate) const QUESTION: Keywords = &[
+    (
+        NL,
+        &[
+            "vraag*",
+            "wanneer",
+            "hoe",
+            "waar",
+            "waarom",
+            "welke",
+            "wat (is|zijn|kost|kosten)",
+            "kan ik",
+            "kunnen jullie",
+            "kunt u",
+            "is het mogelijk",
+            "hebben jullie",
+            "weet iemand",
+        ],
+    ),
+    (
+        EN,
+        &[
+            "question*",
+            "when",
+            "how",
+            "where",
+            "why",
+            "which",
+            "what",
+            "can (i|you|we)",
+            "could you",
+            "do you",
+            "is it possible",
+            "does (it|this|anyone)",
+            "is there",
+            "are there",
+            "any (idea|update|news)",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "frage*",
+            "wann",
+            "wo",
+            "wie",
+            "warum",
+            "welche*",
+            "was (kostet|ist)",
+            "kann (ich|man)",
+            "konnen sie",
+            "gibt es",
+            "habt ihr",
+            "haben sie",
+            "ist es moglich",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "question*",
+            "quand",
+            "comment",
+            "pourquoi",
+            "quel*",
+            "combien",
+            "est-ce que",
+            "pouvez-vous",
+            "avez-vous",
+            "puis-je",
+            "ou (est|sont)",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "pregunta*",
+            "cuando",
+            "como",
+            "donde",
+            "por que",
+            "cual*",
+            "cuanto*",
+            "puedo",
+            "pueden",
+            "teneis",
+            "tienen",
+        ],
+    ),
+];
+
+pub(crate) const FEEDBACK: Keywords = &[
+    (ANY, &["feedback"]),
+    (NL, &["suggestie*", "tip", "voorstel*", "zou (fijn|leuk|handig|mooi|beter) zijn", "verbeterpunt*", "graag zou ik zien"]),
+    (EN, &["suggest*", "it would be (nice|great|better|helpful|good)", "(you|u) (should|could) (add|make|offer|consider|improve)", "please (add|consider|bring back)", "would love (to see|it if)", "wish (you|there was|it)", "improve*", "idea"]),
+    (DE, &["vorschlag*", "anregung*", "ware (schon|toll|gut|super|praktisch)", "(ihr|sie) (solltet|sollten|konntet|konnten) .. (anbieten|einfuhren|verbessern|hinzufugen)", "verbesser*"]),
+    (FR, &["suggestion*", "(ce serait|ca serait) (bien|super|top|genial|pratique)", "vous (devriez|pourriez) .. (ajouter|proposer|ameliorer)", "amelior*"]),
+    (ES, &["sugerencia*", "seria (genial|bueno|estupendo|mejor|util)", "(deberian|podrian) .. (anadir|agregar|ofrecer|mejorar)", "mejorar*"]),
+];
+
+pub(crate) const TROLL: Keywords = &[
+    // Laughter ("haha", "lol") is left out: fans laugh more than trolls do.
+    (ANY, &["🤡", "💩", "🖕", "wtf", "cringe"]),
+    (
+        NL,
+        &[
+            "kanker*",
+            "klootzak*",
+            "idioot*",
+            "sukkel*",
+            "boeien",
+            "niemand vroeg*",
+            "wie vroeg*",
+            "clowns",
+            "kut*",
+        ],
+    ),
+    (
+        EN,
+        &[
+            "idiot*",
+            "stupid",
+            "dumb*",
+            "loser*",
+            "clown*",
+            "(who|nobody) (cares|asked)",
+            "ratio",
+            "fuck*",
+            "shit*",
+            "trash",
+            "garbage",
+            "stfu",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "idiot*",
+            "dumm*",
+            "scheiss*",
+            "verpiss*",
+            "halt die fresse",
+            "wen interessiert*",
+            "spast*",
+            "hurensohn*",
+            "wichser*",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "connard*",
+            "connasse*",
+            "debile*",
+            "merde*",
+            "ta gueule",
+            "osef",
+            "on s'en fout",
+            "encule*",
+            "abruti*",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "idiota*",
+            "estupid*",
+            "imbecil*",
+            "gilipollas",
+            "cabron*",
+            "mierda*",
+            "a nadie le importa",
+            "pendejo*",
+            "payaso*",
+            "callate",
+        ],
+    ),
+];

@@ -1,0 +1,154 @@
+//! The command line: `replyd serve`, `replyd migrate`, `replyd token create`...
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Overrides};
+use crate::domain::Role;
+use crate::startup::Application;
+use crate::store::{tokens, Db};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "replyd",
+    version,
+    about = "Answers a brand's social media, safely: ingests comments, DMs and reviews, \
+             classifies them with a local model, drafts replies by the playbook and holds \
+             anything risky for a person.",
+    after_help = "Configuration comes from a TOML file (--config, default ./replyd.toml when \
+                  present), then REPLYD_* environment variables (REPLYD_SECTION__KEY), then \
+                  these flags. See replyd.example.toml."
+)]
+pub struct Cli {
+    /// The TOML config file (default: ./replyd.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: sqlite://FILE or postgres://... [default: sqlite://replyd.db]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: HTTP API, webhooks and the pipeline workers.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit (serve also applies them).
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; port 0 picks a free one].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        /// admin, reviewer, sales, ingest or viewer.
+        #[arg(long)]
+        role: Role,
+        /// A name to recognise the token by in logs and the audit log.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        Role::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve(args) => args.listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        listen,
+        database_url: cli.database_url.clone(),
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    crate::telemetry::init_logs(config.log_format);
+    match cli.command {
+        Command::Serve(_) => serve(config).await,
+        Command::Migrate => {
+            let db = Db::connect(config.database_url.expose()).await?;
+            db.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { role, name }) => {
+            let db = Db::connect(config.database_url.expose()).await?;
+            db.migrate().await?;
+            let token = crate::auth::generate_token();
+            let mut conn = db.conn().await?;
+            tokens::insert(&mut conn, &name, role, &crate::auth::hash_token(&token)).await?;
+            crate::store::audit::record(
+                &mut conn,
+                "cli",
+                "token.create",
+                Some(&name),
+                &serde_json::json!({ "role": role }),
+            )
+            .await?;
+            eprintln!("created {role} token `{name}`; it is shown only now:");
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config)
+        .await
+        .context("starting replyd")?;
+    let stop = CancellationToken::new();
+    let signal_stop = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing claimed work");
+        signal_stop.cancel();
+    });
+    app.run_until_stopped(stop).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

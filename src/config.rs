@@ -1,0 +1,513 @@
+//! One `Config`, read from a TOML file, then `REPLYD_*` environment
+//! variables, then command-line flags, and checked before anything starts.
+//!
+//! Environment keys name the TOML path in upper case with `__` between a
+//! section and its key: `REPLYD_LISTEN`, `REPLYD_POLICY__AUTO_SEND`,
+//! `REPLYD_MODEL__CACHE_DIR`. Values are read as TOML when they parse as
+//! TOML (`8`, `true`, `["acknowledge"]`) and as a plain string otherwise.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::rules::RulesConfig;
+use crate::domain::{ActionKind, Platform};
+
+const ENV_PREFIX: &str = "REPLYD_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+/// A value that must never be printed: its `Debug` and `Display` redact it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// `sqlite://path` (the default, `replyd.db` in the working directory)
+    /// or `postgres://...`.
+    pub database_url: Secret,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    pub model: ModelConfig,
+    pub pipeline: PipelineConfig,
+    pub delivery: DeliveryConfig,
+    pub brand: BrandConfig,
+    pub policy: PolicyConfig,
+    pub connectors: ConnectorsConfig,
+    pub rules: RulesConfig,
+    /// A directory whose reply templates override the built-in ones.
+    pub prompts_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            database_url: Secret::new("sqlite://replyd.db"),
+            log_format: LogFormat::Text,
+            model: ModelConfig::default(),
+            pipeline: PipelineConfig::default(),
+            delivery: DeliveryConfig::default(),
+            brand: BrandConfig::default(),
+            policy: PolicyConfig::default(),
+            connectors: ConnectorsConfig::default(),
+            rules: RulesConfig::default(),
+            prompts_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Classify with the local model. When false, only the rules layer and
+    /// its keyword heuristics classify (useful on very small machines).
+    pub enabled: bool,
+    /// Where the base weights are fetched to (default `$XDG_CACHE_HOME/replyd`).
+    pub cache_dir: Option<PathBuf>,
+    /// Retrained heads to use instead of the ones built into the binary.
+    pub heads_dir: Option<PathBuf>,
+    /// Most tokens in one batch; bounds memory and latency.
+    pub max_batch_tokens: usize,
+    pub max_batch_size: usize,
+    /// Requests waiting for the model beyond this are refused (and retried
+    /// later by the pipeline) instead of piling up in memory.
+    pub queue_capacity: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            enabled: true,
+            cache_dir: None,
+            heads_dir: None,
+            max_batch_tokens: 4096,
+            max_batch_size: 64,
+            queue_capacity: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Jobs (pipeline steps and deliveries) run at once by this process.
+    pub concurrency: usize,
+    /// How long a claimed job stays ours; past it another worker may take it.
+    pub lease_secs: u64,
+    /// How often idle workers look for work they were not told about.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            concurrency: 16,
+            lease_secs: 60,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Attempts before an action is marked `failed`.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, with jitter, up to `backoff_max_ms`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_attempts: 8,
+            backoff_base_ms: 500,
+            backoff_max_ms: 300_000,
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandConfig {
+    pub name: String,
+    /// Closing line added to replies, e.g. "Team Fietsie".
+    pub sign_off: Option<String>,
+    /// Dutch form of address: `je` (informal) or `u` (formal).
+    pub dutch_address: DutchAddress,
+    pub emoji: bool,
+}
+
+impl Default for BrandConfig {
+    fn default() -> Self {
+        BrandConfig {
+            name: "our team".into(),
+            sign_off: None,
+            dutch_address: DutchAddress::Je,
+            emoji: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DutchAddress {
+    Je,
+    U,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Action kinds that go out without a reviewer.
+    pub auto_send: Vec<ActionKind>,
+    /// Per-platform replacement of `auto_send`.
+    pub auto_send_by_platform: BTreeMap<Platform, Vec<ActionKind>>,
+    /// Below this intent confidence a draft waits for a human.
+    pub min_confidence: f32,
+    /// Above this hate or offensive probability a message counts as hateful.
+    pub toxicity_threshold: f32,
+    /// Hide troll comments (true) or leave them be (false); never answered.
+    pub hide_trolls: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            auto_send: vec![
+                ActionKind::Acknowledge,
+                ActionKind::Hide,
+                ActionKind::Delete,
+                ActionKind::Block,
+            ],
+            auto_send_by_platform: BTreeMap::new(),
+            min_confidence: 0.35,
+            toxicity_threshold: 0.8,
+            hide_trolls: true,
+        }
+    }
+}
+
+impl PolicyConfig {
+    pub fn auto_sends(&self, platform: &Platform, kind: ActionKind) -> bool {
+        self.auto_send_by_platform
+            .get(platform)
+            .unwrap_or(&self.auto_send)
+            .contains(&kind)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorsConfig {
+    /// Bridges a platform through signed HTTP posts to your own endpoint.
+    pub webhook: Vec<WebhookConnectorConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConnectorConfig {
+    pub platform: Platform,
+    pub url: String,
+    /// Signs every request (`X-Replyd-Signature`).
+    pub secret: Secret,
+}
+
+/// Overrides given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Reads `path` (or `./replyd.toml` when it exists), then the process
+    /// environment, then `overrides`.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let default_path = Path::new("replyd.toml");
+        let path = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        let file_text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::from_sources(
+            path.unwrap_or(default_path),
+            &file_text,
+            std::env::vars(),
+            overrides,
+        )
+    }
+
+    /// The pure part of [`Config::load`], testable without touching the process.
+    pub fn from_sources(
+        path: &Path,
+        file_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        // Parse the file alone first: its errors then carry line and column.
+        let file_error = |message: String| ConfigError::File {
+            path: path.to_owned(),
+            message,
+        };
+        toml::from_str::<Config>(file_text).map_err(|e| file_error(e.to_string()))?;
+        let mut table: toml::Table =
+            toml::from_str(file_text).map_err(|e| file_error(e.to_string()))?;
+
+        let mut env_vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        env_vars.sort();
+        if let Some(url) = overrides.database_url.clone() {
+            table.insert("database_url".into(), toml::Value::String(url));
+        }
+        for (var, raw) in &env_vars {
+            let path: Vec<String> = var[ENV_PREFIX.len()..]
+                .split("__")
+                .map(|part| part.to_ascii_lowercase())
+                .collect();
+            set_path(&mut table, &path, parse_env_value(raw)).map_err(|message| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    message,
+                }
+            })?;
+            // Deserialize after each variable so an error names the variable.
+            Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
+
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return invalid("database_url", "must start with sqlite: or postgres://");
+        }
+        if self.pipeline.concurrency == 0 {
+            return invalid("pipeline.concurrency", "must be at least 1");
+        }
+        if self.pipeline.lease_secs < 5 {
+            return invalid("pipeline.lease_secs", "must be at least 5 seconds");
+        }
+        if self.delivery.max_attempts == 0 {
+            return invalid("delivery.max_attempts", "must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.policy.min_confidence) {
+            return invalid("policy.min_confidence", "must be between 0 and 1");
+        }
+        if self.model.max_batch_size == 0 || self.model.max_batch_tokens < 512 {
+            return invalid(
+                "model.max_batch_tokens",
+                "batches need at least 512 tokens and 1 message",
+            );
+        }
+        for (i, hook) in self.connectors.webhook.iter().enumerate() {
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                return invalid(
+                    &format!("connectors.webhook[{i}].url"),
+                    "must be an http(s) URL",
+                );
+            }
+            if hook.secret.is_empty() {
+                return invalid(
+                    &format!("connectors.webhook[{i}].secret"),
+                    "must not be empty",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut current = table;
+    for part in parents {
+        let entry = current
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{part}` is not a section"))?;
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_sources(
+            Path::new("replyd.toml"),
+            file,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            &Overrides::default(),
+        )
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url.expose(), "sqlite://replyd.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(
+            "listen = \"127.0.0.1:9000\"\n[pipeline]\nconcurrency = 2\n",
+            &[
+                ("REPLYD_PIPELINE__CONCURRENCY", "7"),
+                ("REPLYD_POLICY__AUTO_SEND", "[\"hide\"]"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.pipeline.concurrency, 7);
+        assert_eq!(config.policy.auto_send, vec![ActionKind::Hide]);
+    }
+
+    #[test]
+    fn unknown_file_key_names_key_and_line() {
+        let err = load("[pipeline]\nconcurency = 2\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("concurency"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_key_names_the_variable() {
+        let err = load("", &[("REPLYD_PIPELINE__NOPE", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REPLYD_PIPELINE__NOPE"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = load("[policy]\nmin_confidence = 3.0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("policy.min_confidence"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = load(
+            "[[connectors.webhook]]\nplatform = \"shop\"\nurl = \"http://x\"\nsecret = \"hunter2\"\n",
+            &[],
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            !printed.contains("replyd.db"),
+            "database URLs can hold passwords"
+        );
+    }
+}

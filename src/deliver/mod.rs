@@ -1,0 +1,310 @@
+//! Delivery: sending actions through a platform's connector, exactly once
+//! as far as the platform can tell.
+//!
+//! An action is marked `sending` (and the attempt counted) before the
+//! request leaves. If the process dies there, the next attempt first asks
+//! the connector to [`Connector::reconcile`]: a connector that can read the
+//! platform back finds the earlier reply; the webhook connector resends
+//! under the same idempotency key, which its receiver deduplicates.
+
+pub mod webhook;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::BoxFuture;
+use crate::domain::{ActionId, ActionKind, ActionStatus, Platform, Stage};
+use crate::pipeline::Ctx;
+use crate::store::actions::{self, Change, StoredAction};
+use crate::store::messages::{self, StoredMessage};
+use crate::worker::{exponential_backoff, BackgroundJob, JobError};
+
+/// What a connector reports after a successful send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// The platform accepted it; `external_ref` is its id for what was created.
+    Delivered { external_ref: Option<String> },
+    /// Recorded only: no credentials for this platform.
+    DryRun,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// May succeed later (timeouts, 5xx, rate limits).
+    #[error("{message}")]
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Cannot succeed (bad token, no permission, refused by a platform rule).
+    #[error("{message}")]
+    Permanent { message: String },
+}
+
+/// An action with the message it acts on.
+pub struct Outbound<'a> {
+    pub action: &'a StoredAction,
+    pub message: &'a StoredMessage,
+}
+
+pub trait Connector: Send + Sync {
+    fn name(&self) -> &str;
+
+    fn send<'a>(&'a self, out: &'a Outbound<'a>) -> BoxFuture<'a, Result<Sent, DeliveryError>>;
+
+    /// Called before resending an action whose earlier attempt may have
+    /// reached the platform. `Some` means it did, and nothing is resent.
+    fn reconcile<'a>(
+        &'a self,
+        _out: &'a Outbound<'a>,
+    ) -> BoxFuture<'a, Result<Option<Sent>, DeliveryError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Records actions for platforms replyd has no credentials for, so nothing
+/// is silently dropped and the brand can see what would have gone out.
+pub struct DryRun;
+
+impl Connector for DryRun {
+    fn name(&self) -> &str {
+        "dry_run"
+    }
+
+    fn send<'a>(&'a self, out: &'a Outbound<'a>) -> BoxFuture<'a, Result<Sent, DeliveryError>> {
+        Box::pin(async move {
+            tracing::info!(
+                action = %out.action.id,
+                kind = %out.action.kind,
+                platform = %out.message.platform,
+                text = out.action.text.as_deref().unwrap_or(""),
+                "dry run: no connector configured for this platform"
+            );
+            Ok(Sent::DryRun)
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Connectors {
+    by_platform: HashMap<Platform, Arc<dyn Connector>>,
+    fallback: Arc<dyn Connector>,
+}
+
+impl Connectors {
+    pub fn new() -> Self {
+        Connectors {
+            by_platform: HashMap::new(),
+            fallback: Arc::new(DryRun),
+        }
+    }
+
+    pub fn insert(&mut self, platform: Platform, connector: Arc<dyn Connector>) {
+        self.by_platform.insert(platform, connector);
+    }
+
+    pub fn for_platform(&self, platform: &Platform) -> &Arc<dyn Connector> {
+        self.by_platform.get(platform).unwrap_or(&self.fallback)
+    }
+}
+
+impl Default for Connectors {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Sends one action.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliverAction {
+    pub action_id: ActionId,
+}
+
+impl DeliverAction {
+    pub fn dedupe_key(&self) -> String {
+        format!("deliver:{}", self.action_id)
+    }
+}
+
+impl BackgroundJob for DeliverAction {
+    const JOB_NAME: &'static str = "deliver_action";
+    type Context = Ctx;
+
+    fn max_attempts(ctx: &Ctx) -> u32 {
+        ctx.config.delivery.max_attempts
+    }
+
+    fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
+        let d = &ctx.config.delivery;
+        exponential_backoff(
+            Duration::from_millis(d.backoff_base_ms),
+            Duration::from_millis(d.backoff_max_ms),
+            attempt,
+        )
+    }
+
+    async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
+        let mut conn = ctx.db.conn().await?;
+        let action = actions::get(&mut conn, &self.action_id).await?;
+        let ready = [ActionStatus::Pending, ActionStatus::Approved];
+        let resumed = match action.status {
+            status if ready.contains(&status) => false,
+            ActionStatus::Sending => true,
+            // Final, or waiting for a person: nothing to send.
+            _ => return Ok(()),
+        };
+        let message = messages::get(&mut conn, &action.message_id).await?;
+        let connector = ctx.connectors.for_platform(&message.platform).clone();
+        let out = Outbound {
+            action: &action,
+            message: &message,
+        };
+
+        if resumed {
+            match connector.reconcile(&out).await {
+                Ok(Some(sent)) => {
+                    tracing::info!(action = %action.id, "an earlier attempt had reached the platform");
+                    return finish(&ctx, &action, &message, sent).await;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(delivery_to_job_error(&ctx, &action, e).await?),
+            }
+        }
+        let from: &[ActionStatus] = if resumed {
+            &[ActionStatus::Sending]
+        } else {
+            &ready
+        };
+        let claimed = actions::transition(
+            &mut conn,
+            &action.id,
+            from,
+            ActionStatus::Sending,
+            Change {
+                count_attempt: true,
+                ..Change::default()
+            },
+        )
+        .await?;
+        if !claimed {
+            // Another worker moved it on; its job owns it now.
+            return Ok(());
+        }
+        drop(conn);
+        match connector.send(&out).await {
+            Ok(sent) => finish(&ctx, &action, &message, sent).await,
+            Err(e) => Err(delivery_to_job_error(&ctx, &action, e).await?),
+        }
+    }
+
+    async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
+        let mut conn = ctx.db.conn().await?;
+        let failed = actions::transition(
+            &mut conn,
+            &self.action_id,
+            &[
+                ActionStatus::Pending,
+                ActionStatus::Approved,
+                ActionStatus::Sending,
+            ],
+            ActionStatus::Failed,
+            Change {
+                last_error: Some(error),
+                ..Change::default()
+            },
+        )
+        .await?;
+        if failed {
+            let action = actions::get(&mut conn, &self.action_id).await?;
+            metrics::counter!("replyd_actions_failed_total", "kind" => action.kind.as_str())
+                .increment(1);
+            settle_message(&mut conn, &action.message_id).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn finish(
+    ctx: &Ctx,
+    action: &StoredAction,
+    message: &StoredMessage,
+    sent: Sent,
+) -> Result<(), JobError> {
+    let mut conn = ctx.db.conn().await?;
+    let (status, external_ref) = match &sent {
+        Sent::Delivered { external_ref } => (ActionStatus::Sent, external_ref.as_deref()),
+        Sent::DryRun => (ActionStatus::DryRun, None),
+    };
+    let moved = actions::transition(
+        &mut conn,
+        &action.id,
+        &[
+            ActionStatus::Sending,
+            ActionStatus::Pending,
+            ActionStatus::Approved,
+        ],
+        status,
+        Change {
+            external_ref,
+            sent: true,
+            ..Change::default()
+        },
+    )
+    .await?;
+    if moved {
+        metrics::counter!("replyd_actions_total", "kind" => action.kind.as_str(), "status" => status.as_str())
+            .increment(1);
+        if action.kind == ActionKind::Acknowledge {
+            let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("replyd_ack_latency_seconds", "platform" => message.platform.to_string())
+                .record(latency);
+        }
+        settle_message(&mut conn, &action.message_id).await?;
+    }
+    Ok(())
+}
+
+/// Marks the message done once none of its actions can still change.
+pub async fn settle_message(
+    conn: &mut crate::store::AnyConnection,
+    message_id: &crate::domain::MessageId,
+) -> Result<(), JobError> {
+    if actions::all_settled(conn, message_id).await? {
+        messages::set_stage(conn, message_id, Stage::Done).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the error on the action, and turns it into the job's retry or failure.
+async fn delivery_to_job_error(
+    ctx: &Ctx,
+    action: &StoredAction,
+    error: DeliveryError,
+) -> Result<JobError, JobError> {
+    let mut conn = ctx.db.conn().await?;
+    let message = error.to_string();
+    tracing::warn!(action = %action.id, kind = %action.kind, error = %message, "delivery attempt failed");
+    Ok(match error {
+        DeliveryError::Retryable { retry_after, .. } => {
+            actions::transition(
+                &mut conn,
+                &action.id,
+                &[ActionStatus::Sending],
+                ActionStatus::Sending,
+                Change {
+                    last_error: Some(&message),
+                    ..Change::default()
+                },
+            )
+            .await?;
+            JobError::Retry {
+                reason: message,
+                after: retry_after,
+            }
+        }
+        DeliveryError::Permanent { .. } => JobError::Fatal(message),
+    })
+}

@@ -1,0 +1,267 @@
+//! Reply templates: one TOML file per language in `prompts/replies/`, each
+//! key a list of minijinja variants. The defaults are built into the binary;
+//! a configured directory replaces any language file it holds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::Environment;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{BrandConfig, DutchAddress};
+use crate::domain::{Kind, Lang, Platform};
+
+const BUILTIN: &[(Lang, &str)] = &[
+    (Lang::En, include_str!("../../prompts/replies/en.toml")),
+    (Lang::Nl, include_str!("../../prompts/replies/nl.toml")),
+    (Lang::De, include_str!("../../prompts/replies/de.toml")),
+    (Lang::Fr, include_str!("../../prompts/replies/fr.toml")),
+    (Lang::Es, include_str!("../../prompts/replies/es.toml")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template file {file}: {message}")]
+    File { file: String, message: String },
+    #[error("template {name} ({lang}) variant {variant}: {message}")]
+    Syntax {
+        name: String,
+        lang: Lang,
+        variant: usize,
+        message: String,
+    },
+    #[error("no template `{0}` in English, the fallback language")]
+    Missing(String),
+    #[error("rendering {name}: {message}")]
+    Render { name: String, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    variants: Vec<String>,
+}
+
+/// What a template can refer to.
+#[derive(Debug, Clone)]
+pub struct DraftContext<'a> {
+    pub author_name: Option<&'a str>,
+    pub platform: &'a Platform,
+    pub kind: Kind,
+    /// Picks the variant, so the same message always gets the same draft.
+    pub seed: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Draft {
+    pub text: String,
+    pub lang: Lang,
+    /// `template:<name>#<variant>`.
+    pub source: String,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    /// Variant counts per (language, name).
+    variants: BTreeMap<(Lang, String), usize>,
+    brand: BrandConfig,
+}
+
+impl Templates {
+    pub fn load(dir: Option<&Path>, brand: BrandConfig) -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let mut variants = BTreeMap::new();
+        for (lang, builtin) in BUILTIN {
+            let file_name = format!("{lang}.toml");
+            let (text, origin) = match dir.map(|d| d.join(&file_name)).filter(|p| p.exists()) {
+                Some(path) => (
+                    std::fs::read_to_string(&path).map_err(|e| TemplateError::File {
+                        file: path.display().to_string(),
+                        message: e.to_string(),
+                    })?,
+                    path.display().to_string(),
+                ),
+                None => ((*builtin).to_owned(), format!("built-in {file_name}")),
+            };
+            let table: BTreeMap<String, BTreeMap<String, Entry>> =
+                toml::from_str(&text).map_err(|e| TemplateError::File {
+                    file: origin.clone(),
+                    message: e.to_string(),
+                })?;
+            for (group, entries) in table {
+                for (key, entry) in entries {
+                    let name = format!("{group}.{key}");
+                    for (i, source) in entry.variants.into_iter().enumerate() {
+                        env.add_template_owned(format!("{lang}/{name}#{i}"), source)
+                            .map_err(|e| TemplateError::Syntax {
+                                name: name.clone(),
+                                lang: *lang,
+                                variant: i,
+                                message: e.to_string(),
+                            })?;
+                        *variants.entry((*lang, name.clone())).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        Ok(Templates {
+            env,
+            variants,
+            brand,
+        })
+    }
+
+    /// Renders `name` in `lang`, falling back to English when the language
+    /// has no such template.
+    pub fn render(
+        &self,
+        name: &str,
+        lang: Option<Lang>,
+        ctx: &DraftContext<'_>,
+    ) -> Result<Draft, TemplateError> {
+        let wanted = lang.unwrap_or(Lang::En);
+        let (lang, count) = [wanted, Lang::En]
+            .into_iter()
+            .find_map(|l| self.variants.get(&(l, name.to_owned())).map(|n| (l, *n)))
+            .ok_or_else(|| TemplateError::Missing(name.to_owned()))?;
+        let variant = (fnv1a(ctx.seed) % count as u64) as usize;
+        let template_name = format!("{lang}/{name}#{variant}");
+        let template =
+            self.env
+                .get_template(&template_name)
+                .map_err(|e| TemplateError::Render {
+                    name: template_name.clone(),
+                    message: e.to_string(),
+                })?;
+        let channel = if ctx.kind == Kind::Dm {
+            "message"
+        } else {
+            "DM"
+        };
+        let mut text = template
+            .render(minijinja::context! {
+                name => greeting_name(ctx.author_name),
+                brand => self.brand.name,
+                emoji => self.brand.emoji,
+                formal => self.brand.dutch_address == DutchAddress::U,
+                channel => channel,
+                platform => ctx.platform.as_str(),
+            })
+            .map_err(|e| TemplateError::Render {
+                name: template_name.clone(),
+                message: e.to_string(),
+            })?;
+        if let Some(sign_off) = &self.brand.sign_off {
+            text.push_str("\n– ");
+            text.push_str(sign_off);
+        }
+        Ok(Draft {
+            text,
+            lang,
+            source: format!("template:{name}#{variant}"),
+        })
+    }
+}
+
+/// The first name, as people address each other in comments; "there" reads
+/// oddly in other languages, so an unknown name becomes an empty greeting.
+fn greeting_name(name: Option<&str>) -> String {
+    name.and_then(|n| n.split_whitespace().next())
+        .map(|first| first.trim_start_matches('@').to_owned())
+        .unwrap_or_default()
+}
+
+/// A stable hash (unlike `DefaultHasher`, the same across releases).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(platform: &'a Platform, name: Option<&'a str>) -> DraftContext<'a> {
+        DraftContext {
+            author_name: name,
+            platform,
+            kind: Kind::Comment,
+            seed: "m1",
+        }
+    }
+
+    #[test]
+    fn every_language_has_every_english_template() {
+        let templates = Templates::load(None, BrandConfig::default()).unwrap();
+        let english: Vec<&String> = templates
+            .variants
+            .keys()
+            .filter(|(l, _)| *l == Lang::En)
+            .map(|(_, n)| n)
+            .collect();
+        for lang in Lang::ALL {
+            for name in &english {
+                assert!(
+                    templates.variants.contains_key(&(*lang, (*name).clone())),
+                    "{lang} lacks {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn dutch_form_of_address_follows_the_brand() {
+        let platform: Platform = "facebook".parse().unwrap();
+        let formal = BrandConfig {
+            dutch_address: DutchAddress::U,
+            ..BrandConfig::default()
+        };
+        let u = Templates::load(None, formal).unwrap();
+        let draft = u
+            .render(
+                "acknowledge.complaint",
+                Some(Lang::Nl),
+                &ctx(&platform, Some("Sanne de Vries")),
+            )
+            .unwrap();
+        assert!(draft.text.contains("uw bestelnummer"), "{}", draft.text);
+        assert!(draft.text.contains("Sanne"), "{}", draft.text);
+        let je = Templates::load(None, BrandConfig::default()).unwrap();
+        let draft = je
+            .render(
+                "acknowledge.complaint",
+                Some(Lang::Nl),
+                &ctx(&platform, Some("Sanne")),
+            )
+            .unwrap();
+        assert!(draft.text.contains("je bestelnummer"), "{}", draft.text);
+    }
+
+    #[test]
+    fn unknown_language_falls_back_to_english() {
+        let platform: Platform = "shop".parse().unwrap();
+        let templates = Templates::load(None, BrandConfig::default()).unwrap();
+        let draft = templates
+            .render("thank.praise", None, &ctx(&platform, None))
+            .unwrap();
+        assert_eq!(draft.lang, Lang::En);
+        assert!(draft.source.starts_with("template:thank.praise#"));
+    }
+
+    #[test]
+    fn a_broken_override_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nl.toml"),
+            "[acknowledge.complaint]\nvariants = [\"{{ name \"]\n",
+        )
+        .unwrap();
+        let err = Templates::load(Some(dir.path()), BrandConfig::default())
+            .err()
+            .expect("broken template rejected")
+            .to_string();
+        assert!(err.contains("acknowledge.complaint"), "{err}");
+    }
+}

@@ -1,0 +1,290 @@
+//! `POST /v1/messages`: the generic JSON API any source can push into.
+
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::accept;
+use crate::api::{ApiError, AppState};
+use crate::auth::Caller;
+use crate::domain::{Kind, Platform, Role};
+use crate::store::messages::{Author, NewMessage};
+
+pub const MAX_BATCH: usize = 1000;
+pub const MAX_TEXT_CHARS: usize = 10_000;
+const MAX_ID_CHARS: usize = 256;
+
+/// The wire form; [`parse_message`] turns it into a checked [`NewMessage`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Incoming {
+    platform: String,
+    kind: String,
+    external_id: String,
+    thread_id: Option<String>,
+    parent_id: Option<String>,
+    author: IncomingAuthor,
+    text: String,
+    created_at: Option<String>,
+    lang: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    meta: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncomingAuthor {
+    id: String,
+    name: Option<String>,
+    handle: Option<String>,
+}
+
+/// A problem with one message of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        code: "invalid_field",
+        field: Some(field.into()),
+        message: message.into(),
+    }
+}
+
+/// Parses and checks one message object.
+pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError> {
+    let incoming: Incoming = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let missing = inner.starts_with("missing field");
+        let field = if missing {
+            let name = inner.split('`').nth(1).unwrap_or_default();
+            if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            }
+        } else {
+            path
+        };
+        FieldError {
+            code: if missing {
+                "missing_field"
+            } else {
+                "invalid_field"
+            },
+            field: Some(field),
+            message: inner,
+        }
+    })?;
+    let platform: Platform = incoming
+        .platform
+        .parse()
+        .map_err(|e: crate::domain::ParseError| field_error("platform", e.message))?;
+    let kind: Kind = incoming
+        .kind
+        .parse()
+        .map_err(|e: crate::domain::ParseError| field_error("kind", e.message))?;
+    let id_field = |name: &str, value: String| -> Result<String, FieldError> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            Err(field_error(name, "must not be empty"))
+        } else if trimmed.chars().count() > MAX_ID_CHARS {
+            Err(field_error(
+                name,
+                format!("at most {MAX_ID_CHARS} characters"),
+            ))
+        } else {
+            Ok(trimmed.to_owned())
+        }
+    };
+    let optional_id =
+        |name: &str, value: Option<String>| value.map(|v| id_field(name, v)).transpose();
+    let text = incoming.text;
+    if text.trim().is_empty() {
+        return Err(field_error("text", "must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(field_error(
+            "text",
+            format!("at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    let created_at = incoming
+        .created_at
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| field_error("created_at", "must be an RFC 3339 timestamp"))
+        })
+        .transpose()?;
+    if let Some(lang) = &incoming.lang {
+        let valid = (2..=35).contains(&lang.len())
+            && lang
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(field_error(
+                "lang",
+                "must be a language tag such as nl or en-GB",
+            ));
+        }
+    }
+    if let Some(url) = &incoming.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2048 {
+            return Err(field_error(
+                "url",
+                "must be an http(s) URL of at most 2048 characters",
+            ));
+        }
+    }
+    Ok(NewMessage {
+        platform,
+        kind,
+        external_id: id_field("external_id", incoming.external_id)?,
+        thread_id: optional_id("thread_id", incoming.thread_id)?,
+        parent_id: optional_id("parent_id", incoming.parent_id)?,
+        page_id: None,
+        author: Author {
+            id: id_field("author.id", incoming.author.id)?,
+            name: incoming.author.name.filter(|n| !n.trim().is_empty()),
+            handle: incoming.author.handle.filter(|h| !h.trim().is_empty()),
+        },
+        text,
+        lang: incoming.lang,
+        url: incoming.url,
+        meta: serde_json::Value::Object(incoming.meta.unwrap_or_default()),
+        created_at,
+        source: "api",
+    })
+}
+
+/// Parses a request body: one message object, or an array of 1 to 1,000.
+/// Returns the messages and whether the body was an array.
+pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("body is not valid JSON: {e}"))
+    })?;
+    let (items, is_array) = match value {
+        serde_json::Value::Array(items) => (items, true),
+        object @ serde_json::Value::Object(_) => (vec![object], false),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "body must be a message object or an array of them",
+            ))
+        }
+    };
+    if is_array && items.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "the array holds no messages",
+        ));
+    }
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!(
+                "at most {MAX_BATCH} messages per request, got {}",
+                items.len()
+            ),
+        ));
+    }
+    let mut messages = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let parsed = parse_message(item).map_err(|e| {
+            let mut err = ApiError::bad_request(e.code, e.message);
+            if let Some(field) = e.field {
+                err = err.field(field);
+            }
+            if is_array {
+                err = err.index(index);
+            }
+            err
+        })?;
+        messages.push(parsed);
+    }
+    Ok((messages, is_array))
+}
+
+pub async fn post_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(&[Role::Ingest])?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "request body is larger than 1 MiB",
+            )
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    })?;
+    let (messages, is_array) = parse_body(&body)?;
+    let accepted = accept(&state.ctx, &messages).await?;
+    let body = if is_array {
+        serde_json::json!({ "results": accepted })
+    } else {
+        serde_json::to_value(&accepted[0]).expect("plain values")
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn valid() -> serde_json::Value {
+        json!({"platform": "shop", "kind": "review", "external_id": "r1",
+               "author": {"id": "a1"}, "text": "Mooi!", "created_at": "2026-01-02T03:04:05Z"})
+    }
+
+    #[test]
+    fn a_valid_message_parses() {
+        let msg = parse_message(valid()).unwrap();
+        assert_eq!(msg.platform.as_str(), "shop");
+        assert_eq!(msg.created_at, Some(1_767_323_045_000));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut v = valid();
+        v["author"] = json!({"name": "x"});
+        let err = parse_message(v).unwrap_err();
+        assert_eq!(err.code, "missing_field");
+        assert_eq!(err.field.as_deref(), Some("author.id"));
+
+        let mut v = valid();
+        v["kind"] = json!("tweet");
+        assert_eq!(parse_message(v).unwrap_err().field.as_deref(), Some("kind"));
+
+        let mut v = valid();
+        v["text"] = json!("x".repeat(MAX_TEXT_CHARS + 1));
+        assert_eq!(parse_message(v).unwrap_err().field.as_deref(), Some("text"));
+
+        let mut v = valid();
+        v["surprise"] = json!(1);
+        assert!(parse_message(v).is_err());
+    }
+
+    #[test]
+    fn batch_errors_carry_the_index() {
+        let body = serde_json::to_vec(&json!([valid(), {"platform": "Bad"}])).unwrap();
+        let err = parse_body(&body).unwrap_err();
+        assert_eq!(err.body.index, Some(1));
+    }
+}

@@ -1,0 +1,21 @@
+//! replyd: answers a brand's social media for it, safely.
+//!
+//! The pipeline, one module per stage: [`ingest`] → [`classify`] →
+//! [`decide`] → [`draft`] → [`deliver`], driven by [`pipeline`] jobs that
+//! the [`worker`] claims from the [`store`].
+
+pub mod api;
+pub mod auth;
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod decide;
+pub mod deliver;
+pub mod domain;
+pub mod draft;
+pub mod ingest;
+pub mod pipeline;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod worker;

@@ -1,0 +1,168 @@
+//! Drives one message through classify → decide → act. Each step commits
+//! its result with the message's new stage, so a rerun after a crash starts
+//! at the first step not yet committed and never plans an action twice.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::classify::{Classifier, ClassifyError};
+use crate::config::Config;
+use crate::decide::{policy, risk};
+use crate::deliver::{self, Connectors, DeliverAction};
+use crate::domain::{ActionStatus, Classification, MessageId, Stage};
+use crate::draft::{DraftContext, Templates};
+use crate::store::actions::{self, NewAction};
+use crate::store::messages::{self, StoredMessage};
+use crate::store::Db;
+use crate::worker::{BackgroundJob, JobError};
+
+/// Everything a job needs, shared by all of them.
+pub struct Services {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub classifier: Arc<dyn Classifier>,
+    pub templates: Templates,
+    pub connectors: Connectors,
+    /// Wakes this process's idle workers when new work is committed.
+    pub wake: Arc<Notify>,
+}
+
+pub type Ctx = Arc<Services>;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProcessMessage {
+    pub message_id: MessageId,
+}
+
+impl ProcessMessage {
+    pub fn dedupe_key(&self) -> String {
+        format!("process:{}", self.message_id)
+    }
+}
+
+impl BackgroundJob for ProcessMessage {
+    const JOB_NAME: &'static str = "process_message";
+    type Context = Ctx;
+
+    fn max_attempts(_ctx: &Ctx) -> u32 {
+        // Processing only touches our own database and model: keep trying.
+        u32::MAX
+    }
+
+    async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
+        let mut conn = ctx.db.conn().await?;
+        let message = messages::get(&mut conn, &self.message_id).await?;
+        drop(conn);
+        let started = Instant::now();
+        if message.stage == Stage::Received {
+            classify(&ctx, &message).await?;
+        }
+        if matches!(message.stage, Stage::Received | Stage::Classified) {
+            decide(&ctx, &message).await?;
+            metrics::histogram!("replyd_processing_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+}
+
+async fn classify(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
+    let started = Instant::now();
+    let classification = ctx
+        .classifier
+        .classify(&message.text, message.lang.as_deref())
+        .await
+        .map_err(|e| match e {
+            ClassifyError::Overloaded => JobError::Retry {
+                reason: e.to_string(),
+                after: Some(Duration::from_millis(250)),
+            },
+            ClassifyError::Failed(reason) => JobError::retry(reason),
+        })?;
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    metrics::histogram!("replyd_classify_seconds").record(elapsed_ms / 1000.0);
+    let mut tx = ctx.db.begin().await?;
+    if messages::advance_stage(&mut tx, &message.id, Stage::Received, Stage::Classified).await? {
+        messages::save_classification(&mut tx, &message.id, &classification, elapsed_ms).await?;
+    }
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
+async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
+    let mut conn = ctx.db.conn().await?;
+    let classification: Classification = messages::classification(&mut conn, &message.id)
+        .await?
+        .ok_or_else(|| JobError::Fatal("classified message has no classification".into()))?;
+    drop(conn);
+    let policy_cfg = &ctx.config.policy;
+    let plan = policy::plan(message.kind, &classification, policy_cfg);
+
+    let mut planned = Vec::with_capacity(plan.proposals.len());
+    for proposal in &plan.proposals {
+        let draft = match proposal.template {
+            Some(name) => Some(
+                ctx.templates
+                    .render(
+                        name,
+                        classification.lang,
+                        &DraftContext {
+                            author_name: message.author.name.as_deref(),
+                            platform: &message.platform,
+                            kind: message.kind,
+                            seed: message.id.as_str(),
+                        },
+                    )
+                    .map_err(|e| JobError::Fatal(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let (status, held) = risk::gate(
+            &message.platform,
+            &classification,
+            proposal,
+            &[],
+            policy_cfg,
+        );
+        let mut reasons = proposal.reasons.clone();
+        reasons.extend(held.iter().map(|h| format!("held: {h}")));
+        planned.push(NewAction {
+            kind: proposal.kind,
+            status,
+            text: draft.as_ref().map(|d| d.text.clone()),
+            draft_source: draft.map(|d| d.source),
+            reasons,
+        });
+    }
+
+    let mut tx = ctx.db.begin().await?;
+    // Moving the stage first takes SQLite's write lock at once, and a second
+    // run that raced this one finds the decision made and stops.
+    if !messages::advance_stage(&mut tx, &message.id, Stage::Classified, Stage::Decided).await? {
+        return Ok(());
+    }
+    let mut reasons = plan.reasons.clone();
+    reasons.extend(planned.iter().map(|a| format!("{}: {}", a.kind, a.status)));
+    messages::save_decision(&mut tx, &message.id, &plan.summary, &reasons).await?;
+    let mut queued = false;
+    for action in &planned {
+        let Some(id) = actions::insert(&mut tx, &message.id, action).await? else {
+            continue;
+        };
+        if action.status == ActionStatus::Pending {
+            let job = DeliverAction { action_id: id };
+            job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
+                .await?;
+            queued = true;
+        }
+    }
+    deliver::settle_message(&mut tx, &message.id).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    if queued {
+        ctx.wake.notify_one();
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The durable job queue behind the pipeline and every delivery.
+
+use sqlx::Row;
+
+use super::{now_ms, AnyConnection, Backend, Db, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub job_type: String,
+    pub data: String,
+    /// Including this run.
+    pub attempts: i64,
+}
+
+/// Adds a job. With a `dedupe_key`, a second job under the same key is not
+/// added while the first exists (returns false).
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    job_type: &str,
+    data: &str,
+    run_at: i64,
+    dedupe_key: Option<&str>,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let result = sqlx::query(
+        "INSERT INTO jobs (id, job_type, data, dedupe_key, run_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(job_type)
+    .bind(data)
+    .bind(dedupe_key)
+    .bind(run_at)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Leases up to `limit` due jobs to `worker`. On PostgreSQL rows another
+/// replica is claiming are skipped rather than waited for.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    limit: usize,
+    lease_ms: i64,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    let now = now_ms();
+    let lock_clause = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM jobs WHERE run_at <= $3 \
+           AND (locked_until IS NULL OR locked_until < $3) \
+           ORDER BY run_at LIMIT {limit}{lock_clause}) \
+         RETURNING id, job_type, data, attempts"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ClaimedJob {
+                id: r.try_get("id")?,
+                job_type: r.try_get("job_type")?,
+                data: r.try_get("data")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// Removes a finished job; only its holder may (a job whose lease ran out
+/// and was taken over belongs to the new holder).
+pub async fn complete(db: &Db, id: &str, worker: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2")
+        .bind(id)
+        .bind(worker)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Releases a job to run again at `run_at`.
+pub async fn retry_at(
+    db: &Db,
+    id: &str,
+    worker: &str,
+    run_at: i64,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET run_at = $1, locked_by = NULL, locked_until = NULL, last_error = $2 \
+         WHERE id = $3 AND locked_by = $4",
+    )
+    .bind(run_at)
+    .bind(error)
+    .bind(id)
+    .bind(worker)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Gives back everything `worker` holds, to be taken at once by others
+/// (used at shutdown).
+pub async fn release_all(db: &Db, worker: &str) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE jobs SET locked_by = NULL, locked_until = NULL, attempts = attempts - 1 WHERE locked_by = $1",
+    )
+    .bind(worker)
+    .execute(db.pool())
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Jobs that are due now, claimed or not: the queue depth.
+pub async fn due_count(db: &Db) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE run_at <= $1")
+            .bind(now_ms())
+            .fetch_one(db.pool())
+            .await?,
+    )
+}

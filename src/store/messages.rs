@@ -1,0 +1,380 @@
+//! Messages, their classification and the decision taken on them.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{now_ms, to_json, AnyConnection, StoreError};
+use crate::domain::{Classification, Kind, MessageId, Platform, Stage};
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Author {
+    pub id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+/// A message as it arrives, already validated by its ingestion route.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub platform: Platform,
+    pub kind: Kind,
+    pub external_id: String,
+    pub thread_id: Option<String>,
+    pub parent_id: Option<String>,
+    /// The Meta page or Instagram account the message was addressed to.
+    pub page_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    /// The language tag the source gave, if any (not necessarily one replyd writes).
+    pub lang: Option<String>,
+    pub url: Option<String>,
+    pub meta: serde_json::Value,
+    pub created_at: Option<i64>,
+    /// Which route accepted it: `api` or `meta`.
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredMessage {
+    pub id: MessageId,
+    pub platform: Platform,
+    pub kind: Kind,
+    pub external_id: String,
+    pub thread_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub page_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub lang: Option<String>,
+    pub url: Option<String>,
+    pub meta: serde_json::Value,
+    pub source: String,
+    pub created_at: Option<i64>,
+    pub received_at: i64,
+    pub stage: Stage,
+    pub stage_at: i64,
+}
+
+const MESSAGE_COLUMNS: &str =
+    "m.id, m.platform, m.kind, m.external_id, m.thread_id, m.parent_id, m.page_id, \
+     m.author_id, m.author_name, m.author_handle, m.text, m.lang, m.url, m.meta, m.source, \
+     m.created_at, m.received_at, m.stage, m.stage_at";
+
+fn message_from_row(row: &AnyRow) -> Result<StoredMessage, StoreError> {
+    Ok(StoredMessage {
+        id: row.try_get::<String, _>("id")?.parse()?,
+        platform: row.try_get::<String, _>("platform")?.parse()?,
+        kind: row.try_get::<String, _>("kind")?.parse()?,
+        external_id: row.try_get("external_id")?,
+        thread_id: row.try_get("thread_id")?,
+        parent_id: row.try_get("parent_id")?,
+        page_id: row.try_get("page_id")?,
+        author: Author {
+            id: row.try_get("author_id")?,
+            name: row.try_get("author_name")?,
+            handle: row.try_get("author_handle")?,
+        },
+        text: row.try_get("text")?,
+        lang: row.try_get("lang")?,
+        url: row.try_get("url")?,
+        meta: serde_json::from_str(&row.try_get::<String, _>("meta")?)?,
+        source: row.try_get("source")?,
+        created_at: row.try_get("created_at")?,
+        received_at: row.try_get("received_at")?,
+        stage: row.try_get::<String, _>("stage")?.parse()?,
+        stage_at: row.try_get("stage_at")?,
+    })
+}
+
+/// Stores a message unless `(platform, external_id)` is already stored.
+/// Returns its id and whether it was a duplicate.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    msg: &NewMessage,
+) -> Result<(MessageId, bool), StoreError> {
+    let id = MessageId::new();
+    let now = now_ms();
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO messages (id, platform, kind, external_id, thread_id, parent_id, page_id, \
+         author_id, author_name, author_handle, text, lang, url, meta, source, created_at, \
+         received_at, stage, stage_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $17) \
+         ON CONFLICT (platform, external_id) DO NOTHING RETURNING id",
+    )
+    .bind(id.as_str())
+    .bind(msg.platform.as_str())
+    .bind(msg.kind.as_str())
+    .bind(&msg.external_id)
+    .bind(&msg.thread_id)
+    .bind(&msg.parent_id)
+    .bind(&msg.page_id)
+    .bind(&msg.author.id)
+    .bind(&msg.author.name)
+    .bind(&msg.author.handle)
+    .bind(&msg.text)
+    .bind(&msg.lang)
+    .bind(&msg.url)
+    .bind(to_json(&msg.meta))
+    .bind(msg.source)
+    .bind(msg.created_at)
+    .bind(now)
+    .bind(Stage::Received.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok((id, false));
+    }
+    let existing: String =
+        sqlx::query_scalar("SELECT id FROM messages WHERE platform = $1 AND external_id = $2")
+            .bind(msg.platform.as_str())
+            .bind(&msg.external_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((existing.parse()?, true))
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &MessageId) -> Result<StoredMessage, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("message"))?;
+    message_from_row(&row)
+}
+
+pub async fn set_stage(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+    stage: Stage,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET stage = $1, stage_at = $2 WHERE id = $3")
+        .bind(stage.as_str())
+        .bind(now_ms())
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a message from one stage to the next; false if it was not in `from`.
+pub async fn advance_stage(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+    from: Stage,
+    to: Stage,
+) -> Result<bool, StoreError> {
+    let result =
+        sqlx::query("UPDATE messages SET stage = $1, stage_at = $2 WHERE id = $3 AND stage = $4")
+            .bind(to.as_str())
+            .bind(now_ms())
+            .bind(id.as_str())
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn save_classification(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+    classification: &Classification,
+    duration_ms: f64,
+) -> Result<(), StoreError> {
+    let flags: Vec<&str> = classification.flags.iter().map(|f| f.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO classifications (message_id, intent, sentiment, confidence, flags, data, classifier, duration_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(classification.intent.label.as_str())
+    .bind(classification.sentiment.label.as_str())
+    .bind(f64::from(classification.intent.confidence()))
+    .bind(to_json(&flags))
+    .bind(to_json(classification))
+    .bind(&classification.classifier)
+    .bind(duration_ms)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn classification(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+) -> Result<Option<Classification>, StoreError> {
+    let data: Option<String> =
+        sqlx::query_scalar("SELECT data FROM classifications WHERE message_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct StoredDecision {
+    pub summary: String,
+    pub reasons: Vec<String>,
+    pub created_at: i64,
+}
+
+pub async fn save_decision(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+    summary: &str,
+    reasons: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO decisions (message_id, summary, reasons, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id.as_str())
+    .bind(summary)
+    .bind(to_json(&reasons))
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn decision(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+) -> Result<Option<StoredDecision>, StoreError> {
+    let row =
+        sqlx::query("SELECT summary, reasons, created_at FROM decisions WHERE message_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|row| {
+        Ok(StoredDecision {
+            summary: row.try_get("summary")?,
+            reasons: serde_json::from_str(&row.try_get::<String, _>("reasons")?)?,
+            created_at: row.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Filters of the message list; every field optional.
+#[derive(Debug, Default, Clone)]
+pub struct MessageFilter {
+    pub stage: Option<Stage>,
+    pub platform: Option<Platform>,
+    pub intent: Option<crate::domain::Intent>,
+    pub search: Option<String>,
+    /// Only messages received before this `(received_at, id)`, newest first.
+    pub before: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageSummary {
+    #[serde(flatten)]
+    pub message: StoredMessage,
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub flags: Vec<String>,
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &MessageFilter,
+) -> Result<Vec<MessageSummary>, StoreError> {
+    let mut sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags FROM messages m \
+         LEFT JOIN classifications c ON c.message_id = m.id WHERE 1 = 1"
+    );
+    let mut binds: Vec<BindValue> = Vec::new();
+    let mut push = |sql: &mut String, clause: &str, value: BindValue| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(stage) = filter.stage {
+        push(
+            &mut sql,
+            " AND m.stage = ?",
+            BindValue::Text(stage.as_str().into()),
+        );
+    }
+    if let Some(platform) = &filter.platform {
+        push(
+            &mut sql,
+            " AND m.platform = ?",
+            BindValue::Text(platform.as_str().into()),
+        );
+    }
+    if let Some(intent) = filter.intent {
+        push(
+            &mut sql,
+            " AND c.intent = ?",
+            BindValue::Text(intent.as_str().into()),
+        );
+    }
+    if let Some(search) = &filter.search {
+        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+        push(
+            &mut sql,
+            " AND LOWER(m.text) LIKE ?",
+            BindValue::Text(pattern),
+        );
+    }
+    if let Some((at, id)) = &filter.before {
+        push(&mut sql, " AND (m.received_at < ?", BindValue::Int(*at));
+        push(&mut sql, " OR (m.received_at = ?", BindValue::Int(*at));
+        push(&mut sql, " AND m.id < ?))", BindValue::Text(id.clone()));
+    }
+    sql.push_str(&format!(
+        " ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
+        filter.limit.clamp(1, 500)
+    ));
+    let mut query = sqlx::query(&sql);
+    for bind in binds {
+        query = match bind {
+            BindValue::Text(t) => query.bind(t),
+            BindValue::Int(i) => query.bind(i),
+        };
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            let flags: Option<String> = row.try_get("flags")?;
+            Ok(MessageSummary {
+                message: message_from_row(row)?,
+                intent: row.try_get("intent")?,
+                sentiment: row.try_get("sentiment")?,
+                flags: flags
+                    .map(|f| serde_json::from_str(&f))
+                    .transpose()?
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+enum BindValue {
+    Text(String),
+    Int(i64),
+}
+
+/// Counts of messages per stage, for readiness and metrics.
+pub async fn stage_counts(conn: &mut AnyConnection) -> Result<Vec<(Stage, i64)>, StoreError> {
+    let rows = sqlx::query("SELECT stage, COUNT(*) AS n FROM messages GROUP BY stage")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<String, _>("stage")?.parse()?, r.try_get("n")?)))
+        .collect()
+}
+
+/// Age in milliseconds of the oldest message not yet decided on: the lag.
+pub async fn oldest_undecided_ms(conn: &mut AnyConnection) -> Result<Option<i64>, StoreError> {
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(received_at) FROM messages WHERE stage IN ('received', 'classified')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(oldest.map(|t| now_ms() - t))
+}

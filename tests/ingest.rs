@@ -1,0 +1,262 @@
+//! The ingestion API and the pipeline behind it, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{actions_of, message, settled, TestApp};
+use replyd::domain::Role;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+both_backends!(
+    a_message_is_stored_classified_decided_and_acknowledged,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let (status, body) = app
+            .post_messages(
+                &ingest,
+                &message(
+                    "shop",
+                    "review",
+                    "r-1",
+                    "Love this bike, the best purchase I made this year!",
+                ),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["duplicate"], false);
+        let id = body["id"].as_str().unwrap().to_owned();
+
+        let done = app.wait_for_message(&viewer, &id, WAIT, settled).await;
+        assert_eq!(done["message"]["stage"], "done", "{done}");
+        assert!(done["classification"]["intent"]["label"].is_string());
+        assert!(!done["decision"]["reasons"].as_array().unwrap().is_empty());
+        let actions = done["actions"].as_array().unwrap();
+        assert_eq!(actions.len(), 1, "{done}");
+        let ack = &actions[0];
+        assert_eq!(ack["kind"], "acknowledge");
+        // No connector configured for `shop`: recorded as a dry run, never dropped.
+        assert_eq!(ack["status"], "dry_run");
+        assert_eq!(ack["attempts"], 1);
+        assert!(ack["text"].as_str().unwrap().contains("Sam"), "{ack}");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    the_same_message_twice_is_stored_and_processed_once,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let msg = message(
+            "shop",
+            "dm",
+            "dup-1",
+            "Waar blijft mijn bestelling? Al twee weken te laat.",
+        );
+        let (_, first) = app.post_messages(&ingest, &msg).await;
+        let (status, second) = app.post_messages(&ingest, &msg).await;
+        assert_eq!(status, 202);
+        assert_eq!(second["duplicate"], true);
+        assert_eq!(first["id"], second["id"]);
+        // Also inside one batch.
+        let (_, batch) = app.post_messages(&ingest, &json!([msg, msg])).await;
+        assert!(batch["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["duplicate"] == true));
+
+        let id = first["id"].as_str().unwrap();
+        let done = app.wait_for_message(&viewer, id, WAIT, settled).await;
+        let acks = actions_of(&done)
+            .iter()
+            .filter(|(k, _)| k == "acknowledge")
+            .count();
+        assert_eq!(acks, 1, "{done}");
+        let (_, list) = app.get_json(&viewer, "/v1/messages?platform=shop").await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        app.shutdown().await;
+    }
+);
+
+both_backends!(an_invalid_batch_stores_nothing, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let good = message("shop", "comment", "ok-1", "Nice!");
+    let mut bad = message("shop", "comment", "bad-1", "Nice!");
+    bad["kind"] = json!("tweet");
+    let (status, body) = app.post_messages(&ingest, &json!([good, bad])).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_field");
+    assert_eq!(body["error"]["field"], "kind");
+    assert_eq!(body["error"]["index"], 1);
+    let (_, list) = app.get_json(&viewer, "/v1/messages").await;
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+
+    let mut missing = message("shop", "comment", "m-1", "x");
+    missing.as_object_mut().unwrap().remove("text");
+    let (status, body) = app.post_messages(&ingest, &missing).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "missing_field");
+    assert_eq!(body["error"]["field"], "text");
+    assert!(
+        body["error"].get("index").is_none(),
+        "single objects carry no index"
+    );
+
+    let too_many: Vec<_> = (0..1001)
+        .map(|i| message("shop", "comment", &format!("n{i}"), "hi"))
+        .collect();
+    let (status, body) = app.post_messages(&ingest, &json!(too_many)).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "batch_too_large");
+    app.shutdown().await;
+});
+
+both_backends!(
+    authentication_and_limits_answer_with_json_errors,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let viewer = app.token(Role::Viewer).await;
+        let ingest = app.token(Role::Ingest).await;
+        let msg = message("shop", "comment", "auth-1", "hello");
+
+        let response = app
+            .client
+            .post(app.url("/v1/messages"))
+            .json(&msg)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+
+        let (status, _) = app.post_messages("rpd_not_a_real_token", &msg).await;
+        assert_eq!(status, 401);
+
+        let (status, body) = app.post_messages(&viewer, &msg).await;
+        assert_eq!(status, 403);
+        assert_eq!(body["error"]["code"], "forbidden");
+
+        let (status, _) = app.get_json(&ingest, "/v1/messages").await;
+        assert_eq!(status, 403, "ingest tokens cannot read messages back");
+
+        let huge = "x".repeat(1024 * 1024 + 1);
+        let response = app
+            .client
+            .post(app.url("/v1/messages"))
+            .bearer_auth(&ingest)
+            .header("content-type", "application/json")
+            .body(huge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "body_too_large");
+
+        let response = app
+            .client
+            .post(app.url("/v1/messages"))
+            .bearer_auth(&ingest)
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_json");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    spam_is_removed_and_never_acknowledged,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let (_, body) = app
+            .post_messages(
+                &ingest,
+                &message(
+                    "shop",
+                    "comment",
+                    "spam-1",
+                    "Want 50k followers? Promote your page with us, check my profile bit.ly/xyz",
+                ),
+            )
+            .await;
+        let done = app
+            .wait_for_message(&viewer, body["id"].as_str().unwrap(), WAIT, settled)
+            .await;
+        let kinds: Vec<String> = actions_of(&done).into_iter().map(|(k, _)| k).collect();
+        assert!(!kinds.contains(&"acknowledge".to_owned()), "{done}");
+        assert!(
+            kinds.contains(&"delete".to_owned()) && kinds.contains(&"block".to_owned()),
+            "{done}"
+        );
+        app.shutdown().await;
+    }
+);
+
+both_backends!(messages_list_filters_and_pages, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let batch: Vec<_> = (0..5)
+        .map(|i| {
+            message(
+                if i % 2 == 0 { "shop" } else { "forum" },
+                "comment",
+                &format!("p{i}"),
+                "hallo",
+            )
+        })
+        .collect();
+    let (status, _) = app.post_messages(&ingest, &json!(batch)).await;
+    assert_eq!(status, 202);
+    let (_, page1) = app.get_json(&viewer, "/v1/messages?limit=2").await;
+    assert_eq!(page1["items"].as_array().unwrap().len(), 2);
+    let cursor = page1["next_cursor"].as_str().unwrap();
+    let (_, page2) = app
+        .get_json(&viewer, &format!("/v1/messages?limit=2&cursor={cursor}"))
+        .await;
+    let (_, page3) = app
+        .get_json(
+            &viewer,
+            &format!(
+                "/v1/messages?limit=2&cursor={}",
+                page2["next_cursor"].as_str().unwrap()
+            ),
+        )
+        .await;
+    let mut ids: Vec<String> = [&page1, &page2, &page3]
+        .iter()
+        .flat_map(|p| {
+            p["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(ids.len(), 5);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "pages never repeat a message");
+    let (_, shop) = app.get_json(&viewer, "/v1/messages?platform=shop").await;
+    assert_eq!(shop["items"].as_array().unwrap().len(), 3);
+    let (status, body) = app.get_json(&viewer, "/v1/messages?intent=angry").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "intent");
+    app.shutdown().await;
+});
