@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::rules::RulesConfig;
 use crate::domain::{ActionKind, Platform};
+use crate::draft::guardrails::GuardrailConfig;
 
 const ENV_PREFIX: &str = "REPLYD_";
 
@@ -87,8 +88,15 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub connectors: ConnectorsConfig,
     pub rules: RulesConfig,
-    /// A directory whose reply templates override the built-in ones.
+    pub guardrails: GuardrailConfig,
+    /// Drafts every reply with an OpenAI-compatible model when set.
+    pub llm: Option<LlmConfig>,
+    /// A directory whose templates (`replies/*.toml`, `llm/*.j2`) override
+    /// the built-in ones.
     pub prompts_dir: Option<PathBuf>,
+    /// The brand's facts (opening hours, shipping, returns...): the only
+    /// source replies may state facts from.
+    pub facts_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -104,7 +112,10 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             connectors: ConnectorsConfig::default(),
             rules: RulesConfig::default(),
+            guardrails: GuardrailConfig::default(),
+            llm: None,
             prompts_dir: None,
+            facts_file: None,
         }
     }
 }
@@ -199,6 +210,12 @@ pub struct BrandConfig {
     /// Dutch form of address: `je` (informal) or `u` (formal).
     pub dutch_address: DutchAddress,
     pub emoji: bool,
+    /// How the brand sounds, in a few words; given to the LLM.
+    pub tone: String,
+    /// Whether a light joke is ever welcome; given to the LLM.
+    pub humour: bool,
+    /// The private channel replies move a conversation to ("DM", "WhatsApp").
+    pub channel: String,
 }
 
 impl Default for BrandConfig {
@@ -208,6 +225,9 @@ impl Default for BrandConfig {
             sign_off: None,
             dutch_address: DutchAddress::Je,
             emoji: true,
+            tone: "warm, personal, concise".into(),
+            humour: false,
+            channel: "DM".into(),
         }
     }
 }
@@ -230,8 +250,17 @@ pub struct PolicyConfig {
     pub min_confidence: f32,
     /// Above this hate or offensive probability a message counts as hateful.
     pub toxicity_threshold: f32,
-    /// Hide troll comments (true) or leave them be (false); never answered.
-    pub hide_trolls: bool,
+    /// What to do with trolls: `hide` or `ignore`. They are never answered.
+    pub troll_action: TrollAction,
+    pub troll_action_by_platform: BTreeMap<Platform, TrollAction>,
+    /// Authors whose every message waits for a person: `platform:author_id`
+    /// or `@handle`.
+    pub vip_authors: Vec<String>,
+    /// A strongly negative message on a public thread seen by at least this
+    /// many people (the message's `meta.reach`) waits for a person.
+    pub negative_reach_threshold: i64,
+    /// Platforms where an author's first message always waits for a person.
+    pub review_first_contact: Vec<Platform>,
 }
 
 impl Default for PolicyConfig {
@@ -246,12 +275,30 @@ impl Default for PolicyConfig {
             auto_send_by_platform: BTreeMap::new(),
             min_confidence: 0.35,
             toxicity_threshold: 0.8,
-            hide_trolls: true,
+            troll_action: TrollAction::Hide,
+            troll_action_by_platform: BTreeMap::new(),
+            vip_authors: Vec::new(),
+            negative_reach_threshold: 5000,
+            review_first_contact: Vec::new(),
         }
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrollAction {
+    Hide,
+    Ignore,
+}
+
 impl PolicyConfig {
+    pub fn troll_action(&self, platform: &Platform) -> TrollAction {
+        *self
+            .troll_action_by_platform
+            .get(platform)
+            .unwrap_or(&self.troll_action)
+    }
+
     pub fn auto_sends(&self, platform: &Platform, kind: ActionKind) -> bool {
         self.auto_send_by_platform
             .get(platform)
@@ -274,6 +321,28 @@ pub struct WebhookConnectorConfig {
     pub url: String,
     /// Signs every request (`X-Replyd-Signature`).
     pub secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    /// An OpenAI-compatible API: OpenAI, Azure, Ollama, vLLM...
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable holding the API key (never the key itself,
+    /// so it stays out of config files).
+    #[serde(default = "default_api_key_env")]
+    pub api_key_env: String,
+    #[serde(default = "default_llm_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_api_key_env() -> String {
+    "OPENAI_API_KEY".into()
+}
+
+fn default_llm_timeout() -> u64 {
+    20
 }
 
 /// Overrides given on the command line; they win over file and environment.
@@ -395,6 +464,17 @@ impl Config {
                 "model.max_batch_tokens",
                 "batches need at least 512 tokens and 1 message",
             );
+        }
+        if let Some(llm) = &self.llm {
+            if !(llm.base_url.starts_with("http://") || llm.base_url.starts_with("https://")) {
+                return invalid("llm.base_url", "must be an http(s) URL");
+            }
+            if llm.model.trim().is_empty() {
+                return invalid("llm.model", "must name a model");
+            }
+            if llm.timeout_secs == 0 {
+                return invalid("llm.timeout_secs", "must be at least 1");
+            }
         }
         for (i, hook) in self.connectors.webhook.iter().enumerate() {
             if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {

@@ -10,11 +10,13 @@ use tokio::sync::Notify;
 
 use crate::classify::{Classifier, ClassifyError};
 use crate::config::Config;
+use crate::decide::Subject;
 use crate::decide::{policy, risk};
 use crate::deliver::{self, Connectors, DeliverAction};
 use crate::domain::{ActionStatus, Classification, MessageId, Stage};
-use crate::draft::{DraftContext, Templates};
+use crate::draft::{DraftRequest, Drafter};
 use crate::store::actions::{self, NewAction};
+use crate::store::audit;
 use crate::store::messages::{self, StoredMessage};
 use crate::store::Db;
 use crate::worker::{BackgroundJob, JobError};
@@ -24,7 +26,7 @@ pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
     pub classifier: Arc<dyn Classifier>,
-    pub templates: Templates,
+    pub drafter: Drafter,
     pub connectors: Connectors,
     /// Wakes this process's idle workers when new work is committed.
     pub wake: Arc<Notify>,
@@ -97,37 +99,51 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     let classification: Classification = messages::classification(&mut conn, &message.id)
         .await?
         .ok_or_else(|| JobError::Fatal("classified message has no classification".into()))?;
+    let first_contact = messages::is_first_contact(&mut conn, message).await?;
     drop(conn);
     let policy_cfg = &ctx.config.policy;
-    let plan = policy::plan(message.kind, &classification, policy_cfg);
+    let subject = Subject {
+        platform: &message.platform,
+        kind: message.kind,
+        text: &message.text,
+        author_id: &message.author.id,
+        author_handle: message.author.handle.as_deref(),
+        reach: message.meta.get("reach").and_then(|r| r.as_i64()),
+        first_contact,
+    };
+    let plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);
 
     let mut planned = Vec::with_capacity(plan.proposals.len());
     for proposal in &plan.proposals {
         let draft = match proposal.template {
-            Some(name) => Some(
-                ctx.templates
-                    .render(
-                        name,
-                        classification.lang,
-                        &DraftContext {
-                            author_name: message.author.name.as_deref(),
-                            platform: &message.platform,
-                            kind: message.kind,
-                            seed: message.id.as_str(),
-                        },
-                    )
+            Some(template) => Some(
+                ctx.drafter
+                    .draft(&DraftRequest {
+                        template,
+                        goal: proposal.goal,
+                        lang: classification.lang,
+                        public: proposal.public,
+                        platform: &message.platform,
+                        kind: message.kind,
+                        message_text: &message.text,
+                        author_name: message.author.name.as_deref(),
+                        answer: proposal.answer.as_deref(),
+                        seed: message.id.as_str(),
+                    })
+                    .await
                     .map_err(|e| JobError::Fatal(e.to_string()))?,
             ),
             None => None,
         };
-        let (status, held) = risk::gate(
-            &message.platform,
-            &classification,
-            proposal,
-            &[],
-            policy_cfg,
-        );
+        let failures = draft
+            .as_ref()
+            .map(|d| d.failures.as_slice())
+            .unwrap_or_default();
+        let (status, held) = risk::gate(&subject, &classification, proposal, failures, policy_cfg);
         let mut reasons = proposal.reasons.clone();
+        if let Some(d) = &draft {
+            reasons.extend(d.notes.iter().cloned());
+        }
         reasons.extend(held.iter().map(|h| format!("held: {h}")));
         planned.push(NewAction {
             kind: proposal.kind,
@@ -147,6 +163,16 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     let mut reasons = plan.reasons.clone();
     reasons.extend(planned.iter().map(|a| format!("{}: {}", a.kind, a.status)));
     messages::save_decision(&mut tx, &message.id, &plan.summary, &reasons).await?;
+    if let Some(record) = plan.record {
+        audit::record(
+            &mut tx,
+            "replyd",
+            record,
+            Some(message.id.as_str()),
+            &serde_json::json!({ "platform": message.platform, "intent": classification.intent.label }),
+        )
+        .await?;
+    }
     let mut queued = false;
     for action in &planned {
         let Some(id) = actions::insert(&mut tx, &message.id, action).await? else {

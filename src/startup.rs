@@ -14,7 +14,10 @@ use crate::classify::{Classifier, RulesClassifier};
 use crate::config::Config;
 use crate::deliver::webhook::WebhookConnector;
 use crate::deliver::{Connectors, DeliverAction};
-use crate::draft::Templates;
+use crate::draft::facts::Facts;
+use crate::draft::guardrails::Guardrails;
+use crate::draft::llm::LlmDrafter;
+use crate::draft::{Drafter, Templates};
 use crate::pipeline::{ProcessMessage, Services};
 use crate::store::Db;
 use crate::worker::Runner;
@@ -27,6 +30,10 @@ pub enum StartupError {
     Rules(String),
     #[error(transparent)]
     Templates(#[from] crate::draft::TemplateError),
+    #[error(transparent)]
+    Facts(#[from] crate::draft::facts::FactsError),
+    #[error("llm: {0}")]
+    Llm(#[from] crate::draft::llm::LlmError),
     #[error("model: {0}")]
     Model(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -50,8 +57,8 @@ impl Application {
         db.migrate().await?;
         let rules =
             Arc::new(Rules::new(&config.rules).map_err(|e| StartupError::Rules(e.to_string()))?);
-        let classifier = build_classifier(&config, rules)?;
-        let templates = Templates::load(config.prompts_dir.as_deref(), config.brand.clone())?;
+        let classifier = build_classifier(&config, rules.clone())?;
+        let drafter = build_drafter(&config, rules.clone())?;
         let timeout = Duration::from_secs(config.delivery.timeout_secs);
         let mut connectors = Connectors::new();
         for hook in &config.connectors.webhook {
@@ -65,7 +72,7 @@ impl Application {
             db: db.clone(),
             config: config.clone(),
             classifier,
-            templates,
+            drafter,
             connectors,
             wake: wake.clone(),
         });
@@ -130,4 +137,22 @@ fn build_classifier(
 ) -> Result<Arc<dyn Classifier>, StartupError> {
     let _ = &config.model;
     Ok(Arc::new(RulesClassifier::new(rules)))
+}
+
+fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {
+    let prompts = config.prompts_dir.as_deref();
+    Ok(Drafter {
+        templates: Templates::load(prompts, config.brand.clone())?,
+        llm: config
+            .llm
+            .as_ref()
+            .map(|llm| LlmDrafter::new(llm, config.brand.clone(), prompts))
+            .transpose()?,
+        guardrails: Guardrails::new(&config.guardrails, rules)
+            .map_err(|e| StartupError::Rules(e.to_string()))?,
+        facts: match &config.facts_file {
+            Some(path) => Facts::load(path)?,
+            None => Facts::default(),
+        },
+    })
 }

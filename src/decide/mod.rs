@@ -6,7 +6,21 @@
 pub mod policy;
 pub mod risk;
 
-use crate::domain::ActionKind;
+use crate::domain::{ActionKind, Kind, Platform};
+
+/// The message being decided on, with what the store knows about its author.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub platform: &'a Platform,
+    pub kind: Kind,
+    pub text: &'a str,
+    pub author_id: &'a str,
+    pub author_handle: Option<&'a str>,
+    /// How many people can see the thread (`meta.reach` from the source).
+    pub reach: Option<i64>,
+    /// No earlier message from this author on this platform.
+    pub first_contact: bool,
+}
 
 /// An action the playbook proposes, before drafting and the risk gate.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,24 +29,48 @@ pub struct Proposal {
     /// The reply template to draft from (`acknowledge.complaint`...), for
     /// actions that carry text.
     pub template: Option<&'static str>,
+    /// What the words must achieve, for the LLM.
+    pub goal: &'static str,
+    /// Whether everyone sees the reply, or only the author.
+    pub public: bool,
+    /// A fact from the facts file the reply gives.
+    pub answer: Option<String>,
     pub reasons: Vec<String>,
     /// Reasons this action must wait for a person whatever the gate says.
     pub hold: Vec<String>,
 }
 
 impl Proposal {
-    pub fn new(kind: ActionKind, reason: impl Into<String>) -> Self {
+    /// An action without words (hide, delete, block).
+    pub fn moderation(kind: ActionKind, reason: impl Into<String>) -> Self {
         Proposal {
             kind,
             template: None,
+            goal: "",
+            public: false,
+            answer: None,
             reasons: vec![reason.into()],
             hold: Vec::new(),
         }
     }
 
-    pub fn with_template(mut self, template: &'static str) -> Self {
-        self.template = Some(template);
-        self
+    /// A reply drafted from `template`.
+    pub fn reply(
+        kind: ActionKind,
+        template: &'static str,
+        goal: &'static str,
+        public: bool,
+        reason: impl Into<String>,
+    ) -> Self {
+        Proposal {
+            kind,
+            template: Some(template),
+            goal,
+            public,
+            answer: None,
+            reasons: vec![reason.into()],
+            hold: Vec::new(),
+        }
     }
 
     pub fn held(mut self, reason: impl Into<String>) -> Self {
@@ -44,8 +82,10 @@ impl Proposal {
 /// The playbook's answer for one message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// One line for people: "complaint: acknowledge in public, hold the reply".
+    /// One line for people: "complaint: apologise and move to private".
     pub summary: String,
     pub reasons: Vec<String>,
     pub proposals: Vec<Proposal>,
+    /// Recorded for the team (feedback) or for reporting (removals).
+    pub record: Option<&'static str>,
 }

@@ -1,38 +1,47 @@
 //! The playbook, in one place: what replyd proposes for each kind of message.
 //!
-//! | message                                   | proposal                                         |
-//! |-------------------------------------------|--------------------------------------------------|
-//! | hate, spam or scam                        | delete and block                                 |
-//! | threat of violence with no real issue     | delete and block, held for a person              |
-//! | troll (no real issue)                     | hide, or nothing (`troll_action`)                |
-//! | complaint                                 | empathetic acknowledgement moving to private     |
-//! | feedback                                  | thank, say it is passed on                       |
-//! | question                                  | acknowledge; the answer is held for a person     |
-//! | praise                                    | a personal thank-you, its whole answer           |
-//! | lead                                      | acknowledge (pre-qualification when configured)  |
-//! | other                                     | acknowledge DMs and reviews; leave comments be   |
+//! | message                                   | proposal                                                   |
+//! |-------------------------------------------|------------------------------------------------------------|
+//! | hate, spam or scam                        | delete and block, recorded for reporting                   |
+//! | threat of violence with no real issue     | delete and block, held for a person                        |
+//! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered          |
+//! | complaint on a comment                    | a short public apology moving to private, plus a private   |
+//! |                                           | reply asking for the order number and e-mail               |
+//! | complaint in a DM                         | the private reply itself                                   |
+//! | complaint in a review                     | a public apology inviting contact by DM                    |
+//! | feedback                                  | thank, say it is passed on; recorded for the team          |
+//! | question the facts file answers           | the answer (and an acknowledgement while it is held)       |
+//! | other question                            | acknowledge; a reply drafted and held for a person         |
+//! | praise                                    | a personal thank-you, its whole answer                     |
+//! | lead                                      | acknowledge; sales takes it from there                     |
+//! | other                                     | DMs and reviews are acknowledged; other comments left be   |
 //!
-//! A real complaint is never hidden or deleted, whatever its words: the
-//! removal rows apply only when the intent is not a complaint or feedback.
+//! A real complaint or feedback is never hidden or deleted, whatever its
+//! words: the removal rows apply only to other intents. No template ever
+//! offers money; the guardrails refuse any draft that does.
 
-use crate::config::PolicyConfig;
+use crate::config::{PolicyConfig, TrollAction};
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Sentiment};
+use crate::draft::facts::Facts;
 
-use super::{Plan, Proposal};
+use super::{Plan, Proposal, Subject};
 
-pub fn plan(kind: Kind, c: &Classification, cfg: &PolicyConfig) -> Plan {
+pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts: &Facts) -> Plan {
     let intent = c.intent.label;
     let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
+    let kind = subject.kind;
     let mut reasons = vec![format!(
-        "intent {} ({:.2}), sentiment {}",
+        "intent {} ({:.2}), sentiment {} ({:.2})",
         intent,
         c.intent.confidence(),
-        c.sentiment.label
+        c.sentiment.label,
+        c.sentiment.confidence()
     )];
     reasons.extend(c.rules.iter().map(|hit| format!("rule {} fired", hit.name)));
 
     let hateful = c.has_flag(Flag::Hate) || c.toxicity.hate >= cfg.toxicity_threshold;
     let spam = intent == Intent::Spam || (c.has_flag(Flag::Spam) && !is_criticism);
+    let removable = kind != Kind::Dm && kind != Kind::Review;
 
     if !is_criticism && (hateful || spam) {
         let why = if hateful {
@@ -41,94 +50,202 @@ pub fn plan(kind: Kind, c: &Classification, cfg: &PolicyConfig) -> Plan {
             "spam or scam"
         };
         reasons.push(format!(
-            "{why}: removed and author blocked, recorded for reporting"
+            "{why}: removed, author blocked, recorded for reporting"
         ));
+        let mut proposals = Vec::new();
+        if removable {
+            proposals.push(Proposal::moderation(ActionKind::Delete, why));
+        }
+        proposals.push(Proposal::moderation(ActionKind::Block, why));
         return Plan {
             summary: format!("{why}: delete and block"),
             reasons,
-            proposals: vec![
-                Proposal::new(ActionKind::Delete, why),
-                Proposal::new(ActionKind::Block, why),
-            ],
+            proposals,
+            record: Some("moderation.removed"),
         };
     }
     if !is_criticism && c.has_flag(Flag::Threat) {
-        reasons.push("threat of violence: a person confirms removal".into());
+        reasons.push("threat of violence: a person confirms the removal".into());
+        let mut proposals = Vec::new();
+        if removable {
+            proposals.push(
+                Proposal::moderation(ActionKind::Delete, "threat of violence").held("threat"),
+            );
+        }
+        proposals
+            .push(Proposal::moderation(ActionKind::Block, "threat of violence").held("threat"));
         return Plan {
             summary: "threat: delete and block, held for review".into(),
             reasons,
-            proposals: vec![
-                Proposal::new(ActionKind::Delete, "threat of violence").held("threat"),
-                Proposal::new(ActionKind::Block, "threat of violence").held("threat"),
-            ],
+            proposals,
+            record: Some("moderation.threat"),
         };
     }
     if intent == Intent::Troll {
-        reasons.push("troll: not fed".into());
-        let proposals = if cfg.hide_trolls && kind == Kind::Comment {
-            vec![Proposal::new(
-                ActionKind::Hide,
-                "troll comment hidden, not answered",
-            )]
-        } else {
-            Vec::new()
-        };
+        let hide = cfg.troll_action(subject.platform) == TrollAction::Hide && kind == Kind::Comment;
+        reasons.push(format!(
+            "troll: not fed, {}",
+            if hide { "hidden" } else { "ignored" }
+        ));
         return Plan {
-            summary: "troll: ignore".into(),
+            summary: format!("troll: {}", if hide { "hide" } else { "ignore" }),
             reasons,
-            proposals,
+            proposals: if hide {
+                vec![Proposal::moderation(
+                    ActionKind::Hide,
+                    "troll comment hidden, not answered",
+                )]
+            } else {
+                Vec::new()
+            },
+            record: None,
         };
     }
+    if is_criticism && (hateful || c.has_flag(Flag::Offensive)) {
+        reasons.push("strong words around a real issue: answered, never removed".into());
+    }
 
-    let (summary, template, answer_held) = match intent {
-        Intent::Complaint => (
-            "complaint: apologise and move to private",
-            "acknowledge.complaint",
-            false,
+    let public = kind != Kind::Dm;
+    let ack = |template: &'static str, goal: &'static str, reason: &str| {
+        Proposal::reply(ActionKind::Acknowledge, template, goal, public, reason)
+    };
+    let (summary, proposals, record): (&str, Vec<Proposal>, Option<&'static str>) = match intent {
+        Intent::Complaint => match kind {
+            Kind::Comment | Kind::Mention => (
+                "complaint: apologise in public, continue in private",
+                vec![
+                    ack(
+                        "acknowledge.complaint",
+                        "apologise sincerely and briefly, and invite the customer to continue by private message",
+                        "a public apology moving the conversation to private",
+                    ),
+                    Proposal::reply(
+                        ActionKind::PrivateReply,
+                        "private.complaint",
+                        "empathise, apologise, ask for the order number and e-mail address, promise to look into it; promise no money",
+                        false,
+                        "the details are asked for in private",
+                    ),
+                ],
+                None,
+            ),
+            Kind::Dm => (
+                "complaint: apologise and ask for the details",
+                vec![ack(
+                    "private.complaint",
+                    "empathise, apologise, ask for the order number and e-mail address, promise to look into it; promise no money",
+                    "a private apology asking for the details",
+                )],
+                None,
+            ),
+            Kind::Review => (
+                "complaint: apologise publicly and invite contact",
+                vec![ack(
+                    "acknowledge.complaint",
+                    "apologise sincerely and briefly, and invite the customer to continue by private message",
+                    "a public apology inviting private contact",
+                )],
+                None,
+            ),
+        },
+        Intent::Feedback => (
+            "feedback: thank and pass on",
+            vec![ack(
+                "acknowledge.feedback",
+                "thank the customer, acknowledge their point and say it has been passed on to the team",
+                "constructive feedback is thanked and passed on",
+            )],
+            Some("feedback.recorded"),
         ),
-        Intent::Feedback => ("feedback: thank and pass on", "acknowledge.feedback", false),
-        Intent::Question => (
-            "question: acknowledge, answer held for a person",
-            "acknowledge.question",
-            true,
+        Intent::Question => match facts.answer(subject.text, c.lang) {
+            Some(answer) => {
+                let mut reply = Proposal::reply(
+                    ActionKind::Reply,
+                    "answer.question",
+                    "answer the question with the fact given, and nothing else",
+                    public,
+                    format!("the facts file answers it ({})", answer.topic),
+                );
+                reply.answer = Some(answer.text.to_owned());
+                let mut proposals = Vec::new();
+                if !cfg.auto_sends(subject.platform, ActionKind::Reply) {
+                    proposals.push(ack(
+                        "acknowledge.question",
+                        "thank the customer for the question and say an answer follows shortly",
+                        "acknowledged while the answer waits for a reviewer",
+                    ));
+                }
+                proposals.push(reply);
+                ("question: answered from the facts file", proposals, None)
+            }
+            None => (
+                "question: acknowledge, answer held for a person",
+                vec![
+                    ack(
+                        "acknowledge.question",
+                        "thank the customer for the question and say an answer follows shortly",
+                        "acknowledged at once",
+                    ),
+                    Proposal::reply(
+                        ActionKind::Reply,
+                        "answer.unknown",
+                        "start a reply a person will complete",
+                        public,
+                        "the facts file does not answer it",
+                    )
+                    .held("question needs an answer from a person"),
+                ],
+                None,
+            ),
+        },
+        Intent::Praise => (
+            "praise: thank personally",
+            vec![ack(
+                "thank.praise",
+                "thank the customer warmly and personally, referring to what they said",
+                "praise gets a personal thank-you, its whole answer",
+            )],
+            None,
         ),
-        Intent::Praise => ("praise: thank personally", "thank.praise", false),
         Intent::Lead => (
             "lead: acknowledge and hand to sales",
-            "acknowledge.lead",
-            false,
+            vec![ack(
+                "acknowledge.lead",
+                "thank them for reaching out about working together and say the team will follow up privately",
+                "a business opportunity is acknowledged",
+            )],
+            None,
         ),
         Intent::Other if kind == Kind::Comment || kind == Kind::Mention => {
             return Plan {
                 summary: "other: no reply needed".into(),
                 reasons,
                 proposals: Vec::new(),
+                record: None,
             };
         }
-        Intent::Other => ("other: acknowledge", "acknowledge.other", false),
+        Intent::Other => (
+            "other: acknowledge",
+            vec![ack(
+                "acknowledge.other",
+                "thank the customer for the message and say the team will get back to them",
+                "a message that deserves an answer",
+            )],
+            None,
+        ),
         Intent::Troll | Intent::Spam => unreachable!("handled above"),
     };
-    if is_criticism && (hateful || c.has_flag(Flag::Offensive)) {
-        reasons.push("strong words around a real issue: answered, never removed".into());
-    }
+    let mut proposals = proposals;
     if intent == Intent::Praise && c.sentiment.label == Sentiment::Negative {
         reasons.push("praise with negative sentiment may be sarcasm".into());
-    }
-    let mut proposals =
-        vec![Proposal::new(ActionKind::Acknowledge, summary).with_template(template)];
-    if answer_held {
-        proposals.push(
-            Proposal::new(
-                ActionKind::Reply,
-                "a full answer needs facts replyd does not hold",
-            )
-            .with_template("reply.question")
-            .held("question needs an answer from a person"),
-        );
+        for p in &mut proposals {
+            p.hold.push("possible sarcasm".into());
+        }
     }
     Plan {
         summary: summary.into(),
         reasons,
         proposals,
+        record,
     }
 }

@@ -3,9 +3,9 @@
 //! or the guardrails held.
 
 use crate::config::PolicyConfig;
-use crate::domain::{ActionKind, ActionStatus, Classification, Flag, Platform};
+use crate::domain::{ActionStatus, Classification, Flag, Kind, Sentiment};
 
-use super::Proposal;
+use super::{Proposal, Subject};
 
 /// Flags that make any words replyd would say too risky to send alone.
 const RISKY_FLAGS: &[(Flag, &str)] = &[
@@ -17,9 +17,12 @@ const RISKY_FLAGS: &[(Flag, &str)] = &[
     (Flag::Injection, "prompt-injection attempt"),
 ];
 
+/// "Strongly negative": the model is this sure of negative sentiment.
+const STRONGLY_NEGATIVE: f32 = 0.8;
+
 /// The status an action starts in, and every reason it is held.
 pub fn gate(
-    platform: &Platform,
+    subject: &Subject<'_>,
     c: &Classification,
     proposal: &Proposal,
     guardrail_failures: &[String],
@@ -33,7 +36,18 @@ pub fn gate(
                 .filter(|(flag, _)| c.has_flag(*flag))
                 .map(|(_, why)| (*why).to_owned()),
         );
-        held.extend(guardrail_failures.iter().map(|f| format!("guardrail: {f}")));
+        held.extend(guardrail_failures.iter().map(|f| format!("guardrail {f}")));
+        let public_thread = subject.kind != Kind::Dm;
+        if public_thread
+            && c.sentiment.label == Sentiment::Negative
+            && c.sentiment.confidence() >= STRONGLY_NEGATIVE
+        {
+            if let Some(reach) = subject.reach.filter(|r| *r >= cfg.negative_reach_threshold) {
+                held.push(format!(
+                    "strongly negative on a public thread with reach {reach}"
+                ));
+            }
+        }
     }
     if c.intent.confidence() < cfg.min_confidence {
         held.push(format!(
@@ -42,7 +56,16 @@ pub fn gate(
             cfg.min_confidence
         ));
     }
-    if !cfg.auto_sends(platform, proposal.kind) {
+    if is_vip(subject, cfg) {
+        held.push("author is on the VIP list".into());
+    }
+    if subject.first_contact && cfg.review_first_contact.contains(subject.platform) {
+        held.push(format!(
+            "first contact on {}, which reviews everything",
+            subject.platform
+        ));
+    }
+    if !cfg.auto_sends(subject.platform, proposal.kind) {
         held.push(format!("auto-send is off for {}", proposal.kind));
     }
     held.dedup();
@@ -54,10 +77,12 @@ pub fn gate(
     (status, held)
 }
 
-/// Whether a kind of action removes or restricts rather than speaks.
-pub fn is_moderation(kind: ActionKind) -> bool {
-    matches!(
-        kind,
-        ActionKind::Hide | ActionKind::Delete | ActionKind::Block
-    )
+fn is_vip(subject: &Subject<'_>, cfg: &PolicyConfig) -> bool {
+    let key = format!("{}:{}", subject.platform, subject.author_id);
+    cfg.vip_authors.iter().any(|vip| {
+        vip == &key
+            || subject
+                .author_handle
+                .is_some_and(|h| vip.strip_prefix('@') == Some(h.trim_start_matches('@')))
+    })
 }

@@ -1,5 +1,115 @@
-//! Drafting the words of a reply, from the brand's templates.
+//! Drafting the words of a reply: from the brand's templates, or from an
+//! LLM when one is configured, and always through the guardrails.
 
+pub mod facts;
+pub mod guardrails;
+pub mod llm;
 pub mod templates;
 
 pub use templates::{Draft, DraftContext, TemplateError, Templates};
+
+use crate::domain::{Kind, Lang, Platform};
+use facts::Facts;
+use guardrails::{DraftCheck, Guardrails};
+use llm::{LlmDrafter, LlmRequest};
+
+/// One reply to draft.
+#[derive(Debug, Clone)]
+pub struct DraftRequest<'a> {
+    pub template: &'a str,
+    pub goal: &'a str,
+    pub lang: Option<Lang>,
+    pub public: bool,
+    pub platform: &'a Platform,
+    pub kind: Kind,
+    pub message_text: &'a str,
+    pub author_name: Option<&'a str>,
+    pub answer: Option<&'a str>,
+    /// Makes the template's variant choice stable for a message.
+    pub seed: &'a str,
+}
+
+/// The draft chosen, where it came from, and what the guardrails said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftOutcome {
+    pub text: String,
+    /// `template:<name>#<n>` or `llm:<model>`.
+    pub source: String,
+    /// Why the LLM's draft was not used, when it was not.
+    pub notes: Vec<String>,
+    /// Guardrail failures of the chosen draft: a non-empty list holds it.
+    pub failures: Vec<String>,
+}
+
+pub struct Drafter {
+    pub templates: Templates,
+    pub llm: Option<LlmDrafter>,
+    pub guardrails: Guardrails,
+    pub facts: Facts,
+}
+
+impl Drafter {
+    pub async fn draft(&self, req: &DraftRequest<'_>) -> Result<DraftOutcome, TemplateError> {
+        let template = self.templates.render(
+            req.template,
+            req.lang,
+            &DraftContext {
+                author_name: req.author_name,
+                platform: req.platform,
+                kind: req.kind,
+                seed: req.seed,
+                answer: req.answer,
+                message_text: req.message_text,
+            },
+        )?;
+        let check = |text: &str| {
+            self.guardrails.check(&DraftCheck {
+                text,
+                expected_lang: req.lang,
+                public: req.public,
+                platform: req.platform,
+                kind: req.kind,
+                message_text: req.message_text,
+                facts_text: self.facts.all_text(),
+            })
+        };
+        let mut notes = Vec::new();
+        if let Some(llm) = &self.llm {
+            let request = LlmRequest {
+                message: req.message_text,
+                author_name: req.author_name,
+                platform: req.platform,
+                public: req.public,
+                lang: template.lang,
+                goal: req.goal,
+                example: &template.text,
+                facts: req.answer,
+            };
+            match llm.draft(&request).await {
+                Ok(draft) => {
+                    let failures = check(&draft.text);
+                    if failures.is_empty() {
+                        return Ok(DraftOutcome {
+                            text: draft.text,
+                            source: format!("llm:{}", llm.model()),
+                            notes,
+                            failures,
+                        });
+                    }
+                    notes.push(format!(
+                        "LLM draft refused by the guardrails ({}); template used",
+                        failures.join("; ")
+                    ));
+                }
+                Err(e) => notes.push(format!("{e}; template used")),
+            }
+        }
+        let failures = check(&template.text);
+        Ok(DraftOutcome {
+            text: template.text,
+            source: template.source,
+            notes,
+            failures,
+        })
+    }
+}

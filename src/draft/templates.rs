@@ -50,6 +50,10 @@ pub struct DraftContext<'a> {
     pub kind: Kind,
     /// Picks the variant, so the same message always gets the same draft.
     pub seed: &'a str,
+    /// A fact from the facts file, for templates that answer.
+    pub answer: Option<&'a str>,
+    /// The customer's words; short praise is quoted back.
+    pub message_text: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,10 +138,11 @@ impl Templates {
                     name: template_name.clone(),
                     message: e.to_string(),
                 })?;
+        // In a DM the conversation is already private: "send us a message".
         let channel = if ctx.kind == Kind::Dm {
             "message"
         } else {
-            "DM"
+            self.brand.channel.as_str()
         };
         let mut text = template
             .render(minijinja::context! {
@@ -147,6 +152,8 @@ impl Templates {
                 formal => self.brand.dutch_address == DutchAddress::U,
                 channel => channel,
                 platform => ctx.platform.as_str(),
+                answer => ctx.answer.unwrap_or_default(),
+                quote => quotable(ctx.message_text),
             })
             .map_err(|e| TemplateError::Render {
                 name: template_name.clone(),
@@ -172,6 +179,22 @@ fn greeting_name(name: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
+/// Short words of praise, to refer back to in the thank-you ("“Best bike
+/// ever!” made our day"). Longer texts, links, mentions and anything with
+/// digits (possible personal data) are not quoted.
+fn quotable(text: &str) -> String {
+    let text = text.trim();
+    let words = text.split_whitespace().count();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let risky =
+        text.contains("http") || text.contains('@') || text.chars().any(|c| c.is_ascii_digit());
+    if (2..=10).contains(&words) && letters >= 8 && text.chars().count() <= 70 && !risky {
+        text.to_owned()
+    } else {
+        String::new()
+    }
+}
+
 /// A stable hash (unlike `DefaultHasher`, the same across releases).
 fn fnv1a(s: &str) -> u64 {
     s.bytes().fold(0xcbf29ce484222325, |h, b| {
@@ -189,6 +212,8 @@ mod tests {
             platform,
             kind: Kind::Comment,
             seed: "m1",
+            answer: None,
+            message_text: "Mijn fiets is kapot aangekomen",
         }
     }
 

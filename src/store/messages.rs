@@ -177,6 +177,22 @@ pub async fn advance_stage(
     Ok(result.rows_affected() == 1)
 }
 
+/// True when the author has no earlier message on the message's platform.
+pub async fn is_first_contact(
+    conn: &mut AnyConnection,
+    msg: &StoredMessage,
+) -> Result<bool, StoreError> {
+    let earlier: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE platform = $1 AND author_id = $2 AND received_at < $3 LIMIT 1",
+    )
+    .bind(msg.platform.as_str())
+    .bind(&msg.author.id)
+    .bind(msg.received_at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(earlier.is_none())
+}
+
 pub async fn save_classification(
     conn: &mut AnyConnection,
     id: &MessageId,

@@ -128,6 +128,31 @@ pub enum RulesError {
     TooLarge { rule: String, reason: String },
 }
 
+/// Keywords in the lexicon's syntax, compiled into one matcher. The
+/// guardrails and the facts file use it too, so every word list in replyd
+/// is written in the same small language.
+#[derive(Debug, Clone)]
+pub struct KeywordList {
+    regex: Regex,
+}
+
+impl KeywordList {
+    /// `name` only labels errors.
+    pub fn new<S: AsRef<str>>(name: &str, keywords: &[S]) -> Result<KeywordList, RulesError> {
+        if keywords.is_empty() {
+            let never = Regex::new(r"[^\s\S]").expect("valid regex");
+            return Ok(KeywordList { regex: never });
+        }
+        let (_, regex) = compile_rule(name, keywords.iter().map(|k| k.as_ref()))?;
+        Ok(KeywordList { regex })
+    }
+
+    /// The first match in text that is already [`normalize`]d.
+    pub fn find<'t>(&self, normalized: &'t str) -> Option<&'t str> {
+        self.regex.find(normalized).map(|m| m.as_str())
+    }
+}
+
 /// The compiled rules. Build once with [`Rules::new`] and share: it is
 /// `Send + Sync`, and a scan is one normalisation plus a few regex passes.
 #[derive(Debug)]
