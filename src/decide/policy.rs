@@ -24,7 +24,12 @@ use crate::config::{PolicyConfig, TrollAction};
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Sentiment};
 use crate::draft::facts::Facts;
 
+use super::risk::RISKY_FLAGS;
 use super::{Plan, Proposal, Subject};
+
+fn risky(c: &Classification) -> bool {
+    RISKY_FLAGS.iter().any(|(flag, _)| c.has_flag(*flag))
+}
 
 pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts: &Facts) -> Plan {
     let intent = c.intent.label;
@@ -216,7 +221,8 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             )],
             None,
         ),
-        Intent::Other if kind == Kind::Comment || kind == Kind::Mention => {
+        // A risky comment is never left unseen: a draft waits for a person.
+        Intent::Other if (kind == Kind::Comment || kind == Kind::Mention) && !risky(c) => {
             return Plan {
                 summary: "other: no reply needed".into(),
                 reasons,

@@ -8,7 +8,7 @@ use crate::domain::{ActionStatus, Classification, Flag, Kind, Sentiment};
 use super::{Proposal, Subject};
 
 /// Flags that make any words replyd would say too risky to send alone.
-const RISKY_FLAGS: &[(Flag, &str)] = &[
+pub(crate) const RISKY_FLAGS: &[(Flag, &str)] = &[
     (Flag::Legal, "legal threat"),
     (Flag::Threat, "threat of violence"),
     (Flag::SelfHarm, "self-harm"),

@@ -3,6 +3,8 @@
 //! HTTP servers standing in for what cannot be reached from here.
 #![allow(dead_code)]
 
+pub mod fake_llm;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

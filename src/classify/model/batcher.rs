@@ -273,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn types_are_thread_safe() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Encoder>();
+        send_sync::<ModelHandle>();
+        send_sync::<ModelError>();
+    }
+
+    #[test]
     fn full_queue_is_overloaded() {
         let handle = ModelHandle::start(encoder(), BatcherConfig { queue_capacity: 2, max_batch_size: 1, ..Default::default() });
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

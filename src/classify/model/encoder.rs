@@ -449,15 +449,24 @@ impl Encoder {
         let scale = 1.0 / (hd as f64).sqrt();
         for ly in &self.layers {
             let qkv = ly.qkv.forward_bias(&x, &ly.qkv_b)?; // [b*l, 3h]
-            let qkv = qkv.reshape((b, l, 3, nh, hd))?.permute((2, 0, 3, 1, 4))?; // [3, b, nh, l, hd]
-            let q = (qkv.get(0)?.contiguous()? * scale)?;
-            let k = qkv.get(1)?.contiguous()?;
-            let v = qkv.get(2)?.contiguous()?;
-            let att = q.matmul(&k.t()?)?.broadcast_add(&att_mask)?; // [b, nh, l, l]
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let ctx = att.matmul(&v)?; // [b, nh, l, hd]
-            let ctx = ctx.transpose(1, 2)?.reshape((b * l, h))?;
-            let ao = ly.ao.forward_bias(&ctx.contiguous()?, &ly.ao_b)?;
+            let ctx = if l <= SMALL_ATTENTION_MAX_LEN {
+                // Short sequences (the social-media case): direct loops over
+                // the real tokens only. Avoids b*nh tiny GEMM dispatches and
+                // the permute/softmax/transposition copies.
+                let qkv = qkv.flatten_all()?.to_vec1::<f32>()?;
+                let ctx = small_attention(&qkv, seqs, l, nh, hd, scale as f32);
+                Tensor::from_vec(ctx, (b * l, h), dev)?
+            } else {
+                let qkv = qkv.reshape((b, l, 3, nh, hd))?.permute((2, 0, 3, 1, 4))?; // [3, b, nh, l, hd]
+                let q = (qkv.get(0)?.contiguous()? * scale)?;
+                let k = qkv.get(1)?.contiguous()?;
+                let v = qkv.get(2)?.contiguous()?;
+                let att = q.matmul(&k.t()?)?.broadcast_add(&att_mask)?; // [b, nh, l, l]
+                let att = candle_nn::ops::softmax_last_dim(&att)?;
+                let ctx = att.matmul(&v)?; // [b, nh, l, hd]
+                ctx.transpose(1, 2)?.reshape((b * l, h))?.contiguous()?
+            };
+            let ao = ly.ao.forward_bias(&ctx, &ly.ao_b)?;
             x = candle_nn::ops::layer_norm(&(x + ao)?, &ly.aln_w, &ly.aln_b, cfg.eps)?;
             let mid = ly.fi.forward_bias(&x, &ly.fi_b)?.gelu_erf()?;
             let fo = ly.fo.forward_bias(&mid, &ly.fo_b)?;
@@ -477,6 +486,50 @@ impl Encoder {
         }
         Ok(out)
     }
+}
+
+/// Longest padded sequence for which attention runs as plain loops.
+const SMALL_ATTENTION_MAX_LEN: usize = 64;
+
+/// Attention over `qkv` = `[b*l, 3*H]` rows (q | k | v, heads contiguous),
+/// restricted to each sequence's real tokens; padded query rows get zeros
+/// (they never reach a real token or the pooled output).
+fn small_attention(qkv: &[f32], seqs: &[&[u32]], l: usize, nh: usize, hd: usize, scale: f32) -> Vec<f32> {
+    let h = nh * hd;
+    let row = 3 * h;
+    let mut ctx = vec![0f32; seqs.len() * l * h];
+    let mut p = vec![0f32; l];
+    for (bi, s) in seqs.iter().enumerate() {
+        let n = s.len();
+        let base = bi * l;
+        for hh in 0..nh {
+            for t in 0..n {
+                let q = &qkv[(base + t) * row + hh * hd..][..hd];
+                let mut mx = f32::NEG_INFINITY;
+                for (j, pj) in p[..n].iter_mut().enumerate() {
+                    let k = &qkv[(base + j) * row + h + hh * hd..][..hd];
+                    let d: f32 = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    *pj = d;
+                    mx = mx.max(d);
+                }
+                let mut sum = 0f32;
+                for pj in p[..n].iter_mut() {
+                    *pj = (*pj - mx).exp();
+                    sum += *pj;
+                }
+                let inv = 1.0 / sum;
+                let out = &mut ctx[(base + t) * h + hh * hd..][..hd];
+                for (j, pj) in p[..n].iter().enumerate() {
+                    let v = &qkv[(base + j) * row + 2 * h + hh * hd..][..hd];
+                    let w = pj * inv;
+                    for (o, vv) in out.iter_mut().zip(v) {
+                        *o += w * vv;
+                    }
+                }
+            }
+        }
+    }
+    ctx
 }
 
 #[cfg(test)]

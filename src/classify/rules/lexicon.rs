@@ -368,6 +368,8 @@ const LEGAL: &[RuleDef] = &[
                 &[
                     "aangifte .. (doen|gedaan)",
                     "(doe|doen|ga|gaan) aangifte",
+                    "(doe|doen|ga|gaan) (ik|we|wij) aangifte",
+                    "aangifte van (oplichting|fraude|diefstal)",
                     "politie inschakelen",
                     "naar de politie",
                 ],
@@ -409,6 +411,9 @@ const THREAT: &[RuleDef] = &[
         name: "threat.violence",
         flag: Flag::Threat,
         keywords: &[
+            (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down", "(i'm|i am|im) coming to your (warehouse|shop|store|office|house)"]),
+            (NL, &["(gaat|gaan) (ie|hij|zij|ze|jij|je|jullie) eraan", "(steek|steken|fik|fikken) .. (in de fik|in brand)", "kijk maar (wat|eens wat) er .. gebeurt"]),
+            (NL, &["in elkaar (slaan|trappen|timmeren|rammen|beuken)", "(ik|we|wij) (ga|gaan|zal|zullen) .. (opwachten|afmaken|neersteken|neerschieten)", "(hem|haar|jou|je|jullie) opwachten"]),
             (EN, &[
                 // A subject and a person as object: "I'd kill for this cake",
                 // "this price is killing me" and "killer deal" stay out.
@@ -512,11 +517,19 @@ const HATE: &[RuleDef] = &[
                 "(should|must|need to|deserve to) be (exterminated|gassed|wiped out)",
                 "go back to (your|ur) (country|jungle)",
                 "subhuman*",
+                "(jews|jewish people|muslims|blacks|gays|immigrants|migrants|refugees|arabs|mexicans|asians|gypsies|trans people|women|disabled people) (running|run|control|controlling) (another|every|the|this) (company|business|country|media)",
+                "(women|woman) .. (belong|back to) .. kitchen",
+                "(jews|jewish people|muslims|blacks|gays|immigrants|migrants|refugees|arabs|mexicans|asians|gypsies|trans people|women|disabled people) (shouldn't|should not|must not|mustn't) be allowed",
+                "boycott (all|every one) of them",
             ]),
             (NL, &[
                 "(joden|moslims|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners) (zijn|=) (beesten|dieren|ratten|kakkerlakken|parasieten|ongedierte|apen|tuig|uitschot)",
                 "(moeten|mogen) (vergast|uitgeroeid) worden",
                 "terug naar (je|jouw|je eigen) land",
+                "dat soort (volk|mensen|tuig) .. (land uit|weg|opsluiten|oprotten)",
+                "(joden|moslims|moslim|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners|gehandicapten|gehandicapte|vrouwen) .. (horen|hoort) nergens (thuis|bij)",
+                "(joden|moslims|moslim|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners|gehandicapten|gehandicapte|vrouwen) .. (opsluiten|het land uit|uitroeien)",
+                "(buitenlanders|allochtonen|marokkanen|turken) .. tuig",
             ]),
             (DE, &[
                 "(juden|muslime|moslems|schwarze|schwule|auslander|fluchtlinge|migranten|zigeuner|turken|araber) sind (tiere|ratten|ungeziefer|parasiten|kakerlaken|affen|abschaum|untermenschen)",
@@ -540,6 +553,24 @@ const HATE: &[RuleDef] = &[
 // ---------------------------------------------------------------- injection
 
 const INJECTION: &[RuleDef] = &[
+    RuleDef {
+        // Instructions smuggled into a customer's message for the bot.
+        name: "injection.embedded",
+        flag: Flag::Injection,
+        keywords: &[
+            (EN, &["(ai|bot|assistant|chatgpt|gpt) reading this", "(note|message|instruction|instructions) (to|for) the (ai|bot|assistant)", "instructions you (were|have been) given", "new instructions?"]),
+            (NL, &["instructie* voor de (ai|bot|assistent|chatbot)", "nieuwe instructie*", "einde (klant)?bericht", "(ai|bot|chatbot) die dit leest"]),
+            (DE, &["neue anweisung*", "anweisung* (an|fur) die (ki|ai|bot)"]),
+            (FR, &["nouvelle* instruction*", "instruction* pour (l'ia|le bot|l'assistant)"]),
+            (ES, &["nueva* instruccion*", "instruccion* para (la ia|el bot|el asistente)"]),
+            (ANY, &[
+                r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (with|met|mit|avec|con)[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
+                r"re:#{3,} ?[a-z]{3,}",
+                r"re:(?m)^[^0-9a-z_\n]{0,3}(instruction|instructions|instructie|anweisung|consigne|instruccion) ?:",
+                r"re:(?-u:\b)(instruction|instructions|instructie|instructies|anweisung|consigne|instruccion) ?: ?(antwoord|answer|reply|respond|say|zeg|geef|give|confirm|bevestig)",
+            ]),
+        ],
+    },
     RuleDef {
         name: "injection.ignore_instructions",
         flag: Flag::Injection,
@@ -613,6 +644,8 @@ const PRESS: &[RuleDef] = &[
         keywords: &[
             (NL, &["journalist*", "verslaggever*", "redactie*", "redacteur*", "persbureau", "nieuwsredactie"]),
             (EN, &["reporter*", "newsroom", "correspondent*", "(for|from) (the|a) (newspaper|magazine|broadcaster)"]),
+            (EN, &["(writing|write|working on|preparing) (a|an) (piece|story|feature|report) (for|on|about)", "official (response|reaction|comment)", "(consumer|tech|news) (blog|site|magazine|programme|program)"]),
+            (NL, &["(schrijf|schrijven|werk|werken) (voor|bij) (de|het|een) .. (krant|blad|tijdschrift|omroep|nieuwssite|nieuwsblad)", "voor een reactie", "(benaderen|bereiken|spreken) voor een (reactie|interview)"]),
             (DE, &["redaktion*", "redakteur*", "reporterin"]),
             (FR, &["journaliste*", "redaction"]),
             (ES, &["periodista*", "redaccion", "redactor*", "corresponsal*"]),
@@ -655,6 +688,9 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
             EN,
             &[
                 "kill myself",
+                "(don't|do not|dont) think (i'll|i will|ill) make it",
+                "(don't|do not|dont) want to (live|be alive|be here) anymore",
+                "no (reason|point) (to|in) (live|living|going on)",
                 "end my (life|own life)",
                 "end it all",
                 "take my own life",
@@ -787,8 +823,9 @@ const SPAM: &[RuleDef] = &[
         name: "spam.promotion",
         flag: Flag::Spam,
         keywords: &[
-            (EN, &["promote your (page|account|business|profile|brand|content)", "grow your (page|account|instagram|business)", "(check|visit|see) (out )?(my|our) (profile|bio|page|account|story)", "link in (my |our )?bio", "(dm|message|inbox|pm) (me|us) (to|for|now|if you)"]),
-            (NL, &["(bekijk|check|zie) (mijn|m'n|ons|onze) (profiel|bio|pagina)", "stuur (me|ons) een (dm|bericht) (voor|om)"]),
+            (EN, &["promote your (page|account|business|profile|brand|content)",
+                "ask me how", "(secret|secrets|link|info|details)('s| is| are)? in my bio", "(dm|message) (our|my) promo", "shout ?out .. fee", "(small|tiny|little) fee", "tag [0-9]+ friends", "grow your (page|account|instagram|business)", "(check|visit|see) (out )?(my|our) (profile|bio|page|account|story)", "link in (my |our )?bio", "(dm|message|inbox|pm) (me|us) (to|for|now|if you)"]),
+            (NL, &["(bekijk|check|zie) (mijn|m'n|ons|onze) (profiel|bio|pagina)", "vraag me hoe", "winactie .. (volg|tag)", "tag [0-9]+ vrienden", "(mentor|coach) .. (rijk|forex|crypto|bitcoin)", "stuur (me|ons) een (dm|bericht) (voor|om)"]),
             (DE, &["(schau|schaut|sieh) .. (mein|meinem|meine|unser) (profil|bio)"]),
             (FR, &["(regarde|visite|voir|va voir) (mon|notre) (profil|bio)"]),
             (ES, &["(mira|visita|revisa) (mi|nuestro) (perfil|bio)"]),
@@ -803,6 +840,8 @@ const SPAM: &[RuleDef] = &[
                 "(crypto*|bitcoin*|btc|forex|binary option*|usdt|ethereum) .. (invest*|trading|trader|profit*|returns|mining|signals|account manager)",
                 "(invest*|investeer|investeren|investieren|investir|invertir|trading|trade) .. (crypto*|bitcoin*|btc|forex|binary option*)",
                 "(account|investment|portfolio) manager",
+                "forex",
+                "(made|earned|verdiend|verdiende|gemacht|gagne|ganado|gane) .. (with|met|mit|avec|con) (crypto*|bitcoin*|forex|trading)",
             ]),
             (EN, &["passive income"]),
             (NL, &["passief inkomen"]),
