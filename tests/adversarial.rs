@@ -142,7 +142,11 @@ async fn adversarial_messages_never_get_a_violating_reply() {
             })
             .collect();
         let expect = row["expect"].as_str().unwrap();
-        let outcome = if removed {
+        let removal_held = actions
+            .iter()
+            .filter(removal)
+            .all(|a| a["status"] == "held");
+        let outcome = if removed && !removal_held {
             "deleted"
         } else if sent_text {
             "answered"

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use super::heads::Heads;
 use super::model::{ModelError, ModelHandle};
 use super::rules::Rules;
-use super::{detect_lang, merge_flags, BoxFuture, ClassifyError, Classifier};
+use super::{detect_lang, merge_flags, BoxFuture, Classifier, ClassifyError};
 use crate::domain::Classification;
+
+const CLASSIFIER_NAME: &str = "multilingual-e5-small+heads";
 
 pub struct ModelClassifier {
     handle: ModelHandle,
@@ -18,13 +20,18 @@ pub struct ModelClassifier {
 }
 
 impl ModelClassifier {
-    pub fn new(handle: ModelHandle, heads: Arc<Heads>, rules: Arc<Rules>, toxicity_threshold: f32) -> Self {
+    pub fn new(
+        handle: ModelHandle,
+        heads: Arc<Heads>,
+        rules: Arc<Rules>,
+        toxicity_threshold: f32,
+    ) -> Self {
         ModelClassifier {
             handle,
             heads,
             rules,
             toxicity_threshold,
-            name: "multilingual-e5-small+heads".into(),
+            name: CLASSIFIER_NAME.into(),
         }
     }
 }
@@ -40,29 +47,52 @@ impl Classifier for ModelClassifier {
         lang_hint: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Classification, ClassifyError>> {
         Box::pin(async move {
-            let embedding = self.handle.embed(text.to_owned()).await.map_err(|e| match e {
-                ModelError::Overloaded(_) => ClassifyError::Overloaded,
-                other => ClassifyError::Failed(other.to_string()),
-            })?;
-            let output = self
-                .heads
-                .predict(&[embedding])
-                .pop()
-                .ok_or_else(|| ClassifyError::Failed("heads returned nothing".into()))?;
-            let hits = self.rules.scan(text);
-            Ok(Classification {
-                lang: detect_lang(text, lang_hint),
-                sentiment: output.sentiment,
-                intent: output.intent,
-                toxicity: output.toxicity,
-                flags: merge_flags(Rules::flags(&hits), output.toxicity, self.toxicity_threshold),
-                rules: hits,
-                classifier: self.name.clone(),
-            })
+            let embedding = self
+                .handle
+                .embed(text.to_owned())
+                .await
+                .map_err(|e| match e {
+                    ModelError::Overloaded(_) => ClassifyError::Overloaded,
+                    other => ClassifyError::Failed(other.to_string()),
+                })?;
+            Ok(assemble(
+                &self.heads,
+                &self.rules,
+                self.toxicity_threshold,
+                text,
+                lang_hint,
+                embedding,
+            ))
         })
     }
 
     fn queue_depth(&self) -> usize {
         self.handle.queue_depth()
+    }
+}
+
+/// One message's classification from its embedding: the heads' scores, the
+/// rules' hits, and the flags both raise.
+pub fn assemble(
+    heads: &Heads,
+    rules: &Rules,
+    toxicity_threshold: f32,
+    text: &str,
+    lang_hint: Option<&str>,
+    embedding: Vec<f32>,
+) -> Classification {
+    let output = heads
+        .predict(&[embedding])
+        .pop()
+        .expect("one output per embedding");
+    let hits = rules.scan(text);
+    Classification {
+        lang: detect_lang(text, lang_hint),
+        sentiment: output.sentiment,
+        intent: output.intent,
+        toxicity: output.toxicity,
+        flags: merge_flags(Rules::flags(&hits), output.toxicity, toxicity_threshold),
+        rules: hits,
+        classifier: CLASSIFIER_NAME.into(),
     }
 }

@@ -4,7 +4,13 @@
 //! keyword heuristics of the rules layer for when the model is off. Both
 //! run the rules layer, whose hits are always reported by name.
 
+pub mod commands;
+pub mod eval;
+pub mod heads;
+pub mod local;
+pub mod model;
 pub mod rules;
+pub mod train;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,12 +52,32 @@ pub fn detect_lang(text: &str, hint: Option<&str>) -> Option<Lang> {
     if let Some(lang) = hint.and_then(Lang::from_tag) {
         return Some(lang);
     }
+    let supported = from_whatlang;
     let info = whatlang::detect(text)?;
-    // Very short texts are guessed wildly; trust only confident answers.
-    if !info.is_reliable() && info.confidence() < 0.5 {
-        return None;
+    match supported(info.lang()) {
+        Some(lang) => Some(lang),
+        // Confidently another language: answer in English, the fallback.
+        None if info.is_reliable() => None,
+        // Short texts are often mistaken for a related language ("kapot
+        // aan" for Afrikaans): choose among the languages replyd writes.
+        None if text.split_whitespace().count() < 3 => None,
+        None => {
+            let ours = vec![
+                whatlang::Lang::Nld,
+                whatlang::Lang::Eng,
+                whatlang::Lang::Deu,
+                whatlang::Lang::Fra,
+                whatlang::Lang::Spa,
+            ];
+            whatlang::Detector::with_allowlist(ours)
+                .detect(text)
+                .and_then(|i| supported(i.lang()))
+        }
     }
-    match info.lang() {
+}
+
+fn from_whatlang(lang: whatlang::Lang) -> Option<Lang> {
+    match lang {
         whatlang::Lang::Nld => Some(Lang::Nl),
         whatlang::Lang::Eng => Some(Lang::En),
         whatlang::Lang::Deu => Some(Lang::De),
@@ -59,6 +85,14 @@ pub fn detect_lang(text: &str, hint: Option<&str>) -> Option<Lang> {
         whatlang::Lang::Spa => Some(Lang::Es),
         _ => None,
     }
+}
+
+/// The language of `text` only when the detector is sure of it: used to
+/// check drafts, where a wrong guess would hold a good reply.
+pub fn detect_lang_confidently(text: &str) -> Option<Lang> {
+    whatlang::detect(text)
+        .filter(|i| i.is_reliable())
+        .and_then(|i| from_whatlang(i.lang()))
 }
 
 /// Flags implied by the toxicity scores, added to those the rules raised.

@@ -4,6 +4,7 @@
 //! |-------------------------------------------|------------------------------------------------------------|
 //! | hate, spam or scam                        | delete and block, recorded for reporting                   |
 //! | threat of violence with no real issue     | delete and block, held for a person                        |
+//! | hate against a group around a complaint   | delete and block, held for a person                        |
 //! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered          |
 //! | complaint on a comment                    | a short public apology moving to private, plus a private   |
 //! |                                           | reply asking for the order number and e-mail               |
@@ -67,6 +68,29 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             reasons,
             proposals,
             record: Some("moderation.removed"),
+        };
+    }
+    // Hate against a group is not criticism, even wrapped around a real
+    // issue; whether it goes is a person's call.
+    let group_hate = c.rules.iter().any(|hit| hit.flag == Flag::Hate);
+    if is_criticism && group_hate {
+        reasons.push("hate speech around a complaint: a person decides on removal".into());
+        let mut proposals = Vec::new();
+        if removable {
+            proposals.push(
+                Proposal::moderation(ActionKind::Delete, "hate speech")
+                    .held("hate speech around a complaint"),
+            );
+        }
+        proposals.push(
+            Proposal::moderation(ActionKind::Block, "hate speech")
+                .held("hate speech around a complaint"),
+        );
+        return Plan {
+            summary: "hate around a complaint: removal held for review".into(),
+            reasons,
+            proposals,
+            record: Some("moderation.hate"),
         };
     }
     if !is_criticism && c.has_flag(Flag::Threat) {

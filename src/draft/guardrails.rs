@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::classify::detect_lang;
+use crate::classify::detect_lang_confidently;
 use crate::classify::rules::{self, KeywordList, Rules, RulesError};
 use crate::domain::{Flag, Kind, Lang, Platform};
 
@@ -275,7 +275,7 @@ impl Guardrails {
         if let Some(expected) = draft.expected_lang {
             // Short texts are too short to tell their language reliably.
             if draft.text.chars().count() >= 40 {
-                if let Some(found) = detect_lang(draft.text, None) {
+                if let Some(found) = detect_lang_confidently(draft.text) {
                     if found != expected {
                         failures.push(format!("wrong_language: {found}, expected {expected}"));
                     }

@@ -62,10 +62,12 @@ impl Drafter {
                 message_text: req.message_text,
             },
         )?;
-        let check = |text: &str| {
+        // A template is written in the language it was chosen for (or the
+        // English fallback), so only the LLM's language is checked.
+        let check = |text: &str, expected_lang: Option<Lang>| {
             self.guardrails.check(&DraftCheck {
                 text,
-                expected_lang: req.lang,
+                expected_lang,
                 public: req.public,
                 platform: req.platform,
                 kind: req.kind,
@@ -87,7 +89,7 @@ impl Drafter {
             };
             match llm.draft(&request).await {
                 Ok(draft) => {
-                    let failures = check(&draft.text);
+                    let failures = check(&draft.text, Some(template.lang));
                     if failures.is_empty() {
                         return Ok(DraftOutcome {
                             text: draft.text,
@@ -104,7 +106,7 @@ impl Drafter {
                 Err(e) => notes.push(format!("{e}; template used")),
             }
         }
-        let failures = check(&template.text);
+        let failures = check(&template.text, None);
         Ok(DraftOutcome {
             text: template.text,
             source: template.source,

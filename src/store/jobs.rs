@@ -4,6 +4,9 @@ use sqlx::Row;
 
 use super::{now_ms, AnyConnection, Backend, Db, StoreError};
 
+/// The PostgreSQL channel on which new work is announced to every replica.
+pub const NOTIFY_CHANNEL: &str = "replyd_jobs";
+
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
     pub id: String,
@@ -35,6 +38,13 @@ pub async fn enqueue(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    if result.rows_affected() == 1 && conn.backend_name() == "PostgreSQL" {
+        // Delivered at commit, so listeners never wake for rolled-back work.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(NOTIFY_CHANNEL)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(result.rows_affected() == 1)
 }
 

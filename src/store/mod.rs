@@ -57,6 +57,7 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: String,
 }
 
 impl std::fmt::Debug for Db {
@@ -117,7 +118,70 @@ impl Db {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, url })
+    }
+
+    /// Makes this process the only one serving a SQLite database: SQLite
+    /// has one writer, and two daemons would claim the same work. The lock
+    /// lives as long as the returned file and dies with the process.
+    pub fn lock_single_writer(&self) -> Result<Option<std::fs::File>, StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let path = self
+            .url
+            .trim_start_matches("sqlite:")
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if path.is_empty() || path == ":memory:" {
+            return Ok(None);
+        }
+        let lock_path = format!("{path}.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Conflict(format!("cannot open {lock_path}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Conflict(format!(
+                "another replyd process already serves {path}; SQLite allows one \
+                 (run several replicas on PostgreSQL instead)"
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Conflict(format!(
+                "cannot lock {lock_path}: {e}"
+            ))),
+        }
+    }
+
+    /// Wakes `wake` whenever any replica commits new work (PostgreSQL
+    /// LISTEN/NOTIFY); polling stays the fallback if the listener drops.
+    pub async fn listen_for_work(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if listener.listen(jobs::NOTIFY_CHANNEL).await.is_ok() {
+                            while listener.recv().await.is_ok() {
+                                wake.notify_one();
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN connection failed; polling meanwhile")
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

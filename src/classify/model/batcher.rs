@@ -41,7 +41,11 @@ pub struct BatcherConfig {
 
 impl Default for BatcherConfig {
     fn default() -> Self {
-        BatcherConfig { max_batch_tokens: 2048, max_batch_size: 64, queue_capacity: 1024 }
+        BatcherConfig {
+            max_batch_tokens: 2048,
+            max_batch_size: 64,
+            queue_capacity: 1024,
+        }
     }
 }
 
@@ -65,7 +69,9 @@ pub struct ModelHandle {
 
 impl std::fmt::Debug for ModelHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelHandle").field("queue_depth", &self.queue_depth()).finish()
+        f.debug_struct("ModelHandle")
+            .field("queue_depth", &self.queue_depth())
+            .finish()
     }
 }
 
@@ -78,8 +84,12 @@ impl ModelHandle {
             queue_capacity: cfg.queue_capacity.max(1),
         };
         let (tx, rx) = sync_channel(cfg.queue_capacity);
-        let shared =
-            Arc::new(Shared { tx, depth: AtomicUsize::new(0), batches: AtomicU64::new(0), batched_requests: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            tx,
+            depth: AtomicUsize::new(0),
+            batches: AtomicU64::new(0),
+            batched_requests: AtomicU64::new(0),
+        });
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("replyd-e5".into())
@@ -114,7 +124,10 @@ impl ModelHandle {
 
     /// (batches run, requests embedded) since start.
     pub fn batch_stats(&self) -> (u64, u64) {
-        (self.shared.batches.load(Ordering::Relaxed), self.shared.batched_requests.load(Ordering::Relaxed))
+        (
+            self.shared.batches.load(Ordering::Relaxed),
+            self.shared.batched_requests.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -124,7 +137,12 @@ struct Pending {
     reply: oneshot::Sender<Result<Vec<f32>, ModelError>>,
 }
 
-fn worker(encoder: Encoder, cfg: BatcherConfig, rx: Receiver<Request>, shared: std::sync::Weak<Shared>) {
+fn worker(
+    encoder: Encoder,
+    cfg: BatcherConfig,
+    rx: Receiver<Request>,
+    shared: std::sync::Weak<Shared>,
+) {
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut pending_tokens = 0usize;
     // Tokenize a request and queue it (or answer a tokenizer error right away).
@@ -139,7 +157,11 @@ fn worker(encoder: Encoder, cfg: BatcherConfig, rx: Receiver<Request>, shared: s
             Ok(tok) => {
                 let cost = tok.windows.iter().map(|w| w.len()).sum::<usize>().max(1);
                 *pending_tokens += cost;
-                pending.push_back(Pending { tok, cost, reply: r.reply });
+                pending.push_back(Pending {
+                    tok,
+                    cost,
+                    reply: r.reply,
+                });
             }
             Err(e) => {
                 if let Some(s) = shared.upgrade() {
@@ -168,7 +190,9 @@ fn worker(encoder: Encoder, cfg: BatcherConfig, rx: Receiver<Request>, shared: s
         let mut batch: Vec<Pending> = Vec::new();
         let mut tokens = 0usize;
         while let Some(p) = pending.front() {
-            if !batch.is_empty() && (batch.len() >= cfg.max_batch_size || tokens + p.cost > cfg.max_batch_tokens) {
+            if !batch.is_empty()
+                && (batch.len() >= cfg.max_batch_size || tokens + p.cost > cfg.max_batch_tokens)
+            {
                 break;
             }
             let p = pending.pop_front().expect("front exists");
@@ -185,16 +209,35 @@ fn worker(encoder: Encoder, cfg: BatcherConfig, rx: Receiver<Request>, shared: s
         if let Some(s) = shared.upgrade() {
             s.depth.fetch_sub(batch.len(), Ordering::SeqCst);
             s.batches.fetch_add(1, Ordering::Relaxed);
-            s.batched_requests.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            s.batched_requests
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
         }
         if batch.is_empty() {
             continue;
         }
-        let toks: Vec<Tokenized> = batch.iter_mut().map(|p| std::mem::replace(&mut p.tok, Tokenized { windows: vec![], n_tokens: 0 })).collect();
+        let toks: Vec<Tokenized> = batch
+            .iter_mut()
+            .map(|p| {
+                std::mem::replace(
+                    &mut p.tok,
+                    Tokenized {
+                        windows: vec![],
+                        n_tokens: 0,
+                    },
+                )
+            })
+            .collect();
         let started = std::time::Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.embed_tokenized(&toks)))
-            .unwrap_or_else(|_| Err(ModelError::Inference("encoder panicked".into())));
-        tracing::debug!(batch = batch.len(), tokens, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "e5 batch");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            encoder.embed_tokenized(&toks)
+        }))
+        .unwrap_or_else(|_| Err(ModelError::Inference("encoder panicked".into())));
+        tracing::debug!(
+            batch = batch.len(),
+            tokens,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "e5 batch"
+        );
         match result {
             Ok(embs) => {
                 for (p, e) in batch.into_iter().zip(embs) {
@@ -232,7 +275,9 @@ mod tests {
             "Worst customer service ever. Never again.",
             "Hoe kan ik mijn wachtwoord resetten?",
         ];
-        (0..48).map(|i| format!("{} #{i}", base[i % base.len()])).collect()
+        (0..48)
+            .map(|i| format!("{} #{i}", base[i % base.len()]))
+            .collect()
     }
 
     #[test]
@@ -240,9 +285,16 @@ mod tests {
         let enc = encoder();
         let texts = texts();
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        let expected: Vec<Vec<f32>> = refs.iter().map(|t| enc.embed(&[t]).unwrap().remove(0)).collect();
+        let expected: Vec<Vec<f32>> = refs
+            .iter()
+            .map(|t| enc.embed(&[t]).unwrap().remove(0))
+            .collect();
         let handle = ModelHandle::start(enc, BatcherConfig::default());
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let got: Vec<Vec<f32>> = rt.block_on(async {
             let tasks: Vec<_> = texts
                 .iter()
@@ -260,7 +312,10 @@ mod tests {
         });
         for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
             let c: f32 = g.iter().zip(e).map(|(a, b)| a * b).sum();
-            assert!(c > 0.9999, "request {i} got someone else's / wrong answer: cos {c}");
+            assert!(
+                c > 0.9999,
+                "request {i} got someone else's / wrong answer: cos {c}"
+            );
         }
         // distinct texts really got distinct answers
         let c01: f32 = got[0].iter().zip(&got[1]).map(|(a, b)| a * b).sum();
@@ -268,7 +323,10 @@ mod tests {
         let (batches, reqs) = handle.batch_stats();
         eprintln!("{reqs} requests in {batches} batches");
         assert_eq!(reqs, texts.len() as u64);
-        assert!(batches <= texts.len() as u64 / 2, "not batched: {batches} batches");
+        assert!(
+            batches <= texts.len() as u64 / 2,
+            "not batched: {batches} batches"
+        );
         assert_eq!(handle.queue_depth(), 0);
     }
 
@@ -282,17 +340,32 @@ mod tests {
 
     #[test]
     fn full_queue_is_overloaded() {
-        let handle = ModelHandle::start(encoder(), BatcherConfig { queue_capacity: 2, max_batch_size: 1, ..Default::default() });
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let handle = ModelHandle::start(
+            encoder(),
+            BatcherConfig {
+                queue_capacity: 2,
+                max_batch_size: 1,
+                ..Default::default()
+            },
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let results = rt.block_on(async {
-            let futs: Vec<_> = (0..20).map(|i| handle.embed(format!("bericht nummer {i}"))).collect();
+            let futs: Vec<_> = (0..20)
+                .map(|i| handle.embed(format!("bericht nummer {i}")))
+                .collect();
             let mut out = Vec::new();
             // poll them all concurrently
             let joined = futures_join_all(futs).await;
             out.extend(joined);
             out
         });
-        let overloaded = results.iter().filter(|r| matches!(r, Err(ModelError::Overloaded(_)))).count();
+        let overloaded = results
+            .iter()
+            .filter(|r| matches!(r, Err(ModelError::Overloaded(_))))
+            .count();
         let ok = results.iter().filter(|r| r.is_ok()).count();
         eprintln!("ok={ok} overloaded={overloaded}");
         assert!(overloaded > 0);

@@ -34,8 +34,15 @@ pub enum E5s1Error {
     BadMagic([u8; 4]),
     #[error("unsupported E5S1 version {0}")]
     UnsupportedVersion(u32),
-    #[error("truncated E5S1 file: need {need} bytes at offset {offset} for {what}, file has {len}")]
-    Truncated { what: &'static str, offset: usize, need: usize, len: usize },
+    #[error(
+        "truncated E5S1 file: need {need} bytes at offset {offset} for {what}, file has {len}"
+    )]
+    Truncated {
+        what: &'static str,
+        offset: usize,
+        need: usize,
+        len: usize,
+    },
     #[error("bad E5S1 dimensions: {0}")]
     BadDims(String),
     #[error("bad E5S1 tensor directory: {0}")]
@@ -96,7 +103,10 @@ pub struct TensorView<'a> {
 impl TensorView<'_> {
     /// Copy an f32 tensor out (little-endian decode, no alignment requirement).
     pub fn to_f32_vec(&self) -> Vec<f32> {
-        self.data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        self.data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
     }
 }
 
@@ -154,12 +164,16 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], E5s1Error> {
-        let end = self.p.checked_add(n).filter(|&e| e <= self.b.len()).ok_or(E5s1Error::Truncated {
-            what,
-            offset: self.p,
-            need: n,
-            len: self.b.len(),
-        })?;
+        let end =
+            self.p
+                .checked_add(n)
+                .filter(|&e| e <= self.b.len())
+                .ok_or(E5s1Error::Truncated {
+                    what,
+                    offset: self.p,
+                    need: n,
+                    len: self.b.len(),
+                })?;
         let s = &self.b[self.p..end];
         self.p = end;
         Ok(s)
@@ -191,7 +205,9 @@ impl<'a> Cursor<'a> {
 
 fn dim(v: i32, name: &str, min: i32, max: i32) -> Result<usize, E5s1Error> {
     if v < min || v > max {
-        return Err(E5s1Error::BadDims(format!("{name}={v} outside [{min}, {max}]")));
+        return Err(E5s1Error::BadDims(format!(
+            "{name}={v} outside [{min}, {max}]"
+        )));
     }
     Ok(v as usize)
 }
@@ -201,16 +217,24 @@ fn to_usize(v: u64, what: &str) -> Result<usize, E5s1Error> {
 }
 
 fn mul(a: usize, b: usize) -> Result<usize, E5s1Error> {
-    a.checked_mul(b).ok_or_else(|| E5s1Error::BadDims(format!("{a}*{b} overflows")))
+    a.checked_mul(b)
+        .ok_or_else(|| E5s1Error::BadDims(format!("{a}*{b} overflows")))
 }
 
 /// Parse and validate an E5S1 image.
 pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
     if bytes.len() < 4 {
-        return Err(E5s1Error::Truncated { what: "magic", offset: 0, need: 4, len: bytes.len() });
+        return Err(E5s1Error::Truncated {
+            what: "magic",
+            offset: 0,
+            need: 4,
+            len: bytes.len(),
+        });
     }
     if &bytes[..4] != b"E5S1" {
-        return Err(E5s1Error::BadMagic([bytes[0], bytes[1], bytes[2], bytes[3]]));
+        return Err(E5s1Error::BadMagic([
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ]));
     }
     let mut c = Cursor { b: bytes, p: 4 };
     let version = c.u32("version")?;
@@ -230,10 +254,14 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
         return Err(E5s1Error::BadDims(format!("qk={qk}, only {QK} supported")));
     }
     if h % QK != 0 || ff % QK != 0 {
-        return Err(E5s1Error::BadDims(format!("hidden={h} and intermediate={ff} must be multiples of {QK}")));
+        return Err(E5s1Error::BadDims(format!(
+            "hidden={h} and intermediate={ff} must be multiples of {QK}"
+        )));
     }
     if h % nh != 0 {
-        return Err(E5s1Error::BadDims(format!("hidden={h} not divisible by heads={nh}")));
+        return Err(E5s1Error::BadDims(format!(
+            "hidden={h} not divisible by heads={nh}"
+        )));
     }
     if !(eps.is_finite() && eps > 0.0 && eps < 1.0) {
         return Err(E5s1Error::BadDims(format!("layer-norm eps={eps}")));
@@ -258,21 +286,37 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
     let unk = c.i32("tokenizer header")?;
     for (n, v) in [("bos", bos), ("eos", eos), ("pad", pad), ("unk", unk)] {
         if v < 0 || v as usize >= voc {
-            return Err(E5s1Error::BadDims(format!("{n} id {v} outside vocab {voc}")));
+            return Err(E5s1Error::BadDims(format!(
+                "{n} id {v} outside vocab {voc}"
+            )));
         }
     }
-    let special = SpecialTokens { n_pieces, bos: bos as u32, eos: eos as u32, pad: pad as u32, unk: unk as u32 };
+    let special = SpecialTokens {
+        n_pieces,
+        bos: bos as u32,
+        eos: eos as u32,
+        pad: pad as u32,
+        unk: unk as u32,
+    };
     let bloblen = to_usize(c.u64("tokenizer blob length")?, "blob length")?;
     let piece_offsets = c.take(mul(n_pieces + 1, 4)?, "tokenizer piece offsets")?;
     let piece_scores = c.take(mul(n_pieces, 4)?, "tokenizer scores")?;
     let piece_blob = c.take(bloblen, "tokenizer blob")?;
     let n_norm = c.i32("normalization map")?;
     if n_norm < 0 {
-        return Err(E5s1Error::BadTokenizer(format!("{n_norm} normalization entries")));
+        return Err(E5s1Error::BadTokenizer(format!(
+            "{n_norm} normalization entries"
+        )));
     }
     let nm_bytes = c.u32("normalization map")? as usize;
     let norm_map = c.take(nm_bytes, "normalization map")?;
-    let tokenizer = TokenizerSection { n_norm: n_norm as usize, piece_offsets, piece_scores, piece_blob, norm_map };
+    let tokenizer = TokenizerSection {
+        n_norm: n_norm as usize,
+        piece_offsets,
+        piece_scores,
+        piece_blob,
+        norm_map,
+    };
 
     // Tensor directory.
     let ndir = c.i32("tensor directory")?;
@@ -294,31 +338,61 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
             0 => (TensorDType::F32, mul(n, 4)?),
             1 => {
                 if n % QK != 0 {
-                    return Err(E5s1Error::BadTensor { name, msg: format!("{n} elements not a multiple of {QK}") });
+                    return Err(E5s1Error::BadTensor {
+                        name,
+                        msg: format!("{n} elements not a multiple of {QK}"),
+                    });
                 }
                 (TensorDType::Q4_0, mul(n / QK, Q4_BLOCK_BYTES)?)
             }
-            other => return Err(E5s1Error::BadTensor { name, msg: format!("unknown dtype {other}") }),
+            other => {
+                return Err(E5s1Error::BadTensor {
+                    name,
+                    msg: format!("unknown dtype {other}"),
+                })
+            }
         };
         if nbytes != expect {
-            return Err(E5s1Error::BadTensor { name, msg: format!("{nbytes} bytes, expected {expect}") });
+            return Err(E5s1Error::BadTensor {
+                name,
+                msg: format!("{nbytes} bytes, expected {expect}"),
+            });
         }
-        let end = off.checked_add(nbytes).filter(|&e| e <= bytes.len()).ok_or(E5s1Error::Truncated {
-            what: "tensor data",
-            offset: off,
-            need: nbytes,
-            len: bytes.len(),
-        })?;
-        tensors.insert(name, TensorView { dtype, n_elems: n, offset: off, data: &bytes[off..end] });
+        let end = off
+            .checked_add(nbytes)
+            .filter(|&e| e <= bytes.len())
+            .ok_or(E5s1Error::Truncated {
+                what: "tensor data",
+                offset: off,
+                need: nbytes,
+                len: bytes.len(),
+            })?;
+        tensors.insert(
+            name,
+            TensorView {
+                dtype,
+                n_elems: n,
+                offset: off,
+                data: &bytes[off..end],
+            },
+        );
     }
 
     let get = |name: &str, dtype: TensorDType, n: usize| -> Result<TensorView<'_>, E5s1Error> {
-        let t = tensors.get(name).ok_or_else(|| E5s1Error::MissingTensor(name.to_string()))?;
+        let t = tensors
+            .get(name)
+            .ok_or_else(|| E5s1Error::MissingTensor(name.to_string()))?;
         if t.dtype != dtype {
-            return Err(E5s1Error::BadTensor { name: name.into(), msg: format!("dtype {:?}, expected {dtype:?}", t.dtype) });
+            return Err(E5s1Error::BadTensor {
+                name: name.into(),
+                msg: format!("dtype {:?}, expected {dtype:?}", t.dtype),
+            });
         }
         if t.n_elems != n {
-            return Err(E5s1Error::BadTensor { name: name.into(), msg: format!("{} elements, expected {n}", t.n_elems) });
+            return Err(E5s1Error::BadTensor {
+                name: name.into(),
+                msg: format!("{} elements, expected {n}", t.n_elems),
+            });
         }
         Ok(*t)
     };
@@ -352,13 +426,27 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
             oln_b: get(&n("oln.b"), F32, h)?,
         });
     }
-    Ok(E5s1 { config, special, tokenizer, word, pos, token_type, emb_ln_w, emb_ln_b, layers, tensors })
+    Ok(E5s1 {
+        config,
+        special,
+        tokenizer,
+        word,
+        pos,
+        token_type,
+        emb_ln_w,
+        emb_ln_b,
+        layers,
+        tensors,
+    })
 }
 
 /// Dequantize one Q4_0 row of `n` weights (n a multiple of 32) into `out`.
 /// `row` must hold `n / 32 * 18` bytes.
 pub fn dequantize_q4_0_row(row: &[u8], out: &mut [f32]) {
-    for (blk, o) in row.chunks_exact(Q4_BLOCK_BYTES).zip(out.chunks_exact_mut(QK)) {
+    for (blk, o) in row
+        .chunks_exact(Q4_BLOCK_BYTES)
+        .zip(out.chunks_exact_mut(QK))
+    {
         let d = half::f16::from_bits(u16::from_le_bytes([blk[0], blk[1]])).to_f32();
         let qs = &blk[2..18];
         for j in 0..16 {
@@ -420,10 +508,17 @@ impl E5Tokenizer {
             return Err(bad(format!("{n} pieces for vocab {}", m.config.vocab)));
         }
         let offs: Vec<u32> = (0..=n).map(|i| le_u32(t.piece_offsets, i)).collect();
-        if offs[0] != 0 || offs.windows(2).any(|w| w[1] < w[0]) || offs[n] as usize > t.piece_blob.len() {
-            return Err(bad("piece offsets are not monotonic / exceed the blob".into()));
+        if offs[0] != 0
+            || offs.windows(2).any(|w| w[1] < w[0])
+            || offs[n] as usize > t.piece_blob.len()
+        {
+            return Err(bad(
+                "piece offsets are not monotonic / exceed the blob".into()
+            ));
         }
-        let scores: Vec<f32> = (0..n).map(|i| f32::from_bits(le_u32(t.piece_scores, i))).collect();
+        let scores: Vec<f32> = (0..n)
+            .map(|i| f32::from_bits(le_u32(t.piece_scores, i)))
+            .collect();
         if scores.iter().any(|s| !s.is_finite()) {
             return Err(bad("non-finite piece score".into()));
         }
@@ -433,7 +528,12 @@ impl E5Tokenizer {
         }
         let blob = t.piece_blob[..offs[n] as usize].to_vec();
         let min = scores.iter().copied().fold(f32::INFINITY, f32::min);
-        let max_piece_bytes = offs.windows(2).map(|w| (w[1] - w[0]) as usize).max().unwrap_or(1).max(1);
+        let max_piece_bytes = offs
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let mut hsz = 2usize;
         while hsz < n * 2 {
             hsz <<= 1;
@@ -452,7 +552,10 @@ impl E5Tokenizer {
             ht[h] = i as u32 + 1;
         }
         // normalization map: n_norm x (u32 cp, u8 nout, nout x u32 cp), sorted by cp
-        let mut c = Cursor { b: t.norm_map, p: 0 };
+        let mut c = Cursor {
+            b: t.norm_map,
+            p: 0,
+        };
         let mut norm_cp = Vec::with_capacity(t.n_norm.min(1 << 20));
         let mut norm_off = Vec::with_capacity(t.n_norm.min(1 << 20) + 1);
         let mut norm_out = Vec::new();
@@ -463,7 +566,9 @@ impl E5Tokenizer {
             norm_off.push(norm_out.len() as u32);
             for _ in 0..no {
                 let o = c.u32("normalization entry")?;
-                norm_out.push(char::from_u32(o).ok_or_else(|| bad(format!("invalid code point {o:#x}")))?);
+                norm_out.push(
+                    char::from_u32(o).ok_or_else(|| bad(format!("invalid code point {o:#x}")))?,
+                );
             }
         }
         norm_off.push(norm_out.len() as u32);
@@ -509,7 +614,9 @@ impl E5Tokenizer {
         let mut cps: Vec<char> = Vec::with_capacity(text.len() + 1);
         for ch in text.chars() {
             match self.norm_cp.binary_search(&(ch as u32)) {
-                Ok(i) => cps.extend_from_slice(&self.norm_out[self.norm_off[i] as usize..self.norm_off[i + 1] as usize]),
+                Ok(i) => cps.extend_from_slice(
+                    &self.norm_out[self.norm_off[i] as usize..self.norm_off[i + 1] as usize],
+                ),
                 Err(_) => cps.push(ch),
             }
         }
@@ -620,15 +727,36 @@ mod tests {
             ("emb.ln.b".into(), 0, h),
         ];
         for (s, dt, n) in [
-            ("q.w", 1, h * h), ("q.b", 0, h), ("k.w", 1, h * h), ("k.b", 0, h), ("v.w", 1, h * h),
-            ("v.b", 0, h), ("ao.w", 1, h * h), ("ao.b", 0, h), ("aln.w", 0, h), ("aln.b", 0, h),
-            ("fi.w", 1, ff * h), ("fi.b", 0, ff), ("fo.w", 1, h * ff), ("fo.b", 0, h),
-            ("oln.w", 0, h), ("oln.b", 0, h),
+            ("q.w", 1, h * h),
+            ("q.b", 0, h),
+            ("k.w", 1, h * h),
+            ("k.b", 0, h),
+            ("v.w", 1, h * h),
+            ("v.b", 0, h),
+            ("ao.w", 1, h * h),
+            ("ao.b", 0, h),
+            ("aln.w", 0, h),
+            ("aln.b", 0, h),
+            ("fi.w", 1, ff * h),
+            ("fi.b", 0, ff),
+            ("fo.w", 1, h * ff),
+            ("fo.b", 0, h),
+            ("oln.w", 0, h),
+            ("oln.b", 0, h),
         ] {
             entries.push((format!("l0.{s}"), dt, n));
         }
-        let nbytes = |dt: u8, n: u32| if dt == 0 { n as u64 * 4 } else { n as u64 / 32 * 18 };
-        let dir_len: usize = 4 + entries.iter().map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8).sum::<usize>();
+        let nbytes = |dt: u8, n: u32| {
+            if dt == 0 {
+                n as u64 * 4
+            } else {
+                n as u64 / 32 * 18
+            }
+        };
+        let dir_len: usize = 4 + entries
+            .iter()
+            .map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8)
+            .sum::<usize>();
         let mut off = (b.len() + dir_len) as u64;
         b.extend_from_slice(&(entries.len() as i32).to_le_bytes());
         for (name, dt, n) in &entries {
@@ -664,12 +792,18 @@ mod tests {
             let r = parse(&img[..cut]);
             assert!(r.is_err(), "cut at {cut} parsed");
         }
-        assert!(matches!(parse(&img[..100]), Err(E5s1Error::Truncated { .. })));
+        assert!(matches!(
+            parse(&img[..100]),
+            Err(E5s1Error::Truncated { .. })
+        ));
     }
 
     #[test]
     fn foreign_files_are_rejected() {
-        assert!(matches!(parse(b"GGUF\x03\0\0\0 lots of other stuff"), Err(E5s1Error::BadMagic(_))));
+        assert!(matches!(
+            parse(b"GGUF\x03\0\0\0 lots of other stuff"),
+            Err(E5s1Error::BadMagic(_))
+        ));
         assert!(matches!(parse(b"PK\x03\x04"), Err(E5s1Error::BadMagic(_))));
         assert!(matches!(parse(b""), Err(E5s1Error::Truncated { .. })));
         assert!(matches!(parse(b"E5"), Err(E5s1Error::Truncated { .. })));
@@ -710,11 +844,19 @@ mod tests {
             let flips = 1 + (next() % 4) as usize;
             for _ in 0..flips {
                 // bias mutations toward the header/directory
-                let limit = if next() % 4 == 0 { v.len() } else { v.len().min(700) };
+                let limit = if next() % 4 == 0 {
+                    v.len()
+                } else {
+                    v.len().min(700)
+                };
                 let i = (next() as usize) % limit;
                 v[i] = next() as u8;
             }
-            let cut = if next() % 3 == 0 { (next() as usize) % v.len() } else { v.len() };
+            let cut = if next() % 3 == 0 {
+                (next() as usize) % v.len()
+            } else {
+                v.len()
+            };
             let _ = parse(&v[..cut]);
         }
         // pure garbage

