@@ -67,6 +67,10 @@ pub enum MetaCommand {
         /// The Meta app secret [default: meta.app_secret from the config].
         #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
         app_secret: Option<String>,
+        /// Set the payload's times to now first (a sample DM then falls
+        /// inside the 24-hour window and is answered).
+        #[arg(long)]
+        now: bool,
         /// A JSON file in Meta's webhook shape.
         file: PathBuf,
     },
@@ -142,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Meta(MetaCommand::Simulate {
             url,
             app_secret,
+            now,
             file,
         }) => {
             let secret = match app_secret {
@@ -152,7 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|m| m.app_secret.clone())
                     .context("no --app-secret, and no [meta] app_secret in the config")?,
             };
-            simulate_meta(&url, &secret, &file).await
+            simulate_meta(&url, &secret, &file, now).await
         }
     }
 }
@@ -162,10 +167,15 @@ async fn simulate_meta(
     url: &str,
     secret: &crate::config::Secret,
     file: &std::path::Path,
+    now: bool,
 ) -> anyhow::Result<()> {
-    let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    serde_json::from_slice::<serde_json::Value>(&body)
-        .with_context(|| format!("{} is not JSON", file.display()))?;
+    let mut body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&body).with_context(|| format!("{} is not JSON", file.display()))?;
+    if now {
+        crate::ingest::meta::refresh_times(&mut payload, crate::store::now_ms());
+        body = serde_json::to_vec(&payload).expect("JSON of a parsed value");
+    }
     let endpoint = format!("{}/webhooks/meta", url.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&endpoint)

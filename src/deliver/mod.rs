@@ -180,6 +180,9 @@ impl BackgroundJob for DeliverAction {
             _ => return Ok(()),
         };
         let message = messages::get(&mut conn, &action.message_id).await?;
+        // Connectors may use the database themselves: holding a connection
+        // across their calls could exhaust a small pool.
+        drop(conn);
         let connector = ctx.connectors.for_platform(&message.platform).clone();
         let out = Outbound {
             action: &action,
@@ -211,6 +214,7 @@ impl BackgroundJob for DeliverAction {
         } else {
             &ready
         };
+        let mut conn = ctx.db.conn().await?;
         let claimed = actions::transition(
             &mut conn,
             &action.id,

@@ -442,6 +442,30 @@ fn messaging_event(
     }))
 }
 
+/// Sets every `time`, `timestamp` and `created_time` in a payload to `now`
+/// in the unit it had, so a sample payload reads as just sent (and a DM in
+/// it falls inside the 24-hour window). Used by `replyd meta simulate --now`.
+pub fn refresh_times(value: &mut Value, now_ms: i64) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match (key.as_str(), v.as_i64()) {
+                    ("time" | "timestamp" | "created_time", Some(old)) => {
+                        *v = json!(if old < 100_000_000_000 {
+                            now_ms / 1000
+                        } else {
+                            now_ms
+                        });
+                    }
+                    _ => refresh_times(v, now_ms),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| refresh_times(v, now_ms)),
+        _ => {}
+    }
+}
+
 fn usable_text(text: Option<String>) -> Option<String> {
     let text = text.filter(|t| !t.trim().is_empty())?;
     Some(if text.chars().count() > MAX_TEXT_CHARS {
