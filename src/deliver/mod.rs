@@ -206,6 +206,17 @@ impl BackgroundJob for DeliverAction {
                     return finish(&ctx, &action, &message, sent).await;
                 }
                 Ok(None) => {}
+                // Still unknown whether the earlier attempt landed: stay
+                // `sending` (not back to ready) and read back after the pause.
+                Err(DeliveryError::RateLimited {
+                    message,
+                    retry_after,
+                }) => {
+                    return Err(JobError::Defer {
+                        reason: message,
+                        after: retry_after,
+                    })
+                }
                 Err(e) => return delivery_error(&ctx, &action, e).await,
             }
         }
