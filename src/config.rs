@@ -97,6 +97,8 @@ pub struct Config {
     /// The brand's facts (opening hours, shipping, returns...): the only
     /// source replies may state facts from.
     pub facts_file: Option<PathBuf>,
+    /// Facebook and Instagram: the webhook and the Graph API connector.
+    pub meta: Option<MetaConfig>,
 }
 
 impl Default for Config {
@@ -116,6 +118,7 @@ impl Default for Config {
             llm: None,
             prompts_dir: None,
             facts_file: None,
+            meta: None,
         }
     }
 }
@@ -345,6 +348,85 @@ fn default_llm_timeout() -> u64 {
     20
 }
 
+/// The `[meta]` section: one Meta app, and the pages and Instagram accounts
+/// replyd answers for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    /// Signs every webhook Meta sends (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    /// Echoed by the subscription handshake; any string you choose.
+    pub verify_token: Secret,
+    /// The Graph API's base URL with its version.
+    #[serde(default = "default_graph_url")]
+    pub graph_url: String,
+    /// Graph calls per minute per page, unless the page sets its own.
+    #[serde(default = "default_calls_per_minute")]
+    pub calls_per_minute: u32,
+    /// From this share of Meta's reported usage (percent) calls slow down.
+    #[serde(default = "default_slow_down_at")]
+    pub slow_down_at: u32,
+    /// How long a rate-limited page pauses when Meta gives no estimate.
+    #[serde(default = "default_pause_secs")]
+    pub default_pause_secs: u64,
+    #[serde(default)]
+    pub pages: Vec<MetaPageConfig>,
+}
+
+fn default_graph_url() -> String {
+    "https://graph.facebook.com/v21.0".into()
+}
+
+fn default_calls_per_minute() -> u32 {
+    200
+}
+
+fn default_slow_down_at() -> u32 {
+    75
+}
+
+fn default_pause_secs() -> u64 {
+    300
+}
+
+/// A Facebook page or an Instagram professional account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaPageConfig {
+    pub id: String,
+    pub platform: MetaPlatform,
+    /// A page access token (for Instagram: the token of its linked page).
+    pub access_token: Secret,
+    /// Replaces `meta.calls_per_minute` for this page.
+    pub calls_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetaPlatform {
+    Facebook,
+    Instagram,
+}
+
+impl MetaPlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetaPlatform::Facebook => "facebook",
+            MetaPlatform::Instagram => "instagram",
+        }
+    }
+
+    pub fn platform(self) -> Platform {
+        self.as_str().parse().expect("a valid platform name")
+    }
+}
+
+impl fmt::Display for MetaPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Overrides given on the command line; they win over file and environment.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -490,7 +572,63 @@ impl Config {
                 );
             }
         }
+        if let Some(meta) = &self.meta {
+            meta.validate()?;
+        }
         Ok(())
+    }
+}
+
+impl MetaConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.into(),
+            })
+        };
+        if self.app_secret.is_empty() {
+            return invalid("meta.app_secret".into(), "must not be empty");
+        }
+        if self.verify_token.is_empty() {
+            return invalid("meta.verify_token".into(), "must not be empty");
+        }
+        if !(self.graph_url.starts_with("http://") || self.graph_url.starts_with("https://")) {
+            return invalid("meta.graph_url".into(), "must be an http(s) URL");
+        }
+        if self.calls_per_minute == 0 {
+            return invalid("meta.calls_per_minute".into(), "must be at least 1");
+        }
+        if !(1..=100).contains(&self.slow_down_at) {
+            return invalid("meta.slow_down_at".into(), "must be a percentage, 1 to 100");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, page) in self.pages.iter().enumerate() {
+            // Ids go into Graph paths: digits only keeps them from being anything else.
+            if page.id.is_empty() || !page.id.bytes().all(|b| b.is_ascii_digit()) {
+                return invalid(
+                    format!("meta.pages[{i}].id"),
+                    "must be a numeric page or account id",
+                );
+            }
+            if !seen.insert(&page.id) {
+                return invalid(format!("meta.pages[{i}].id"), "is configured twice");
+            }
+            if page.access_token.is_empty() {
+                return invalid(format!("meta.pages[{i}].access_token"), "must not be empty");
+            }
+            if page.calls_per_minute == Some(0) {
+                return invalid(
+                    format!("meta.pages[{i}].calls_per_minute"),
+                    "must be at least 1",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn page(&self, id: &str) -> Option<&MetaPageConfig> {
+        self.pages.iter().find(|p| p.id == id)
     }
 }
 
@@ -589,5 +727,37 @@ mod tests {
             !printed.contains("replyd.db"),
             "database URLs can hold passwords"
         );
+    }
+
+    const META: &str = "[meta]\napp_secret = \"appsecret1\"\nverify_token = \"vt\"\n\
+        [[meta.pages]]\nid = \"1234\"\nplatform = \"instagram\"\naccess_token = \"EAAtoken\"\n";
+
+    #[test]
+    fn meta_section_parses_with_defaults_and_hides_its_secrets() {
+        let config = load(META, &[]).unwrap();
+        let meta = config.meta.as_ref().unwrap();
+        assert_eq!(meta.graph_url, "https://graph.facebook.com/v21.0");
+        assert_eq!(meta.page("1234").unwrap().platform, MetaPlatform::Instagram);
+        let printed = format!("{config:?}");
+        for secret in ["appsecret1", "EAAtoken"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+
+    #[test]
+    fn meta_section_is_checked() {
+        let err = load(&META.replace("\"1234\"", "\"12/34\""), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("meta.pages[0].id"), "{err}");
+        let err = load(
+            &META.replace("platform = \"instagram\"", "platform = \"tiktok\""),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("tiktok") && err.contains("line 6"), "{err}");
+        let err = load(&META.replace("vt", ""), &[]).unwrap_err().to_string();
+        assert!(err.contains("meta.verify_token"), "{err}");
     }
 }

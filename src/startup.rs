@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::classify::rules::Rules;
 use crate::classify::{Classifier, RulesClassifier};
-use crate::config::Config;
+use crate::config::{Config, MetaPlatform};
+use crate::deliver::meta::MetaConnector;
 use crate::deliver::webhook::WebhookConnector;
-use crate::deliver::{Connectors, DeliverAction};
+use crate::deliver::{Connector, Connectors, DeliverAction};
 use crate::draft::facts::Facts;
 use crate::draft::guardrails::Guardrails;
 use crate::draft::llm::LlmDrafter;
@@ -69,6 +70,15 @@ impl Application {
                 hook.platform.clone(),
                 Arc::new(WebhookConnector::new(hook, timeout)),
             );
+        }
+        if let Some(meta) = &config.meta {
+            // One connector for both platforms: it picks the page per message.
+            let connector: Arc<dyn Connector> = MetaConnector::new(meta, db.clone(), timeout);
+            for platform in [MetaPlatform::Facebook, MetaPlatform::Instagram] {
+                if meta.pages.iter().any(|p| p.platform == platform) {
+                    connectors.insert(platform.platform(), connector.clone());
+                }
+            }
         }
         let wake = Arc::new(Notify::new());
         let ctx = Arc::new(Services {

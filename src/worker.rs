@@ -30,6 +30,11 @@ pub enum JobError {
         reason: String,
         after: Option<Duration>,
     },
+    /// Could not start yet (a platform's rate-limit pause): run again after
+    /// `after` without using up one of the job's attempts, since nothing was
+    /// tried. A pause always ends, so waiting on it never loses the job.
+    #[error("{reason}")]
+    Defer { reason: String, after: Duration },
     /// Will never succeed; no further attempts.
     #[error("{0}")]
     Fatal(String),
@@ -108,6 +113,7 @@ pub fn exponential_backoff(base: Duration, max: Duration, attempt: u32) -> Durat
 enum Outcome {
     Done,
     RetryAt(i64, String),
+    DeferTo(i64, String),
     Failed(String),
 }
 
@@ -163,6 +169,9 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 let max = J::max_attempts(&ctx);
                 match job.run(ctx.clone()).await {
                     Ok(()) => Outcome::Done,
+                    Err(JobError::Defer { reason, after }) => {
+                        Outcome::DeferTo(store::now_ms() + after.as_millis() as i64, reason)
+                    }
                     Err(JobError::Retry { reason, after }) if attempt < max => {
                         let delay = after.unwrap_or_else(|| J::backoff(&ctx, attempt));
                         Outcome::RetryAt(store::now_ms() + delay.as_millis() as i64, reason)
@@ -231,6 +240,10 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                         Outcome::RetryAt(at, reason) => {
                             tracing::info!(job = %job.job_type, attempt = job.attempts, %reason, "job will be retried");
                             jobs::retry_at(&db, &job.id, &worker, at, &reason).await
+                        }
+                        Outcome::DeferTo(at, reason) => {
+                            tracing::info!(job = %job.job_type, %reason, "job deferred");
+                            jobs::defer_to(&db, &job.id, &worker, at, &reason).await
                         }
                         Outcome::Failed(reason) => {
                             tracing::warn!(job = %job.job_type, attempt = job.attempts, %reason, "job failed for good");

@@ -36,6 +36,13 @@ pub fn router(state: AppState) -> Router {
             post(ingest::generic::post_messages).get(list_messages),
         )
         .route("/v1/messages/{id}", get(get_message))
+        .route(
+            "/webhooks/meta",
+            get(ingest::meta::verify_subscription)
+                .post(ingest::meta::post_webhook)
+                // Signed by Meta, not token-authenticated; up to 1,000 entries.
+                .layer(DefaultBodyLimit::max(ingest::meta::MAX_WEBHOOK_BYTES)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

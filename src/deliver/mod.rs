@@ -7,6 +7,8 @@
 //! platform back finds the earlier reply; the webhook connector resends
 //! under the same idempotency key, which its receiver deduplicates.
 
+pub mod meta;
+pub mod ratelimit;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -39,9 +41,21 @@ pub enum DeliveryError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// Cannot succeed (bad token, no permission, refused by a platform rule).
+    /// Cannot succeed (bad token, no permission): the action fails.
     #[error("{message}")]
     Permanent { message: String },
+    /// A platform rule forbids this action (a DM outside its window, a
+    /// second private reply): nothing is wrong, so it ends `skipped` rather
+    /// than `failed`, with the rule as its `last_error`.
+    #[error("{reason}")]
+    Refused { reason: String },
+    /// The platform refused for its rate limit before doing anything: not
+    /// sent, and tried again after the pause without using an attempt.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
 }
 
 /// An action with the message it acts on.
@@ -54,6 +68,15 @@ pub trait Connector: Send + Sync {
     fn name(&self) -> &str;
 
     fn send<'a>(&'a self, out: &'a Outbound<'a>) -> BoxFuture<'a, Result<Sent, DeliveryError>>;
+
+    /// How long to wait before anything may be sent for this action (a page
+    /// paused by the platform's rate limit); `None` when it may go now.
+    fn hold_off<'a>(
+        &'a self,
+        _out: &'a Outbound<'a>,
+    ) -> BoxFuture<'a, Result<Option<Duration>, DeliveryError>> {
+        Box::pin(async { Ok(None) })
+    }
 
     /// Called before resending an action whose earlier attempt may have
     /// reached the platform. `Some` means it did, and nothing is resent.
@@ -157,12 +180,25 @@ impl BackgroundJob for DeliverAction {
             _ => return Ok(()),
         };
         let message = messages::get(&mut conn, &action.message_id).await?;
+        // Connectors may use the database themselves: holding a connection
+        // across their calls could exhaust a small pool.
+        drop(conn);
         let connector = ctx.connectors.for_platform(&message.platform).clone();
         let out = Outbound {
             action: &action,
             message: &message,
         };
 
+        match connector.hold_off(&out).await {
+            Ok(None) => {}
+            Ok(Some(wait)) => {
+                return Err(JobError::Defer {
+                    reason: "paused by the platform's rate limit".into(),
+                    after: wait,
+                })
+            }
+            Err(e) => return delivery_error(&ctx, &action, e).await,
+        }
         if resumed {
             match connector.reconcile(&out).await {
                 Ok(Some(sent)) => {
@@ -170,7 +206,18 @@ impl BackgroundJob for DeliverAction {
                     return finish(&ctx, &action, &message, sent).await;
                 }
                 Ok(None) => {}
-                Err(e) => return Err(delivery_to_job_error(&ctx, &action, e).await?),
+                // Still unknown whether the earlier attempt landed: stay
+                // `sending` (not back to ready) and read back after the pause.
+                Err(DeliveryError::RateLimited {
+                    message,
+                    retry_after,
+                }) => {
+                    return Err(JobError::Defer {
+                        reason: message,
+                        after: retry_after,
+                    })
+                }
+                Err(e) => return delivery_error(&ctx, &action, e).await,
             }
         }
         let from: &[ActionStatus] = if resumed {
@@ -178,6 +225,7 @@ impl BackgroundJob for DeliverAction {
         } else {
             &ready
         };
+        let mut conn = ctx.db.conn().await?;
         let claimed = actions::transition(
             &mut conn,
             &action.id,
@@ -196,7 +244,7 @@ impl BackgroundJob for DeliverAction {
         drop(conn);
         match connector.send(&out).await {
             Ok(sent) => finish(&ctx, &action, &message, sent).await,
-            Err(e) => Err(delivery_to_job_error(&ctx, &action, e).await?),
+            Err(e) => delivery_error(&ctx, &action, e).await,
         }
     }
 
@@ -278,33 +326,74 @@ pub async fn settle_message(
     Ok(())
 }
 
-/// Keeps the error on the action, and turns it into the job's retry or failure.
-async fn delivery_to_job_error(
+/// Keeps the error on the action, and turns it into the job's retry,
+/// deferral or failure; an action a platform rule refuses ends `skipped`.
+async fn delivery_error(
     ctx: &Ctx,
     action: &StoredAction,
     error: DeliveryError,
-) -> Result<JobError, JobError> {
+) -> Result<(), JobError> {
     let mut conn = ctx.db.conn().await?;
     let message = error.to_string();
     tracing::warn!(action = %action.id, kind = %action.kind, error = %message, "delivery attempt failed");
-    Ok(match error {
+    let keep_error = Change {
+        last_error: Some(&message),
+        ..Change::default()
+    };
+    let from = [ActionStatus::Sending];
+    match error {
         DeliveryError::Retryable { retry_after, .. } => {
+            // It may have reached the platform: stay `sending`, so the next
+            // attempt reconciles first.
             actions::transition(
                 &mut conn,
                 &action.id,
-                &[ActionStatus::Sending],
+                &from,
                 ActionStatus::Sending,
+                keep_error,
+            )
+            .await?;
+            Err(JobError::Retry {
+                reason: message,
+                after: retry_after,
+            })
+        }
+        DeliveryError::RateLimited { retry_after, .. } => {
+            // Certainly not sent: back to where it was, with nothing to reconcile.
+            let ready = if action.decided_by.is_some() {
+                ActionStatus::Approved
+            } else {
+                ActionStatus::Pending
+            };
+            actions::transition(&mut conn, &action.id, &from, ready, keep_error).await?;
+            Err(JobError::Defer {
+                reason: message,
+                after: retry_after,
+            })
+        }
+        DeliveryError::Permanent { .. } => Err(JobError::Fatal(message)),
+        DeliveryError::Refused { .. } => {
+            let skipped = actions::transition(
+                &mut conn,
+                &action.id,
+                &[
+                    ActionStatus::Sending,
+                    ActionStatus::Pending,
+                    ActionStatus::Approved,
+                ],
+                ActionStatus::Skipped,
                 Change {
                     last_error: Some(&message),
                     ..Change::default()
                 },
             )
             .await?;
-            JobError::Retry {
-                reason: message,
-                after: retry_after,
+            if skipped {
+                metrics::counter!("replyd_actions_total", "kind" => action.kind.as_str(), "status" => ActionStatus::Skipped.as_str())
+                    .increment(1);
+                settle_message(&mut conn, &action.message_id).await?;
             }
+            Ok(())
         }
-        DeliveryError::Permanent { .. } => JobError::Fatal(message),
-    })
+    }
 }

@@ -4,6 +4,7 @@
 //! `(platform, external_id)` and not processed again.
 
 pub mod generic;
+pub mod meta;
 
 use std::time::Duration;
 

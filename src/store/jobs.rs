@@ -118,6 +118,27 @@ pub async fn retry_at(
     Ok(())
 }
 
+/// Like [`retry_at`], but the run that ends here does not count as an attempt.
+pub async fn defer_to(
+    db: &Db,
+    id: &str,
+    worker: &str,
+    run_at: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET run_at = $1, locked_by = NULL, locked_until = NULL, last_error = $2, \
+         attempts = attempts - 1 WHERE id = $3 AND locked_by = $4",
+    )
+    .bind(run_at)
+    .bind(reason)
+    .bind(id)
+    .bind(worker)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 /// Gives back everything `worker` holds, to be taken at once by others
 /// (used at shutdown).
 pub async fn release_all(db: &Db, worker: &str) -> Result<u64, StoreError> {

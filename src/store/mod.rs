@@ -9,6 +9,7 @@ pub mod actions;
 pub mod audit;
 pub mod jobs;
 pub mod messages;
+pub mod meta;
 pub mod tokens;
 
 use std::str::FromStr;

@@ -1,0 +1,630 @@
+//! The Meta connector: actions on Facebook pages and Instagram accounts
+//! through the Graph API.
+//!
+//! One connector serves both platforms and every configured page; the page
+//! is the message's `page_id` (the page or account the webhook was for).
+//! Each action kind becomes the Graph call that fits the message:
+//!
+//! | action | on a comment | on a DM |
+//! | --- | --- | --- |
+//! | `acknowledge`, `reply` | public reply (`/{comment}/comments`, Instagram `/{comment}/replies`) | DM reply |
+//! | `private_reply`, `dm_reply`, `prequalify` | private reply (`/{page}/messages`, `recipient.comment_id`) | DM reply |
+//! | `hide` | `is_hidden` (Instagram `hide`) | refused |
+//! | `delete` | `DELETE /{comment}` | refused |
+//! | `block` | `POST /{page}/blocked` (Facebook only) | same |
+//!
+//! Meta's rules are checked before anything is sent, and a refused action
+//! ends `skipped` with the rule as its reason. The access token travels in
+//! the `Authorization` header only, never in a URL that could be logged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::ratelimit::{parse_usage, PageLimits};
+use super::{Connector, DeliveryError, Outbound, Sent};
+use crate::classify::BoxFuture;
+use crate::config::{MetaConfig, MetaPlatform, Secret};
+use crate::domain::{ActionKind, Kind};
+use crate::store::{self, Db, StoreError};
+
+/// A private reply must go out within this long of the comment.
+const PRIVATE_REPLY_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Automated DM replies only within this long of the user's last message.
+const STANDARD_WINDOW_MS: i64 = 24 * 3600 * 1000;
+/// A person may answer (tagged `HUMAN_AGENT`) within this long.
+const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Graph error codes that mean "slow down": application (4), user (17),
+/// page (32) and API-specific (613) rate limits.
+const RATE_LIMIT_CODES: &[i64] = &[4, 17, 32, 613];
+
+struct Page {
+    id: String,
+    platform: MetaPlatform,
+    token: Secret,
+}
+
+pub struct MetaConnector {
+    client: reqwest::Client,
+    graph_url: String,
+    pages: HashMap<String, Page>,
+    db: Db,
+    limits: PageLimits,
+}
+
+/// The Graph operation an action becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    PublicReply,
+    PrivateReply,
+    DmReply,
+    Hide,
+    Delete,
+    Block,
+}
+
+/// How a DM reply is sent, by the messaging window it falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DmWindow {
+    Standard,
+    HumanAgent,
+}
+
+/// A failed Graph call, before it is judged for delivery.
+#[derive(Debug, thiserror::Error)]
+enum GraphError {
+    #[error("Graph API request failed: {0}")]
+    Transport(String),
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
+    #[error("Graph API answered {status} (code {code:?}): {message}")]
+    Api {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<GraphError> for DeliveryError {
+    fn from(e: GraphError) -> Self {
+        match e {
+            GraphError::Transport(_) | GraphError::Store(_) => DeliveryError::Retryable {
+                message: e.to_string(),
+                retry_after: None,
+            },
+            GraphError::RateLimited {
+                message,
+                retry_after,
+            } => DeliveryError::RateLimited {
+                message,
+                retry_after,
+            },
+            GraphError::Api { status, code, .. } => {
+                let message = match code {
+                    Some(190) => format!("access token invalid or expired: {e}"),
+                    Some(10) | Some(200..=299) => format!("permission missing: {e}"),
+                    _ => e.to_string(),
+                };
+                // 1 and 2 are Meta's "unknown" and "temporarily unavailable".
+                if status >= 500 || matches!(code, Some(1) | Some(2)) {
+                    DeliveryError::Retryable {
+                        message,
+                        retry_after: None,
+                    }
+                } else {
+                    DeliveryError::Permanent { message }
+                }
+            }
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> DeliveryError {
+    DeliveryError::Retryable {
+        message: e.to_string(),
+        retry_after: None,
+    }
+}
+
+fn refused(reason: impl Into<String>) -> DeliveryError {
+    DeliveryError::Refused {
+        reason: reason.into(),
+    }
+}
+
+/// Ids from webhooks go into URL paths: only the characters Meta's ids use.
+fn path_id<'a>(what: &str, id: &'a str) -> Result<&'a str, DeliveryError> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(id)
+    } else {
+        Err(DeliveryError::Permanent {
+            message: format!("{what} `{id}` is not a Meta id"),
+        })
+    }
+}
+
+impl MetaConnector {
+    pub fn new(meta: &MetaConfig, db: Db, timeout: Duration) -> Arc<Self> {
+        Arc::new(MetaConnector {
+            client: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .expect("TLS backend available"),
+            graph_url: meta.graph_url.trim_end_matches('/').to_owned(),
+            pages: meta
+                .pages
+                .iter()
+                .map(|p| {
+                    (
+                        p.id.clone(),
+                        Page {
+                            id: p.id.clone(),
+                            platform: p.platform,
+                            token: p.access_token.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            limits: PageLimits::new(db.clone(), meta),
+            db,
+        })
+    }
+
+    /// The page an action is sent as: the message's own, or for a message
+    /// that came in without one (through the generic API) the only page of
+    /// its platform.
+    fn page(&self, out: &Outbound<'_>) -> Result<&Page, DeliveryError> {
+        let platform = out.message.platform.as_str();
+        let page = match &out.message.page_id {
+            Some(id) => self.pages.get(id).ok_or_else(|| DeliveryError::Permanent {
+                message: format!("no [[meta.pages]] entry for page {id}"),
+            })?,
+            None => {
+                let mut of_platform = self
+                    .pages
+                    .values()
+                    .filter(|p| p.platform.as_str() == platform);
+                match (of_platform.next(), of_platform.next()) {
+                    (Some(page), None) => page,
+                    _ => {
+                        return Err(DeliveryError::Permanent {
+                            message: format!(
+                                "the message names no page and there is not exactly one {platform} page configured"
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        if page.platform.as_str() != platform {
+            return Err(DeliveryError::Permanent {
+                message: format!(
+                    "page {} is configured for {}, the message is from {platform}",
+                    page.id, page.platform
+                ),
+            });
+        }
+        Ok(page)
+    }
+
+    fn op(out: &Outbound<'_>, page: &Page) -> Result<Op, DeliveryError> {
+        use ActionKind as A;
+        let kind = out.message.kind;
+        Ok(match (out.action.kind, kind) {
+            (A::Acknowledge | A::Reply, Kind::Comment) => Op::PublicReply,
+            (A::PrivateReply | A::DmReply | A::Prequalify, Kind::Comment) => Op::PrivateReply,
+            (
+                A::Acknowledge | A::Reply | A::PrivateReply | A::DmReply | A::Prequalify,
+                Kind::Dm,
+            ) => Op::DmReply,
+            (A::Hide, Kind::Comment) => Op::Hide,
+            (A::Delete, Kind::Comment) => Op::Delete,
+            (A::Block, Kind::Comment | Kind::Dm) if page.platform == MetaPlatform::Facebook => {
+                Op::Block
+            }
+            (A::Block, _) if page.platform == MetaPlatform::Instagram => {
+                return Err(refused("Instagram has no API to block a user"))
+            }
+            (A::LeadHandoff, _) => {
+                return Err(refused("a lead hand-off is not an action on the platform"))
+            }
+            (A::Hide | A::Delete, Kind::Dm) => {
+                return Err(refused(
+                    "a DM cannot be hidden or deleted through the Graph API",
+                ))
+            }
+            (action, kind) => {
+                return Err(refused(format!(
+                    "Meta has no {action} for a {kind} through the Graph API"
+                )))
+            }
+        })
+    }
+
+    /// Meta's rules for the operation; for a DM, also which window it is in.
+    async fn check_rules(
+        &self,
+        out: &Outbound<'_>,
+        page: &Page,
+        op: Op,
+    ) -> Result<Option<DmWindow>, DeliveryError> {
+        let (action, message) = (out.action, out.message);
+        let now = store::now_ms();
+        let written_at = message.created_at.unwrap_or(message.received_at);
+        let mut conn = self.db.conn().await.map_err(store_error)?;
+        match op {
+            Op::PrivateReply => {
+                if now - written_at > PRIVATE_REPLY_WINDOW_MS {
+                    return Err(refused(
+                        "Meta allows a private reply only within 7 days of the comment",
+                    ));
+                }
+                let earlier = store::meta::other_private_reply(
+                    &mut conn,
+                    &message.platform,
+                    &message.external_id,
+                    &action.id,
+                )
+                .await
+                .map_err(store_error)?;
+                if earlier {
+                    return Err(refused(
+                        "this comment already had its private reply; Meta allows one per comment",
+                    ));
+                }
+            }
+            Op::DmReply => {
+                let thread = message.thread_id.as_deref().unwrap_or(&message.author.id);
+                let last = store::meta::last_dm_from(
+                    &mut conn,
+                    &message.platform,
+                    thread,
+                    &message.author.id,
+                )
+                .await
+                .map_err(store_error)?
+                .unwrap_or(written_at);
+                let age = now - last;
+                if age <= STANDARD_WINDOW_MS {
+                    return Ok(Some(DmWindow::Standard));
+                }
+                if age > HUMAN_AGENT_WINDOW_MS {
+                    return Err(refused(
+                        "the user last wrote more than 7 days ago: Meta allows no reply",
+                    ));
+                }
+                if action.decided_by.is_none() {
+                    return Err(refused(
+                        "outside the 24-hour window since the user's last message: \
+                         only a reply approved by a person may be sent (HUMAN_AGENT, within 7 days)",
+                    ));
+                }
+                return Ok(Some(DmWindow::HumanAgent));
+            }
+            _ => {}
+        }
+        if page.platform == MetaPlatform::Instagram
+            && matches!(op, Op::PublicReply | Op::PrivateReply)
+        {
+            let hidden_by_us =
+                store::meta::hidden_by_us(&mut conn, &message.platform, &message.external_id)
+                    .await
+                    .map_err(store_error)?;
+            drop(conn);
+            let hidden = hidden_by_us || {
+                let comment = path_id("comment id", &message.external_id)?;
+                let found = self
+                    .call(page, Method::GET, comment, &[("fields", "hidden")], None)
+                    .await?;
+                found["hidden"].as_bool() == Some(true)
+            };
+            if hidden {
+                return Err(refused(
+                    "Meta allows no reply to a hidden Instagram comment",
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One Graph call as the page, within its limits.
+    async fn call(
+        &self,
+        page: &Page,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Value, GraphError> {
+        // Checked on every call, not only when a job starts: a pause another
+        // worker or replica set meanwhile holds here too.
+        if let Some(wait) = self.limits.paused_for(&page.id).await? {
+            return Err(GraphError::RateLimited {
+                message: format!("page {} is paused for Meta's rate limit", page.id),
+                retry_after: wait,
+            });
+        }
+        self.limits.acquire(&page.id).await;
+        let mut request = self
+            .client
+            .request(method, format!("{}/{path}", self.graph_url))
+            .bearer_auth(page.token.expose())
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            // The URL holds no token, but keep errors free of URLs anyway.
+            .map_err(|e| GraphError::Transport(e.without_url().to_string()))?;
+        let status = response.status();
+        let usage = parse_usage(response.headers());
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| GraphError::Transport(e.without_url().to_string()))
+            .unwrap_or(Value::Null);
+        if status.is_success() {
+            self.limits.observe(&page.id, usage).await?;
+            return Ok(body);
+        }
+        let error = &body["error"];
+        let code = error["code"].as_i64();
+        let message = error["message"]
+            .as_str()
+            .unwrap_or("no error message")
+            .chars()
+            .take(500)
+            .collect::<String>();
+        metrics::counter!(
+            "replyd_meta_api_errors_total",
+            "code" => code.map_or_else(|| format!("http_{}", status.as_u16()), |c| c.to_string())
+        )
+        .increment(1);
+        if status.as_u16() == 429 || code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c)) {
+            let reason = format!(
+                "rate limited (HTTP {}, code {code:?}): {message}",
+                status.as_u16()
+            );
+            let pause = self
+                .limits
+                .throttled(&page.id, usage, retry_after, &reason)
+                .await?;
+            return Err(GraphError::RateLimited {
+                message: reason,
+                retry_after: pause,
+            });
+        }
+        self.limits.observe(&page.id, usage).await?;
+        Err(GraphError::Api {
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+
+    async fn send_op(&self, out: &Outbound<'_>) -> Result<Sent, DeliveryError> {
+        let (action, message) = (out.action, out.message);
+        let page = self.page(out)?;
+        let op = Self::op(out, page)?;
+        let window = self.check_rules(out, page, op).await?;
+        let text = || {
+            action
+                .text
+                .as_deref()
+                .ok_or_else(|| DeliveryError::Permanent {
+                    message: format!("a {} needs text and this one has none", action.kind),
+                })
+        };
+        let comment = || path_id("comment id", &message.external_id);
+        let page_id = path_id("page id", &page.id)?;
+        let instagram = page.platform == MetaPlatform::Instagram;
+        let answer = match op {
+            Op::PublicReply => {
+                let edge = if instagram { "replies" } else { "comments" };
+                let path = format!("{}/{edge}", comment()?);
+                self.call(
+                    page,
+                    Method::POST,
+                    &path,
+                    &[],
+                    Some(json!({"message": text()?})),
+                )
+                .await?
+            }
+            Op::PrivateReply => {
+                let body = json!({
+                    "recipient": {"comment_id": message.external_id},
+                    "message": {"text": text()?},
+                });
+                let path = format!("{page_id}/messages");
+                self.call(page, Method::POST, &path, &[], Some(body))
+                    .await?
+            }
+            Op::DmReply => {
+                let mut body = json!({
+                    "recipient": {"id": message.author.id},
+                    "message": {"text": text()?},
+                    "messaging_type": "RESPONSE",
+                });
+                if window == Some(DmWindow::HumanAgent) {
+                    body["messaging_type"] = json!("MESSAGE_TAG");
+                    body["tag"] = json!("HUMAN_AGENT");
+                }
+                let path = format!("{page_id}/messages");
+                self.call(page, Method::POST, &path, &[], Some(body))
+                    .await?
+            }
+            Op::Hide => {
+                let body = if instagram {
+                    json!({"hide": true})
+                } else {
+                    json!({"is_hidden": true})
+                };
+                self.call(page, Method::POST, comment()?, &[], Some(body))
+                    .await?
+            }
+            Op::Delete => {
+                self.call(page, Method::DELETE, comment()?, &[], None)
+                    .await?
+            }
+            Op::Block => {
+                let field = if message.kind == Kind::Dm {
+                    "psid"
+                } else {
+                    "user"
+                };
+                let body = json!({ field: [message.author.id] });
+                let path = format!("{page_id}/blocked");
+                self.call(page, Method::POST, &path, &[], Some(body))
+                    .await?
+            }
+        };
+        let external_ref = answer["id"]
+            .as_str()
+            .or_else(|| answer["message_id"].as_str())
+            .map(str::to_owned);
+        Ok(Sent::Delivered { external_ref })
+    }
+
+    /// Reads the platform back to learn whether an interrupted attempt
+    /// landed: the page's reply among the comment's replies, its message in
+    /// the conversation, the comment hidden or gone. A block is not read
+    /// back: blocking twice changes nothing.
+    async fn reconcile_op(&self, out: &Outbound<'_>) -> Result<Option<Sent>, DeliveryError> {
+        let (action, message) = (out.action, out.message);
+        let page = self.page(out)?;
+        let op = match Self::op(out, page) {
+            Ok(op) => op,
+            // Refused now, so nothing was sent before either.
+            Err(_) => return Ok(None),
+        };
+        let instagram = page.platform == MetaPlatform::Instagram;
+        let ours = |item: &Value, text_field: &str| {
+            item["from"]["id"].as_str() == Some(page.id.as_str())
+                && item[text_field].as_str().map(str::trim) == action.text.as_deref().map(str::trim)
+        };
+        let found = |item: &Value| {
+            Some(Sent::Delivered {
+                external_ref: item["id"].as_str().map(str::to_owned),
+            })
+        };
+        match op {
+            Op::PublicReply => {
+                let (edge, text_field) = if instagram {
+                    ("replies", "text")
+                } else {
+                    ("comments", "message")
+                };
+                let path = format!("{}/{edge}", path_id("comment id", &message.external_id)?);
+                let fields = format!("id,{text_field},from");
+                let replies = self
+                    .call(
+                        page,
+                        Method::GET,
+                        &path,
+                        &[("fields", &fields), ("limit", "100")],
+                        None,
+                    )
+                    .await?;
+                let data = replies["data"].as_array().into_iter().flatten();
+                Ok(data
+                    .into_iter()
+                    .find(|r| ours(r, text_field))
+                    .and_then(found))
+            }
+            Op::PrivateReply | Op::DmReply => {
+                let path = format!("{}/conversations", path_id("page id", &page.id)?);
+                let user = path_id("user id", &message.author.id)?;
+                let mut query = vec![
+                    ("user_id", user),
+                    ("fields", "messages.limit(25){id,message,from}"),
+                ];
+                if instagram {
+                    query.push(("platform", "instagram"));
+                }
+                let conversations = self.call(page, Method::GET, &path, &query, None).await?;
+                let sent = conversations["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| c["messages"]["data"].as_array().into_iter().flatten())
+                    .find(|m| ours(m, "message"));
+                Ok(sent.and_then(found))
+            }
+            Op::Hide => {
+                let field = if instagram { "hidden" } else { "is_hidden" };
+                let comment = path_id("comment id", &message.external_id)?;
+                let state = self
+                    .call(page, Method::GET, comment, &[("fields", field)], None)
+                    .await?;
+                Ok((state[field].as_bool() == Some(true))
+                    .then_some(Sent::Delivered { external_ref: None }))
+            }
+            Op::Delete => {
+                let comment = path_id("comment id", &message.external_id)?;
+                match self
+                    .call(page, Method::GET, comment, &[("fields", "id")], None)
+                    .await
+                {
+                    Ok(_) => Ok(None),
+                    // 100: the object does not exist (any more).
+                    Err(GraphError::Api {
+                        code: Some(100), ..
+                    }) => Ok(Some(Sent::Delivered { external_ref: None })),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Op::Block => Ok(None),
+        }
+    }
+}
+
+impl Connector for MetaConnector {
+    fn name(&self) -> &str {
+        "meta"
+    }
+
+    fn hold_off<'a>(
+        &'a self,
+        out: &'a Outbound<'a>,
+    ) -> BoxFuture<'a, Result<Option<Duration>, DeliveryError>> {
+        Box::pin(async move {
+            let Ok(page) = self.page(out) else {
+                // Let send report it.
+                return Ok(None);
+            };
+            self.limits.paused_for(&page.id).await.map_err(store_error)
+        })
+    }
+
+    fn send<'a>(&'a self, out: &'a Outbound<'a>) -> BoxFuture<'a, Result<Sent, DeliveryError>> {
+        Box::pin(self.send_op(out))
+    }
+
+    fn reconcile<'a>(
+        &'a self,
+        out: &'a Outbound<'a>,
+    ) -> BoxFuture<'a, Result<Option<Sent>, DeliveryError>> {
+        Box::pin(self.reconcile_op(out))
+    }
+}

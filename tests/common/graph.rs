@@ -1,0 +1,386 @@
+//! A local stand-in for Meta's Graph API: checks paths, parameters, tokens
+//! and bodies as the real one would, keeps what was posted (so replies can
+//! be read back), records every call, and misbehaves on request: HTTP
+//! errors, Graph error codes, and answers that never come.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+pub const VERSION: &str = "v21.0";
+
+#[derive(Debug, Clone)]
+pub struct GraphCall {
+    pub method: Method,
+    /// Without the version prefix: `12_34/comments`.
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub body: Value,
+    pub at: Instant,
+    /// What the fake answered.
+    pub status: u16,
+}
+
+/// Misbehaviour for one upcoming write (POST or DELETE; reads are never
+/// disturbed, so a test's faults land on the calls it means).
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer this HTTP status with an empty Graph error.
+    Http(u16),
+    /// Answer a Graph error with this code (HTTP 400, or 429 for code 4...).
+    Code(i64),
+    /// Do what was asked, then answer only after this long (past the
+    /// client's timeout): the call landed, its answer was lost.
+    Hang(Duration),
+}
+
+#[derive(Default)]
+struct State {
+    /// Replies per comment: (id, text, from).
+    replies: HashMap<String, Vec<(String, String, String)>>,
+    /// Messages sent per page and recipient (user id, or `comment:<id>`).
+    messages: HashMap<(String, String), Vec<(String, String)>>,
+    hidden: HashSet<String>,
+    deleted: HashSet<String>,
+    blocked: Vec<(String, Value)>,
+    next_id: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeGraph {
+    /// Page id → access token it expects.
+    pub tokens: Arc<Mutex<HashMap<String, String>>>,
+    pub calls: Arc<Mutex<Vec<GraphCall>>>,
+    /// Calls the fake refused as malformed, with why: tests expect none.
+    pub invalid: Arc<Mutex<Vec<String>>>,
+    pub faults: Arc<Mutex<VecDeque<Fault>>>,
+    /// Sent as `X-Business-Use-Case-Usage` on every answer, when set.
+    pub usage_header: Arc<Mutex<Option<String>>>,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeGraph {
+    pub fn new(pages: &[(&str, &str)]) -> Self {
+        let graph = FakeGraph::default();
+        graph.tokens.lock().unwrap().extend(
+            pages
+                .iter()
+                .map(|(id, token)| (id.to_string(), token.to_string())),
+        );
+        graph
+    }
+
+    /// Serves on a free port; returns the `graph_url` to configure.
+    pub async fn start(&self) -> String {
+        let this = self.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let this = this.clone();
+            async move { this.handle(req).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/{VERSION}")
+    }
+
+    pub fn fail_next(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.faults.lock().unwrap().extend(faults);
+    }
+
+    pub fn calls(&self) -> Vec<GraphCall> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Successful calls that changed something (POST or DELETE).
+    pub fn writes(&self) -> Vec<GraphCall> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method != Method::GET && c.status == 200)
+            .collect()
+    }
+
+    pub fn replies_to(&self, comment: &str) -> Vec<(String, String, String)> {
+        self.state
+            .lock()
+            .unwrap()
+            .replies
+            .get(comment)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn hide(&self, comment: &str) {
+        self.state.lock().unwrap().hidden.insert(comment.into());
+    }
+
+    pub fn is_hidden(&self, comment: &str) -> bool {
+        self.state.lock().unwrap().hidden.contains(comment)
+    }
+
+    pub fn is_deleted(&self, comment: &str) -> bool {
+        self.state.lock().unwrap().deleted.contains(comment)
+    }
+
+    pub fn blocked(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().blocked.clone()
+    }
+
+    pub fn assert_all_valid(&self) {
+        let invalid = self.invalid.lock().unwrap();
+        assert!(invalid.is_empty(), "malformed Graph calls: {invalid:?}");
+    }
+
+    async fn handle(&self, req: axum::extract::Request) -> Response {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        let query: HashMap<String, String> = parts
+            .uri
+            .query()
+            .map(|q| {
+                url_pairs(q)
+                    .into_iter()
+                    .collect::<HashMap<String, String>>()
+            })
+            .unwrap_or_default();
+        let prefix = format!("/{VERSION}/");
+        let path = parts
+            .uri
+            .path()
+            .strip_prefix(&prefix)
+            .unwrap_or("")
+            .to_owned();
+        let fault = if parts.method == Method::GET {
+            None
+        } else {
+            self.faults.lock().unwrap().pop_front()
+        };
+        let (status, answer) = match &fault {
+            Some(Fault::Http(code)) => (
+                *code,
+                json!({"error": {"message": "fake failure", "type": "OAuthException", "code": 2}}),
+            ),
+            Some(Fault::Code(code)) => {
+                let http = if *code == 4 { 429 } else { 400 };
+                (
+                    http,
+                    json!({"error": {"message": format!("fake error {code}"), "type": "OAuthException", "code": code, "fbtrace_id": "Afake"}}),
+                )
+            }
+            Some(Fault::Hang(_)) | None => {
+                match self.check_and_apply(&parts.method, &path, &query, &parts.headers, &body) {
+                    Ok(answer) => (200, answer),
+                    Err((status, code, why)) => {
+                        if code != 100 || !why.starts_with("gone") {
+                            self.invalid
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {path}: {why}", parts.method));
+                        }
+                        (
+                            status,
+                            json!({"error": {"message": why, "type": "GraphMethodException", "code": code}}),
+                        )
+                    }
+                }
+            }
+        };
+        self.calls.lock().unwrap().push(GraphCall {
+            method: parts.method.clone(),
+            path,
+            query,
+            body,
+            at: Instant::now(),
+            status,
+        });
+        if let Some(Fault::Hang(d)) = fault {
+            tokio::time::sleep(d).await;
+        }
+        let mut response =
+            (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response();
+        if let Some(usage) = self.usage_header.lock().unwrap().clone() {
+            response
+                .headers_mut()
+                .insert("x-business-use-case-usage", usage.parse().unwrap());
+        }
+        response
+    }
+
+    /// Checks a call the way Graph would and applies it. Errors are
+    /// `(http status, graph code, why)`.
+    fn check_and_apply(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &HashMap<String, String>,
+        headers: &HeaderMap,
+        body: &Value,
+    ) -> Result<Value, (u16, i64, String)> {
+        let bad = |why: &str| Err((400, 100, why.to_owned()));
+        if query.contains_key("access_token") {
+            return bad("the token must not travel in the URL");
+        }
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or((401, 190, "no bearer token".to_owned()))?;
+        let page = self
+            .tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, t)| t.as_str() == token)
+            .map(|(p, _)| p.clone())
+            .ok_or((401, 190, "unknown access token".to_owned()))?;
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let new_id = format!("{}_{}", 9_000_000 + state.next_id, state.next_id);
+        let text_of = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        match (method.clone(), segments.as_slice()) {
+            (Method::POST, [comment, edge @ ("comments" | "replies")]) => {
+                let Some(text) = text_of(&body["message"]) else {
+                    return bad("a reply needs `message`");
+                };
+                if state.deleted.contains(*comment) {
+                    return bad("gone: comment deleted");
+                }
+                state.replies.entry(comment.to_string()).or_default().push((
+                    new_id.clone(),
+                    text,
+                    page.clone(),
+                ));
+                let _ = edge;
+                Ok(json!({"id": new_id}))
+            }
+            (Method::GET, [comment, "comments" | "replies"]) => {
+                let text_field = if path.ends_with("replies") {
+                    "text"
+                } else {
+                    "message"
+                };
+                let data: Vec<Value> = state
+                    .replies
+                    .get(*comment)
+                    .into_iter()
+                    .flatten()
+                    .map(|(id, text, from)| json!({"id": id, text_field: text, "from": {"id": from}}))
+                    .collect();
+                Ok(json!({"data": data}))
+            }
+            (Method::POST, [page_id, "messages"]) => {
+                if *page_id != page {
+                    return Err((403, 200, format!("token of {page} used for page {page_id}")));
+                }
+                let Some(text) = text_of(&body["message"]["text"]) else {
+                    return bad("a message needs message.text");
+                };
+                let recipient = if let Some(comment) = body["recipient"]["comment_id"].as_str() {
+                    format!("comment:{comment}")
+                } else if let Some(id) = body["recipient"]["id"].as_str() {
+                    match (body["messaging_type"].as_str(), body["tag"].as_str()) {
+                        (Some("RESPONSE"), None) | (Some("MESSAGE_TAG"), Some("HUMAN_AGENT")) => {}
+                        other => return bad(&format!("bad messaging_type/tag {other:?}")),
+                    }
+                    id.to_owned()
+                } else {
+                    return bad("a message needs recipient.id or recipient.comment_id");
+                };
+                state
+                    .messages
+                    .entry((page.clone(), recipient.clone()))
+                    .or_default()
+                    .push((new_id.clone(), text));
+                Ok(json!({"recipient_id": recipient, "message_id": format!("m_{new_id}")}))
+            }
+            (Method::GET, [page_id, "conversations"]) => {
+                let Some(user) = query.get("user_id") else {
+                    return bad("conversations need user_id");
+                };
+                let messages: Vec<Value> = state
+                    .messages
+                    .get(&(page_id.to_string(), user.clone()))
+                    .into_iter()
+                    .flatten()
+                    .map(|(id, text)| json!({"id": format!("m_{id}"), "message": text, "from": {"id": page_id}}))
+                    .collect();
+                Ok(json!({"data": [{"id": "t_1", "messages": {"data": messages}}]}))
+            }
+            (Method::POST, [page_id, "blocked"]) => {
+                if *page_id != page {
+                    return Err((403, 200, format!("token of {page} used for page {page_id}")));
+                }
+                let ids = body["user"].as_array().or_else(|| body["psid"].as_array());
+                if ids.is_none_or(|ids| ids.is_empty()) {
+                    return bad("blocking needs user or psid");
+                }
+                state.blocked.push((page_id.to_string(), body.clone()));
+                Ok(json!({"success": true}))
+            }
+            (Method::POST, [comment]) => {
+                let hide = body["is_hidden"]
+                    .as_bool()
+                    .or_else(|| body["hide"].as_bool());
+                if hide != Some(true) {
+                    return bad("expected is_hidden or hide = true");
+                }
+                state.hidden.insert(comment.to_string());
+                Ok(json!({"success": true}))
+            }
+            (Method::DELETE, [comment]) => {
+                if !state.deleted.insert(comment.to_string()) {
+                    return Err((400, 100, "gone: already deleted".into()));
+                }
+                Ok(json!({"success": true}))
+            }
+            (Method::GET, [comment]) => {
+                if state.deleted.contains(*comment) {
+                    return Err((400, 100, "gone: object does not exist".into()));
+                }
+                let hidden = state.hidden.contains(*comment);
+                Ok(json!({"id": comment, "hidden": hidden, "is_hidden": hidden}))
+            }
+            _ => bad("no such Graph path"),
+        }
+    }
+}
+
+/// `a=1&b=x%20y` → pairs, percent-decoded (enough for the fields replyd sends).
+fn url_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) =
+                u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16)
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
