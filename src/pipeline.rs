@@ -12,8 +12,9 @@ use crate::classify::{Classifier, ClassifyError};
 use crate::config::Config;
 use crate::decide::{policy, risk};
 use crate::deliver::{self, Connectors, DeliverAction};
-use crate::domain::{ActionStatus, Classification, MessageId, Stage};
+use crate::domain::{ActionKind, ActionStatus, Classification, MessageId, Stage};
 use crate::draft::{DraftContext, Templates};
+use crate::leads;
 use crate::store::actions::{self, NewAction};
 use crate::store::messages::{self, StoredMessage};
 use crate::store::Db;
@@ -99,7 +100,9 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
         .ok_or_else(|| JobError::Fatal("classified message has no classification".into()))?;
     drop(conn);
     let policy_cfg = &ctx.config.policy;
-    let plan = policy::plan(message.kind, &classification, policy_cfg);
+    let mut plan = policy::plan(message.kind, &classification, policy_cfg);
+    let lead = leads::prepare(&ctx.db, &ctx.config.leads, message, &classification).await?;
+    leads::shape_plan(&mut plan, &lead, message.kind);
 
     let mut planned = Vec::with_capacity(plan.proposals.len());
     for proposal in &plan.proposals {
@@ -147,7 +150,16 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     let mut reasons = plan.reasons.clone();
     reasons.extend(planned.iter().map(|a| format!("{}: {}", a.kind, a.status)));
     messages::save_decision(&mut tx, &message.id, &plan.summary, &reasons).await?;
-    let mut queued = false;
+    let prequalifying = planned.iter().any(|a| a.kind == ActionKind::Prequalify);
+    let mut queued = leads::record(
+        &mut tx,
+        &ctx.config.leads,
+        message,
+        &classification,
+        &lead,
+        prequalifying,
+    )
+    .await?;
     for action in &planned {
         let Some(id) = actions::insert(&mut tx, &message.id, action).await? else {
             continue;

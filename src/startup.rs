@@ -51,7 +51,8 @@ impl Application {
         let rules =
             Arc::new(Rules::new(&config.rules).map_err(|e| StartupError::Rules(e.to_string()))?);
         let classifier = build_classifier(&config, rules)?;
-        let templates = Templates::load(config.prompts_dir.as_deref(), config.brand.clone())?;
+        let templates = Templates::load(config.prompts_dir.as_deref(), config.brand.clone())?
+            .with_questions(&config.leads.questions)?;
         let timeout = Duration::from_secs(config.delivery.timeout_secs);
         let mut connectors = Connectors::new();
         for hook in &config.connectors.webhook {
@@ -74,7 +75,8 @@ impl Application {
             .lease(Duration::from_secs(config.pipeline.lease_secs))
             .poll_interval(Duration::from_millis(config.pipeline.poll_interval_ms))
             .register::<ProcessMessage>()
-            .register::<DeliverAction>();
+            .register::<DeliverAction>()
+            .register::<crate::leads::DeliverLead>();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -124,7 +126,8 @@ impl Application {
     }
 }
 
-fn build_classifier(
+/// The classifier the configuration asks for (also used by `replyd leads eval`).
+pub fn build_classifier(
     config: &Config,
     rules: Arc<Rules>,
 ) -> Result<Arc<dyn Classifier>, StartupError> {

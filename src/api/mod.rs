@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             post(ingest::generic::post_messages).get(list_messages),
         )
         .route("/v1/messages/{id}", get(get_message))
+        .merge(crate::leads::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -117,11 +118,11 @@ async fn list_messages(
     Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
-fn encode_cursor(at: i64, id: &str) -> String {
+pub(crate) fn encode_cursor(at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let invalid = || {
         ApiError::bad_request("invalid_query", "cursor is not one this API gave").field("cursor")
     };
