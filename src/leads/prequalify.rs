@@ -117,21 +117,23 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind) {
         }
         return;
     }
-    if let Some(lead) = &step.open_lead {
-        plan.reasons
-            .push(format!("follow-up of lead {} ({})", lead.id, lead.status));
-    } else if d.is_lead {
-        return;
-    } else if let Some(veto) = d.reasons.first().filter(|_| d.score == 0.0) {
-        plan.reasons.push(format!("not a lead: {veto}"));
-    } else {
-        plan.reasons
-            .push(format!("not a lead (score {:.2})", d.score));
-    }
     // "Thanks for reaching out about working together" would be wrong for a
     // message that is not a new lead.
     let lead_ack = |p: &Proposal| p.template == Some("acknowledge.lead");
-    if plan.proposals.iter().any(lead_ack) {
+    let playbook_saw_lead = plan.proposals.iter().any(lead_ack);
+    if let Some(lead) = &step.open_lead {
+        plan.reasons
+            .push(format!("follow-up of lead {} ({})", lead.id, lead.status));
+    } else if playbook_saw_lead || d.score >= 0.25 {
+        // Only where a lead was in question: not on every message.
+        match d.reasons.first().filter(|_| d.score == 0.0) {
+            Some(veto) => plan.reasons.push(format!("not a lead: {veto}")),
+            None => plan
+                .reasons
+                .push(format!("not a lead (score {:.2})", d.score)),
+        }
+    }
+    if playbook_saw_lead {
         if matches!(kind, Kind::Comment | Kind::Mention) && step.open_lead.is_none() {
             plan.proposals.retain(|p| !lead_ack(p));
         } else {
