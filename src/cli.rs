@@ -67,6 +67,9 @@ pub enum Command {
     /// Facebook and Instagram tools.
     #[command(subcommand)]
     Meta(MetaCommand),
+    /// Export leads, or measure lead detection.
+    #[command(subcommand)]
+    Leads(LeadsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +97,36 @@ pub enum MetaCommand {
         /// A JSON file in Meta's webhook shape.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeadsCommand {
+    /// Print leads created since a date, newest first, to standard output.
+    Export {
+        /// `2026-01-01` (UTC) or an RFC 3339 time.
+        #[arg(long, value_parser = parse_since)]
+        since: i64,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+    },
+    /// Precision and recall of lead detection on a labelled JSONL file
+    /// (`text`, `lang`, `lead`), with the classifier the config builds.
+    Eval {
+        file: PathBuf,
+        /// Also print every misclassified text with its reasons.
+        #[arg(long)]
+        mistakes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+fn parse_since(s: &str) -> Result<i64, String> {
+    crate::leads::api::parse_date(s)
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
+        Command::Leads(command) => leads_command(config, command).await,
         Command::Token(TokenCommand::Create { role, name }) => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
@@ -220,6 +254,66 @@ async fn simulate_meta(
         anyhow::bail!("replyd answered {status}");
     }
     Ok(())
+}
+
+async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<()> {
+    use std::io::Write;
+    match command {
+        LeadsCommand::Export { since, format } => {
+            let db = Db::connect(config.database_url.expose()).await?;
+            db.migrate().await?;
+            let mut conn = db.conn().await?;
+            let filter = crate::store::leads::LeadFilter {
+                since: Some(since),
+                limit: u32::MAX,
+                ..Default::default()
+            };
+            let items = crate::store::leads::list(&mut conn, &filter).await?;
+            let mut out = std::io::stdout().lock();
+            match format {
+                ExportFormat::Csv => out.write_all(crate::leads::api::to_csv(&items).as_bytes())?,
+                ExportFormat::Jsonl => {
+                    for lead in &items {
+                        let messages = crate::store::leads::messages(&mut conn, &lead.id).await?;
+                        let line = serde_json::json!({ "lead": lead, "messages": messages });
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+            eprintln!("exported {} leads", items.len());
+            Ok(())
+        }
+        LeadsCommand::Eval { file, mistakes } => {
+            let rules = std::sync::Arc::new(crate::classify::rules::Rules::new(&config.rules)?);
+            let classifier = crate::startup::build_classifier(&config, rules).await?;
+            let report =
+                crate::leads::eval::evaluate(&file, classifier.as_ref(), config.leads.min_score)
+                    .await?;
+            if mistakes {
+                for m in &report.mistakes {
+                    let what = if m.expected { "missed" } else { "false lead" };
+                    println!("{what}: {} {:?}", m.text, m.detection.reasons);
+                }
+            }
+            let row = |name: &str, c: &crate::leads::eval::Counts| {
+                println!(
+                    "{name:<6} precision {:.3}  recall {:.3}  (tp {} fp {} fn {} tn {})",
+                    c.precision(),
+                    c.recall(),
+                    c.tp,
+                    c.fp,
+                    c.fn_,
+                    c.tn
+                )
+            };
+            println!("classifier: {}", report.classifier);
+            for (lang, counts) in &report.by_lang {
+                row(lang, counts);
+            }
+            row("all", &report.total);
+            Ok(())
+        }
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -91,6 +91,7 @@ pub struct Config {
     pub guardrails: GuardrailConfig,
     /// Drafts every reply with an OpenAI-compatible model when set.
     pub llm: Option<LlmConfig>,
+    pub leads: LeadsConfig,
     /// A directory whose templates (`replies/*.toml`, `llm/*.j2`) override
     /// the built-in ones.
     pub prompts_dir: Option<PathBuf>,
@@ -116,6 +117,7 @@ impl Default for Config {
             rules: RulesConfig::default(),
             guardrails: GuardrailConfig::default(),
             llm: None,
+            leads: LeadsConfig::default(),
             prompts_dir: None,
             facts_file: None,
             meta: None,
@@ -271,6 +273,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             auto_send: vec![
                 ActionKind::Acknowledge,
+                ActionKind::Prequalify,
                 ActionKind::Hide,
                 ActionKind::Delete,
                 ActionKind::Block,
@@ -427,6 +430,53 @@ impl fmt::Display for MetaPlatform {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeadsConfig {
+    /// Detect leads and pre-qualify them. Off: lead messages are only
+    /// acknowledged by the playbook.
+    pub enabled: bool,
+    /// A message is a lead at or above this score (0..1).
+    pub min_score: f64,
+    /// An author's later messages join their open lead for this long, and no
+    /// second lead is opened for them on the same platform meanwhile.
+    pub window_days: u32,
+    /// What the pre-qualifying message asks, in this order: each name is a
+    /// `question.<name>` template (built in: company, collaboration, budget,
+    /// timeline, email).
+    pub questions: Vec<String>,
+    /// Sales destinations every qualified lead is handed to.
+    pub webhooks: Vec<LeadWebhookConfig>,
+}
+
+impl Default for LeadsConfig {
+    fn default() -> Self {
+        LeadsConfig {
+            enabled: true,
+            min_score: 0.5,
+            window_days: 30,
+            questions: ["company", "collaboration", "budget", "timeline", "email"]
+                .map(String::from)
+                .to_vec(),
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+impl LeadsConfig {
+    pub fn window_ms(&self) -> i64 {
+        i64::from(self.window_days) * 24 * 3600 * 1000
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadWebhookConfig {
+    pub url: String,
+    /// Signs every hand-off (`X-Replyd-Signature`).
+    pub secret: Secret,
+}
+
 /// Overrides given on the command line; they win over file and environment.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -558,19 +608,29 @@ impl Config {
                 return invalid("llm.timeout_secs", "must be at least 1");
             }
         }
-        for (i, hook) in self.connectors.webhook.iter().enumerate() {
-            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
-                return invalid(
-                    &format!("connectors.webhook[{i}].url"),
-                    "must be an http(s) URL",
-                );
+        let hooks = self.connectors.webhook.iter().map(|h| (&h.url, &h.secret));
+        let lead_hooks = self.leads.webhooks.iter().map(|h| (&h.url, &h.secret));
+        let all_hooks = hooks
+            .enumerate()
+            .map(|(i, h)| (format!("connectors.webhook[{i}]"), h))
+            .chain(
+                lead_hooks
+                    .enumerate()
+                    .map(|(i, h)| (format!("leads.webhooks[{i}]"), h)),
+            );
+        for (key, (url, secret)) in all_hooks {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return invalid(&format!("{key}.url"), "must be an http(s) URL");
             }
-            if hook.secret.is_empty() {
-                return invalid(
-                    &format!("connectors.webhook[{i}].secret"),
-                    "must not be empty",
-                );
+            if secret.is_empty() {
+                return invalid(&format!("{key}.secret"), "must not be empty");
             }
+        }
+        if !(0.0..=1.0).contains(&self.leads.min_score) {
+            return invalid("leads.min_score", "must be between 0 and 1");
+        }
+        if self.leads.window_days == 0 {
+            return invalid("leads.window_days", "must be at least 1 day");
         }
         if let Some(meta) = &self.meta {
             meta.validate()?;

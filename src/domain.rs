@@ -170,6 +170,36 @@ impl ActionStatus {
 }
 
 named_enum!(
+    /// Where a lead is with sales. replyd moves it `new → prequalifying →
+    /// qualified → handed_off`; people move it on to `won` or `lost`.
+    LeadStatus, "lead status" {
+        New => "new",
+        Prequalifying => "prequalifying",
+        Qualified => "qualified",
+        HandedOff => "handed_off",
+        Won => "won",
+        Lost => "lost",
+    }
+);
+
+impl LeadStatus {
+    /// An open lead still collects its author's messages and blocks a second
+    /// lead for the same author and platform.
+    pub fn is_open(self) -> bool {
+        !matches!(self, LeadStatus::Won | LeadStatus::Lost)
+    }
+}
+
+named_enum!(
+    /// Where the hand-off of a lead to one sales webhook is.
+    HandoffStatus, "hand-off status" {
+        Pending => "pending",
+        Delivered => "delivered",
+        Failed => "failed",
+    }
+);
+
+named_enum!(
     /// How far the pipeline has taken a message.
     Stage, "stage" {
         Received => "received",

@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod domain;
 pub mod draft;
 pub mod ingest;
+pub mod leads;
 pub mod pipeline;
 pub mod startup;
 pub mod store;

@@ -13,8 +13,9 @@ use crate::config::Config;
 use crate::decide::Subject;
 use crate::decide::{policy, risk};
 use crate::deliver::{self, Connectors, DeliverAction};
-use crate::domain::{ActionStatus, Classification, MessageId, Stage};
+use crate::domain::{ActionKind, ActionStatus, Classification, MessageId, Stage};
 use crate::draft::{DraftRequest, Drafter};
+use crate::leads;
 use crate::store::actions::{self, NewAction};
 use crate::store::audit;
 use crate::store::messages::{self, StoredMessage};
@@ -111,7 +112,9 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
         reach: message.meta.get("reach").and_then(|r| r.as_i64()),
         first_contact,
     };
-    let plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);
+    let mut plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);
+    let lead = leads::prepare(&ctx.db, &ctx.config.leads, message, &classification).await?;
+    leads::shape_plan(&mut plan, &lead, message.kind);
 
     let mut planned = Vec::with_capacity(plan.proposals.len());
     for proposal in &plan.proposals {
@@ -173,7 +176,16 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
         )
         .await?;
     }
-    let mut queued = false;
+    let prequalifying = planned.iter().any(|a| a.kind == ActionKind::Prequalify);
+    let mut queued = leads::record(
+        &mut tx,
+        &ctx.config.leads,
+        message,
+        &classification,
+        &lead,
+        prequalifying,
+    )
+    .await?;
     for action in &planned {
         let Some(id) = actions::insert(&mut tx, &message.id, action).await? else {
             continue;

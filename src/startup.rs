@@ -94,7 +94,8 @@ impl Application {
             .lease(Duration::from_secs(config.pipeline.lease_secs))
             .poll_interval(Duration::from_millis(config.pipeline.poll_interval_ms))
             .register::<ProcessMessage>()
-            .register::<DeliverAction>();
+            .register::<DeliverAction>()
+            .register::<crate::leads::DeliverLead>();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Bind {
@@ -147,7 +148,8 @@ impl Application {
     }
 }
 
-async fn build_classifier(
+/// The classifier the configuration asks for (also used by `replyd leads eval`).
+pub async fn build_classifier(
     config: &Config,
     rules: Arc<Rules>,
 ) -> Result<Arc<dyn Classifier>, StartupError> {
@@ -169,7 +171,8 @@ async fn build_classifier(
 fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {
     let prompts = config.prompts_dir.as_deref();
     Ok(Drafter {
-        templates: Templates::load(prompts, config.brand.clone())?,
+        templates: Templates::load(prompts, config.brand.clone())?
+            .with_questions(&config.leads.questions)?,
         llm: config
             .llm
             .as_ref()

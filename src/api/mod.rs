@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
                 // Signed by Meta, not token-authenticated; up to 1,000 entries.
                 .layer(DefaultBodyLimit::max(ingest::meta::MAX_WEBHOOK_BYTES)),
         )
+        .merge(crate::leads::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -124,11 +125,11 @@ async fn list_messages(
     Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
-fn encode_cursor(at: i64, id: &str) -> String {
+pub(crate) fn encode_cursor(at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let invalid = || {
         ApiError::bad_request("invalid_query", "cursor is not one this API gave").field("cursor")
     };

@@ -69,6 +69,8 @@ pub struct Templates {
     /// Variant counts per (language, name).
     variants: BTreeMap<(Lang, String), usize>,
     brand: BrandConfig,
+    /// `question.<name>` templates listed as `questions` to `prequalify.*`.
+    questions: Vec<String>,
 }
 
 impl Templates {
@@ -113,7 +115,21 @@ impl Templates {
             env,
             variants,
             brand,
+            questions: Vec::new(),
         })
+    }
+
+    /// Sets the questions a pre-qualifying message asks (`[leads] questions`);
+    /// each must have a `question.<name>` template, at least in English.
+    pub fn with_questions(mut self, questions: &[String]) -> Result<Templates, TemplateError> {
+        for q in questions {
+            let name = format!("question.{q}");
+            if !self.variants.contains_key(&(Lang::En, name.clone())) {
+                return Err(TemplateError::Missing(name));
+            }
+        }
+        self.questions = questions.to_vec();
+        Ok(self)
     }
 
     /// Renders `name` in `lang`, falling back to English when the language
@@ -138,6 +154,19 @@ impl Templates {
                     name: template_name.clone(),
                     message: e.to_string(),
                 })?;
+        // Only a pre-qualifying message lists the questions: render them
+        // (in the message's language) just for it.
+        let questions = if name.starts_with("prequalify.") {
+            self.questions
+                .iter()
+                .map(|q| {
+                    self.render(&format!("question.{q}"), Some(lang), ctx)
+                        .map(|d| d.text)
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
         // In a DM the conversation is already private: "send us a message".
         let channel = if ctx.kind == Kind::Dm {
             "message"
@@ -154,12 +183,15 @@ impl Templates {
                 platform => ctx.platform.as_str(),
                 answer => ctx.answer.unwrap_or_default(),
                 quote => quotable(ctx.message_text),
+                questions => questions,
             })
             .map_err(|e| TemplateError::Render {
                 name: template_name.clone(),
                 message: e.to_string(),
             })?;
-        if let Some(sign_off) = &self.brand.sign_off {
+        // A question is a part of a message, not a message: no sign-off.
+        let part = name.starts_with("question.");
+        if let Some(sign_off) = self.brand.sign_off.as_ref().filter(|_| !part) {
             text.push_str("\n– ");
             text.push_str(sign_off);
         }

@@ -56,12 +56,12 @@ pub struct StoredMessage {
     pub stage_at: i64,
 }
 
-const MESSAGE_COLUMNS: &str =
+pub(super) const MESSAGE_COLUMNS: &str =
     "m.id, m.platform, m.kind, m.external_id, m.thread_id, m.parent_id, m.page_id, \
      m.author_id, m.author_name, m.author_handle, m.text, m.lang, m.url, m.meta, m.source, \
      m.created_at, m.received_at, m.stage, m.stage_at";
 
-fn message_from_row(row: &AnyRow) -> Result<StoredMessage, StoreError> {
+pub(super) fn message_from_row(row: &AnyRow) -> Result<StoredMessage, StoreError> {
     Ok(StoredMessage {
         id: row.try_get::<String, _>("id")?.parse()?,
         platform: row.try_get::<String, _>("platform")?.parse()?,
@@ -346,14 +346,9 @@ pub async fn list(
         " ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
         filter.limit.clamp(1, 500)
     ));
-    let mut query = sqlx::query(&sql);
-    for bind in binds {
-        query = match bind {
-            BindValue::Text(t) => query.bind(t),
-            BindValue::Int(i) => query.bind(i),
-        };
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
+    let rows = BindValue::bind_all(&sql, binds)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|row| {
             let flags: Option<String> = row.try_get("flags")?;
@@ -370,9 +365,28 @@ pub async fn list(
         .collect()
 }
 
-enum BindValue {
+pub(super) enum BindValue {
     Text(String),
     Int(i64),
+    Float(f64),
+}
+
+impl BindValue {
+    /// Binds each value in order to the `$n` placeholders of `sql`.
+    pub(super) fn bind_all(
+        sql: &str,
+        binds: Vec<BindValue>,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = match bind {
+                BindValue::Text(t) => query.bind(t),
+                BindValue::Int(i) => query.bind(i),
+                BindValue::Float(f) => query.bind(f),
+            };
+        }
+        query
+    }
 }
 
 /// Counts of messages per stage, for readiness and metrics.

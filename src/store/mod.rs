@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod audit;
 pub mod jobs;
+pub mod leads;
 pub mod messages;
 pub mod meta;
 pub mod tokens;

@@ -302,6 +302,15 @@ impl Rules {
     }
 }
 
+/// Compiles keywords in the lexicon's syntax (see `pattern.rs`) into one
+/// regex over [`normalize`]d text, for other modules' own cue lists.
+pub fn compile_keywords<'a>(
+    name: &str,
+    keywords: impl IntoIterator<Item = &'a str>,
+) -> Result<Regex, RulesError> {
+    Ok(compile_rule(name, keywords.into_iter())?.1)
+}
+
 /// Replaces each piece of personal data with `[email]`, `[phone]`, `[iban]`,
 /// `[card]` or `[address]`. Independent of any configuration, so that what is
 /// stored or logged is always masked.

@@ -1,0 +1,325 @@
+//! `/v1/leads`: the sales role reads and works its leads; the viewer reads.
+//! Reviewers and ingest tokens have no access (leads hold contact details
+//! that only sales needs).
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+
+use crate::api::{decode_cursor, encode_cursor, ApiError, AppState};
+use crate::auth::Caller;
+use crate::domain::{LeadId, LeadStatus, Platform, Role};
+use crate::store::leads::{self, LeadFilter, StoredLead};
+use crate::store::{audit, StoreError};
+
+const READERS: &[Role] = &[Role::Sales, Role::Viewer];
+const WRITERS: &[Role] = &[Role::Sales];
+/// Most leads one CSV export holds.
+const MAX_EXPORT: u32 = 100_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/leads", get(list))
+        .route("/v1/leads.csv", get(list_csv))
+        .route("/v1/leads/{id}", get(get_one).patch(patch))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    platform: Option<String>,
+    min_score: Option<f64>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `2026-01-01` (midnight UTC) or an RFC 3339 time, as ms since the epoch.
+pub fn parse_date(s: &str) -> Result<i64, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .timestamp_millis()
+        })
+        .map_err(|_| "expected a date (2026-01-01) or an RFC 3339 time".to_owned())
+}
+
+fn filter(
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    default_limit: u32,
+    max_limit: u32,
+) -> Result<LeadFilter, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let bad =
+        |field: &str, message: String| ApiError::bad_request("invalid_query", message).field(field);
+    let date = |field: &str, value: Option<String>| {
+        value
+            .map(|v| parse_date(&v))
+            .transpose()
+            .map_err(|m| bad(field, m))
+    };
+    if q.min_score.is_some_and(|s| !(0.0..=1.0).contains(&s)) {
+        return Err(bad("min_score", "must be between 0 and 1".into()));
+    }
+    Ok(LeadFilter {
+        status: q
+            .status
+            .map(|s| s.parse::<LeadStatus>())
+            .transpose()
+            .map_err(|e| bad("status", e.message))?,
+        platform: q
+            .platform
+            .map(|s| s.parse::<Platform>())
+            .transpose()
+            .map_err(|e| bad("platform", e.message))?,
+        min_score: q.min_score,
+        since: date("since", q.since)?,
+        until: date("until", q.until)?,
+        before: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: q.limit.unwrap_or(default_limit).clamp(1, max_limit),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(READERS)?;
+    let filter = filter(query, 50, 500)?;
+    let mut conn = state.ctx.db.conn().await?;
+    let items = leads::list(&mut conn, &filter).await?;
+    let next_cursor = (items.len() == filter.limit as usize)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| encode_cursor(last.created_at, last.id.as_str()));
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+async fn list_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(READERS)?;
+    let filter = filter(query, MAX_EXPORT, MAX_EXPORT)?;
+    let mut conn = state.ctx.db.conn().await?;
+    let items = leads::list(&mut conn, &filter).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.csv\"",
+            ),
+        ],
+        to_csv(&items),
+    ))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(READERS)?;
+    let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
+    let mut conn = state.ctx.db.conn().await?;
+    let lead = leads::get(&mut conn, &id).await?;
+    let messages = leads::messages(&mut conn, &id).await?;
+    let deliveries = leads::deliveries(&mut conn, &id).await?;
+    Ok(Json(json!({
+        "lead": lead,
+        "messages": messages,
+        "deliveries": deliveries,
+    })))
+}
+
+/// `null` clears a field; a missing field leaves it be.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    status: Option<LeadStatus>,
+    #[serde(default, deserialize_with = "present")]
+    owner: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<Option<String>>,
+}
+
+const MAX_NOTES_CHARS: usize = 10_000;
+
+/// Changes status, owner or notes, and writes the change to the audit log.
+/// Moving a lead to `qualified` by hand hands it off like replyd would,
+/// unless it was handed off before; `handed_off` itself is replyd's to set.
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<Patch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(WRITERS)?;
+    let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
+    let Json(patch) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
+    if patch.status == Some(LeadStatus::HandedOff) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "handed_off is set by replyd once every sales webhook took the lead",
+        )
+        .field("status"));
+    }
+    let too_long = |v: &Option<Option<String>>, max: usize| {
+        v.as_ref()
+            .and_then(|v| v.as_ref())
+            .is_some_and(|s| s.chars().count() > max)
+    };
+    if too_long(&patch.owner, 200) {
+        return Err(
+            ApiError::bad_request("invalid_field", "at most 200 characters").field("owner"),
+        );
+    }
+    if too_long(&patch.notes, MAX_NOTES_CHARS) {
+        return Err(
+            ApiError::bad_request("invalid_field", "at most 10,000 characters").field("notes"),
+        );
+    }
+    let ctx = &state.ctx;
+    let mut tx = ctx.db.begin().await?;
+    let before = leads::get(&mut tx, &id).await?;
+    let mut queued = false;
+    if let Some(to) = patch.status.filter(|s| *s != before.status) {
+        if !leads::transition(&mut tx, &id, &[before.status], to).await? {
+            return Err(
+                StoreError::Conflict("the lead changed meanwhile; try again".into()).into(),
+            );
+        }
+        let handed_off_before = !leads::deliveries(&mut tx, &id).await?.is_empty();
+        if to == LeadStatus::Qualified && !handed_off_before {
+            queued = super::handoff::queue(&mut tx, &ctx.config.leads, &id).await?;
+        }
+    }
+    leads::set_owner_and_notes(
+        &mut tx,
+        &id,
+        patch.owner.as_ref().map(|o| o.as_deref()),
+        patch.notes.as_ref().map(|n| n.as_deref()),
+    )
+    .await?;
+    let after = leads::get(&mut tx, &id).await?;
+    audit::record(
+        &mut tx,
+        &caller.actor(),
+        "lead.update",
+        Some(id.as_str()),
+        &json!({
+            "before": {"status": before.status, "owner": before.owner, "notes": before.notes},
+            "after": {"status": after.status, "owner": after.owner, "notes": after.notes},
+        }),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    if queued {
+        ctx.wake.notify_one();
+    }
+    Ok(Json(json!({ "lead": after })))
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "created_at",
+    "status",
+    "score",
+    "platform",
+    "author_id",
+    "author_name",
+    "email",
+    "website",
+    "owner",
+    "notes",
+    "message_id",
+    "thread_id",
+    "lang",
+    "reasons",
+];
+
+/// One row per lead; times in RFC 3339, reasons joined by `; `.
+pub fn to_csv(items: &[StoredLead]) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
+    for l in items {
+        let created = chrono::DateTime::from_timestamp_millis(l.created_at)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        let fields = [
+            l.id.to_string(),
+            created,
+            l.status.to_string(),
+            format!("{:.3}", l.score),
+            l.platform.to_string(),
+            l.author_id.clone(),
+            l.author_name.clone().unwrap_or_default(),
+            l.email.clone().unwrap_or_default(),
+            l.website.clone().unwrap_or_default(),
+            l.owner.clone().unwrap_or_default(),
+            l.notes.clone().unwrap_or_default(),
+            l.message_id.to_string(),
+            l.thread_id.clone().unwrap_or_default(),
+            l.lang.map(|x| x.to_string()).unwrap_or_default(),
+            l.reasons.join("; "),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Quotes a field when it needs it; a leading `=`, `+`, `-` or `@` is
+/// prefixed with `'` so a spreadsheet does not run a customer's text as a
+/// formula.
+fn csv_field(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn dates_parse_as_days_or_times() {
+        assert_eq!(parse_date("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_date("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert!(parse_date("yesterday").is_err());
+    }
+}

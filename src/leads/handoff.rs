@@ -1,0 +1,174 @@
+//! Hand-off to sales: each qualified lead is POSTed, signed, to every
+//! `[[leads.webhooks]]` destination, one durable job per destination.
+//!
+//! Headers: `X-Replyd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+//! "<t>.<raw body>")>` (the same scheme as the webhook connector) and
+//! `X-Replyd-Delivery: <delivery id>`, unchanged across retries so the
+//! receiver can drop repeats. Any answer but a 2xx is retried with backoff;
+//! the lead is `handed_off` once every destination took it.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::LeadsConfig;
+use crate::deliver::webhook::signature_header;
+use crate::domain::{HandoffStatus, LeadId, LeadStatus};
+use crate::pipeline::Ctx;
+use crate::store::leads;
+use crate::store::{AnyConnection, StoreError};
+use crate::worker::{exponential_backoff, BackgroundJob, JobError};
+
+/// Queues a hand-off of the lead to every configured destination, inside the
+/// caller's transaction. False when no destination is configured.
+pub async fn queue(
+    conn: &mut AnyConnection,
+    cfg: &LeadsConfig,
+    lead_id: &LeadId,
+) -> Result<bool, StoreError> {
+    for hook in &cfg.webhooks {
+        let delivery_id = leads::insert_delivery(conn, lead_id, &hook.url).await?;
+        let job = DeliverLead { delivery_id };
+        job.enqueue(conn, Some(&job.dedupe_key()), Duration::ZERO)
+            .await?;
+    }
+    Ok(!cfg.webhooks.is_empty())
+}
+
+/// The body sales receives: the lead and its messages.
+pub async fn body(
+    conn: &mut AnyConnection,
+    delivery_id: &str,
+    lead_id: &LeadId,
+) -> Result<Vec<u8>, StoreError> {
+    let lead = leads::get(conn, lead_id).await?;
+    let messages = leads::messages(conn, lead_id).await?;
+    Ok(serde_json::to_vec(&json!({
+        "delivery_id": delivery_id,
+        "lead": lead,
+        "messages": messages,
+    }))
+    .expect("JSON of plain values"))
+}
+
+/// One lead to one destination.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliverLead {
+    pub delivery_id: String,
+}
+
+impl DeliverLead {
+    pub fn dedupe_key(&self) -> String {
+        format!("lead-delivery:{}", self.delivery_id)
+    }
+}
+
+static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+    reqwest::Client::builder()
+        .build()
+        .expect("TLS backend available")
+});
+
+impl BackgroundJob for DeliverLead {
+    const JOB_NAME: &'static str = "deliver_lead";
+    type Context = Ctx;
+
+    fn max_attempts(ctx: &Ctx) -> u32 {
+        ctx.config.delivery.max_attempts
+    }
+
+    fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
+        let d = &ctx.config.delivery;
+        exponential_backoff(
+            Duration::from_millis(d.backoff_base_ms),
+            Duration::from_millis(d.backoff_max_ms),
+            attempt,
+        )
+    }
+
+    async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
+        let mut conn = ctx.db.conn().await?;
+        let delivery = leads::delivery(&mut conn, &self.delivery_id).await?;
+        if delivery.status != HandoffStatus::Pending {
+            return Ok(());
+        }
+        let Some(hook) = ctx
+            .config
+            .leads
+            .webhooks
+            .iter()
+            .find(|h| h.url == delivery.url)
+        else {
+            return Err(JobError::Fatal(
+                "the destination is no longer configured".into(),
+            ));
+        };
+        let body = body(&mut conn, &delivery.id, &delivery.lead_id).await?;
+        drop(conn);
+        let signature = signature_header(&hook.secret, chrono::Utc::now().timestamp(), &body);
+        let sent = CLIENT
+            .post(&hook.url)
+            .timeout(Duration::from_secs(ctx.config.delivery.timeout_secs))
+            .header("content-type", "application/json")
+            .header("x-replyd-signature", signature)
+            .header("x-replyd-delivery", &delivery.id)
+            .body(body)
+            .send()
+            .await;
+        let (error, retry_after) = match sent {
+            Ok(response) if response.status().is_success() => {
+                let mut conn = ctx.db.conn().await?;
+                leads::record_attempt(&mut conn, &delivery.id, HandoffStatus::Delivered, None)
+                    .await?;
+                if leads::all_delivered(&mut conn, &delivery.lead_id).await? {
+                    leads::transition(
+                        &mut conn,
+                        &delivery.lead_id,
+                        &[LeadStatus::Qualified],
+                        LeadStatus::HandedOff,
+                    )
+                    .await?;
+                }
+                return Ok(());
+            }
+            Ok(response) => {
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                (
+                    format!("lead webhook answered {}", response.status()),
+                    retry_after,
+                )
+            }
+            // reqwest errors print the URL, which may carry a token.
+            Err(e) => (
+                format!("lead webhook request failed: {}", e.without_url()),
+                None,
+            ),
+        };
+        tracing::warn!(delivery = %delivery.id, lead = %delivery.lead_id, %error, "lead hand-off attempt failed");
+        let mut conn = ctx.db.conn().await?;
+        leads::record_attempt(
+            &mut conn,
+            &delivery.id,
+            HandoffStatus::Pending,
+            Some(&error),
+        )
+        .await?;
+        Err(JobError::Retry {
+            reason: error,
+            after: retry_after,
+        })
+    }
+
+    async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
+        let mut conn = ctx.db.conn().await?;
+        leads::fail_delivery(&mut conn, &self.delivery_id, error).await?;
+        Ok(())
+    }
+}

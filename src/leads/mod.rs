@@ -1,0 +1,20 @@
+//! Leads: detecting sales opportunities in five languages, pre-qualifying
+//! them with a message in the author's language, and handing them to sales.
+//!
+//! * [`detect`]: a scored, reasoned decision per message.
+//! * [`prequalify`]: the lead step of the decision (shape the plan, record
+//!   the lead or attach a follow-up, extract contact details).
+//! * [`handoff`]: the signed, retried webhook to sales.
+//! * [`api`]: `/v1/leads` for the sales role.
+//! * [`eval`]: precision and recall on a labelled file.
+
+pub mod api;
+pub mod detect;
+pub mod eval;
+pub mod handoff;
+mod lexicon;
+pub mod prequalify;
+
+pub use detect::{detect, Detection};
+pub use handoff::DeliverLead;
+pub use prequalify::{prepare, record, shape_plan, Contact, LeadStep};

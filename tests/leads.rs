@@ -1,0 +1,477 @@
+//! Leads end to end, on SQLite and PostgreSQL: detection and its negatives in
+//! every language, pre-qualification, follow-ups, deduplication, the signed
+//! and retried hand-off, and who may read and change leads.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{settled, Recorder, TestApp};
+use replyd::config::{LeadWebhookConfig, Secret};
+use replyd::deliver::webhook::verify_signature;
+use replyd::domain::Role;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn dm(external_id: &str, author: &str, thread: &str, lang: &str, text: &str) -> Value {
+    json!({
+        "platform": "shop", "kind": "dm", "external_id": external_id, "thread_id": thread,
+        "author": {"id": author, "name": "Robin Peeters"}, "text": text, "lang": lang,
+    })
+}
+
+async fn post(app: &TestApp, token: &str, msg: &Value) -> String {
+    let (status, body) = app.post_messages(token, msg).await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn leads(app: &TestApp, token: &str) -> Vec<Value> {
+    let (status, body) = app.get_json(token, "/v1/leads").await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+/// Polls a lead until `done` holds for it.
+async fn wait_for_lead(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = app.get_json(token, &format!("/v1/leads/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lead {id} never got there: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn action<'a>(body: &'a Value, kind: &str) -> Option<&'a Value> {
+    body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == kind)
+}
+
+/// A lead and a non-lead per language, with a word of the pre-qualifying
+/// message expected in that language.
+const LANGUAGES: &[(&str, &str, &str, &str)] = &[
+    (
+        "nl",
+        "Wij hebben een cadeauwinkel en zoeken een samenwerking: kunnen we wederverkoper worden?",
+        "Geen interesse in een samenwerking, ik wil alleen weten waar mijn pakket is.",
+        "zakelijk e-mailadres",
+    ),
+    (
+        "en",
+        "We run three cafés and are looking for a partnership as a wholesale customer.",
+        "Collab? DM us to promote your page to 50k followers",
+        "business e-mail",
+    ),
+    (
+        "de",
+        "Wir betreiben einen Feinkostladen und suchen eine Kooperation mit Ihrer Marke.",
+        "Eure Partnerschaft mit diesem Wettanbieter ist unterirdisch.",
+        "geschäftlichen E-Mail-Adresse",
+    ),
+    (
+        "fr",
+        "Nous avons une boutique à Lyon et cherchons un partenariat pour devenir revendeur.",
+        "Collab ? On booste ton compte à 50k abonnés, écris-nous en DM",
+        "adresse e-mail professionnelle",
+    ),
+    (
+        "es",
+        "Tenemos una tienda en Sevilla y buscamos una colaboración como distribuidor de vuestra marca.",
+        "No me interesa colaborar, solo quiero saber dónde está mi pedido.",
+        "correo electrónico profesional",
+    ),
+];
+
+both_backends!(
+    leads_are_detected_and_prequalified_in_every_language,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        for (lang, lead, not_lead, question) in LANGUAGES {
+            let id = post(
+                &app,
+                &ingest,
+                &dm(
+                    &format!("{lang}-1"),
+                    &format!("{lang}-a"),
+                    &format!("{lang}-t1"),
+                    lang,
+                    lead,
+                ),
+            )
+            .await;
+            let done = app.wait_for_message(&viewer, &id, WAIT, settled).await;
+            let pq = action(&done, "prequalify")
+                .unwrap_or_else(|| panic!("{lang}: no prequalify: {done}"));
+            assert_eq!(
+                pq["status"], "dry_run",
+                "{lang}: sent without a reviewer: {done}"
+            );
+            let text = pq["text"].as_str().unwrap();
+            assert!(text.contains(question), "{lang}: {text}");
+            assert!(text.contains("Robin"), "{lang}: {text}");
+            assert!(
+                action(&done, "acknowledge").is_none(),
+                "a DM gets one answer: {done}"
+            );
+
+            let id = post(
+                &app,
+                &ingest,
+                &dm(
+                    &format!("{lang}-2"),
+                    &format!("{lang}-b"),
+                    &format!("{lang}-t2"),
+                    lang,
+                    not_lead,
+                ),
+            )
+            .await;
+            let done = app.wait_for_message(&viewer, &id, WAIT, settled).await;
+            assert!(
+                action(&done, "prequalify").is_none(),
+                "{lang}: {not_lead}: {done}"
+            );
+        }
+        let items = leads(&app, &sales).await;
+        assert_eq!(
+            items.len(),
+            LANGUAGES.len(),
+            "one lead per language: {items:?}"
+        );
+        for lead in &items {
+            assert_eq!(lead["status"], "prequalifying", "{lead}");
+            assert!(lead["score"].as_f64().unwrap() >= 0.5, "{lead}");
+            let reasons = lead["reasons"].as_array().unwrap();
+            assert!(
+                reasons
+                    .iter()
+                    .any(|r| r.as_str().unwrap().contains("keyword")),
+                "{lead}"
+            );
+            assert!(
+                reasons
+                    .iter()
+                    .any(|r| r.as_str().unwrap().contains("p(lead)")),
+                "{lead}"
+            );
+        }
+        let langs: HashSet<&str> = items.iter().map(|l| l["lang"].as_str().unwrap()).collect();
+        assert_eq!(langs.len(), LANGUAGES.len(), "{items:?}");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    a_comment_lead_is_thanked_in_public_and_prequalified_in_private,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let msg = json!({
+            "platform": "shop", "kind": "comment", "external_id": "c-1",
+            "author": {"id": "fan-1", "name": "Kim"},
+            "text": "Hi! I'm a creator on YouTube (80k) and would love to collab on your new range.",
+            "lang": "en",
+        });
+        let id = post(&app, &ingest, &msg).await;
+        let done = app.wait_for_message(&viewer, &id, WAIT, settled).await;
+        assert!(action(&done, "acknowledge").is_some(), "{done}");
+        let pq = action(&done, "prequalify").expect("prequalify");
+        assert!(
+            pq["reasons"].to_string().contains("private reply"),
+            "{done}"
+        );
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    follow_ups_attach_qualify_and_hand_off_signed_with_retries,
+    |backend| async move {
+        let receiver = Recorder::default();
+        receiver.failures.lock().unwrap().extend([503, 500]);
+        let addr = receiver.start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.leads.webhooks.push(LeadWebhookConfig {
+                url: format!("http://{addr}/sales"),
+                secret: Secret::new("sales-secret"),
+            })
+        })
+        .await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        let first = post(&app, &ingest, &dm("d-1", "buyer-1", "conv-1", "nl",
+            "Wij hebben vier tuincentra en willen graag wederverkoper worden van jullie vogelhuisjes.")).await;
+        app.wait_for_message(&viewer, &first, WAIT, settled).await;
+        let lead_id = leads(&app, &sales).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Someone else in another conversation does not attach.
+        post(
+            &app,
+            &ingest,
+            &dm("d-x", "other", "conv-9", "nl", "Wanneer gaan jullie open?"),
+        )
+        .await;
+        let follow_up = post(&app, &ingest, &dm("d-2", "buyer-1", "conv-1", "nl",
+            "Wij zijn Groen BV, budget rond 5000 euro, start in maart. Mail: inkoop@groen-tuin.nl, site www.groen-tuin.nl")).await;
+        app.wait_for_message(&viewer, &follow_up, WAIT, settled)
+            .await;
+
+        let done = wait_for_lead(&app, &sales, &lead_id, |b| {
+            b["lead"]["status"] == "handed_off"
+        })
+        .await;
+        assert_eq!(done["lead"]["email"], "inkoop@groen-tuin.nl", "{done}");
+        assert_eq!(done["lead"]["website"], "www.groen-tuin.nl", "{done}");
+        let ids: Vec<&str> = done["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [first.as_str(), follow_up.as_str()], "{done}");
+        assert_eq!(done["deliveries"][0]["status"], "delivered", "{done}");
+        assert_eq!(done["deliveries"][0]["attempts"], 3, "{done}");
+
+        let requests = receiver.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 3, "two failures, then success");
+        let delivery_ids: HashSet<_> = requests
+            .iter()
+            .map(|r| r.headers["x-replyd-delivery"].clone())
+            .collect();
+        assert_eq!(
+            delivery_ids.len(),
+            1,
+            "the delivery id is stable across retries"
+        );
+        let last = requests.last().unwrap();
+        let signature = last.headers["x-replyd-signature"].to_str().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        assert!(verify_signature(
+            &Secret::new("sales-secret"),
+            signature,
+            &last.body,
+            now,
+            300
+        ));
+        assert!(!verify_signature(
+            &Secret::new("wrong"),
+            signature,
+            &last.body,
+            now,
+            300
+        ));
+        let body: Value = serde_json::from_slice(&last.body).unwrap();
+        assert_eq!(body["lead"]["id"], lead_id.as_str());
+        assert_eq!(
+            body["delivery_id"],
+            last.headers["x-replyd-delivery"].to_str().unwrap()
+        );
+        assert_eq!(body["messages"].as_array().unwrap().len(), 2, "{body}");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    one_open_lead_per_author_and_platform,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        let a = post(&app, &ingest, &dm("e-1", "agency-1", "t-a", "en",
+            "We're a PR agency and would love a partnership with your brand for a creator campaign.")).await;
+        app.wait_for_message(&viewer, &a, WAIT, settled).await;
+        let b = post(
+            &app,
+            &ingest,
+            &dm(
+                "e-2",
+                "agency-1",
+                "t-b",
+                "en",
+                "Also interested in a sponsorship of our podcast, could you send a quote?",
+            ),
+        )
+        .await;
+        let second = app.wait_for_message(&viewer, &b, WAIT, settled).await;
+        assert!(
+            action(&second, "prequalify").is_none(),
+            "asked once: {second}"
+        );
+        // The same author on another platform is another lead.
+        let mut other = dm(
+            "e-3",
+            "agency-1",
+            "t-c",
+            "en",
+            "We'd love a partnership with your brand, we're a PR agency.",
+        );
+        other["platform"] = json!("instagram");
+        let c = post(&app, &ingest, &other).await;
+        app.wait_for_message(&viewer, &c, WAIT, settled).await;
+
+        let items = leads(&app, &sales).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        let shop = items.iter().find(|l| l["platform"] == "shop").unwrap();
+        let (_, detail) = app
+            .get_json(
+                &sales,
+                &format!("/v1/leads/{}", shop["id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(detail["messages"].as_array().unwrap().len(), 2, "{detail}");
+        let (_, filtered) = app
+            .get_json(
+                &sales,
+                "/v1/leads?platform=instagram&status=prequalifying&min_score=0.5&since=2020-01-01",
+            )
+            .await;
+        assert_eq!(filtered["items"].as_array().unwrap().len(), 1, "{filtered}");
+        let (_, paged) = app.get_json(&sales, "/v1/leads?limit=1").await;
+        let cursor = paged["next_cursor"].as_str().unwrap();
+        let (_, next) = app
+            .get_json(&sales, &format!("/v1/leads?limit=1&cursor={cursor}"))
+            .await;
+        assert_ne!(paged["items"][0]["id"], next["items"][0]["id"]);
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    sales_reads_and_updates_leads_ingest_cannot,
+    |backend| async move {
+        let receiver = Recorder::default();
+        let addr = receiver.start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.leads.webhooks.push(LeadWebhookConfig {
+                url: format!("http://{addr}/crm"),
+                secret: Secret::new("s"),
+            })
+        })
+        .await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let id = post(
+            &app,
+            &ingest,
+            &dm(
+                "r-1",
+                "shop-owner",
+                "t",
+                "de",
+                "Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.",
+            ),
+        )
+        .await;
+        app.wait_for_message(&viewer, &id, WAIT, settled).await;
+        let lead_id = leads(&app, &sales).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/v1/leads/{lead_id}");
+
+        for token in [&ingest, &reviewer] {
+            assert_eq!(app.get_json(token, "/v1/leads").await.0, 403);
+            assert_eq!(app.get_json(token, &path).await.0, 403);
+        }
+        assert_eq!(app.get_json(&viewer, &path).await.0, 200);
+        let patch = |token: &str, body: Value| {
+            let request = app
+                .client
+                .patch(app.url(&path))
+                .bearer_auth(token)
+                .json(&body);
+            async move {
+                let r = request.send().await.unwrap();
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+        assert_eq!(patch(&viewer, json!({"owner": "me"})).await.0, 403);
+        assert_eq!(patch(&ingest, json!({"owner": "me"})).await.0, 403);
+        let (status, body) = patch(&sales, json!({"status": "handed_off"})).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(patch(&sales, json!({"status": "maybe"})).await.0, 400);
+
+        // Qualifying by hand hands the lead off.
+        let (status, body) = patch(
+            &sales,
+            json!({"status": "qualified", "owner": "Eva", "notes": "Call on Monday"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["lead"]["owner"], "Eva");
+        wait_for_lead(&app, &sales, &lead_id, |b| {
+            b["lead"]["status"] == "handed_off"
+        })
+        .await;
+        assert_eq!(receiver.requests.lock().unwrap().len(), 1);
+        let (status, body) = patch(&sales, json!({"status": "won", "notes": null})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["lead"]["status"], "won");
+        assert_eq!(body["lead"]["notes"], Value::Null);
+        assert_eq!(body["lead"]["owner"], "Eva", "a missing field is left be");
+
+        let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let audit = replyd::store::audit::recent(&mut conn, 10).await.unwrap();
+        let updates: Vec<_> = audit.iter().filter(|e| e.action == "lead.update").collect();
+        assert_eq!(updates.len(), 2, "{audit:?}");
+        assert_eq!(updates[0].details["after"]["status"], "won");
+        assert_eq!(updates[0].actor, "token:test-sales");
+
+        let response = app
+            .client
+            .get(app.url("/v1/leads.csv"))
+            .bearer_auth(&sales)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let csv = response.text().await.unwrap();
+        let mut lines = csv.lines();
+        assert!(lines.next().unwrap().starts_with("id,created_at,status"));
+        assert!(lines.next().unwrap().contains(",won,"), "{csv}");
+        let response = app
+            .client
+            .get(app.url("/v1/leads.csv"))
+            .bearer_auth(&ingest)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        app.shutdown().await;
+    }
+);
