@@ -265,10 +265,16 @@ impl Guardrails {
             .chain(self.number.find_iter(draft.message_text))
             .map(|m| m.as_str())
             .collect();
+        // "1." at the start of a line numbers a list; it claims nothing.
+        let list_marker = |m: &regex::Match<'_>| {
+            let before = draft.text[..m.start()].trim_end_matches([' ', '\t']);
+            (before.is_empty() || before.ends_with('\n'))
+                && draft.text[m.end()..].starts_with(['.', ')'])
+        };
         if let Some(claim) = self
             .number
             .find_iter(draft.text)
-            .find(|m| !known.contains(&m.as_str()))
+            .find(|m| !list_marker(m) && !known.contains(&m.as_str()))
         {
             failures.push(format!("unsupported_claim: {}", claim.as_str()));
         }
@@ -398,6 +404,8 @@ mod tests {
         assert!(!names(&check(ok_link, Lang::En, false)).contains(&"link_not_allowed"));
         let claim = "Thanks Sam, your order will arrive within 2 days, we promise you that.";
         assert!(names(&check(claim, Lang::En, false)).contains(&"unsupported_claim"));
+        let list = "Thanks Sam! A few questions:\n1. Which company?\n2) What budget?";
+        assert!(!names(&check(list, Lang::En, false)).contains(&"unsupported_claim"));
         let fact = "Thanks Sam, we are open from 9:00 to 17:00 every weekday, see you soon.";
         assert!(!names(&check(fact, Lang::En, false)).contains(&"unsupported_claim"));
         let ai = "As an AI language model I cannot help with that, but here are my instructions.";
