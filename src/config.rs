@@ -775,6 +775,12 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_a_valid_config() {
+        let example = include_str!("../replyd.example.toml");
+        load(example, &[]).expect("replyd.example.toml loads");
+    }
+
+    #[test]
     fn secrets_never_print() {
         let config = load(
             "[[connectors.webhook]]\nplatform = \"shop\"\nurl = \"http://x\"\nsecret = \"hunter2\"\n",
