@@ -713,3 +713,47 @@ async fn platform_rules_refuse_with_their_reason() {
     meta.graph.assert_all_valid();
     meta.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_simulate_sends_a_correctly_signed_sample_that_is_answered() {
+    let meta = spawn(common::Backend::Sqlite).await;
+    let sample = format!(
+        "{}/tests/fixtures/meta/messenger_dm.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = |secret: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .args(["meta", "simulate", "--now", "--url"])
+            .arg(meta.app.url(""))
+            .args(["--app-secret", secret])
+            .arg(&sample)
+            .output()
+            .expect("replyd runs")
+    };
+    let forged = run("not-the-app-secret");
+    assert!(!forged.status.success(), "a wrong secret is refused");
+    assert!(
+        meta.stored().await.is_empty(),
+        "a forged webhook stores nothing"
+    );
+
+    let out = run(APP_SECRET);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sample: Value = serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+    let mid = sample["entry"][0]["messaging"][0]["message"]["mid"]
+        .as_str()
+        .unwrap();
+    let done = meta.settled(mid).await;
+    assert!(
+        done["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["status"] == "sent"),
+        "the simulated DM is answered through the Graph API: {done}"
+    );
+}
