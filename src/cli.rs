@@ -62,14 +62,33 @@ pub enum Command {
     Eval(classify::commands::EvalArgs),
     /// Train the heads from labelled JSONL and write them to a directory.
     Train(classify::commands::TrainArgs),
-    /// Measure the model's speed and memory on a fixed corpus.
-    Bench(classify::commands::BenchArgs),
+    /// Measure the model's speed and memory on a fixed corpus (`bench`,
+    /// `bench model`), or ingestion under load (`bench ingest`).
+    Bench(BenchCommand),
     /// Facebook and Instagram tools.
     #[command(subcommand)]
     Meta(MetaCommand),
     /// Export leads, or measure lead detection.
     #[command(subcommand)]
     Leads(LeadsCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BenchCommand {
+    #[command(subcommand)]
+    what: Option<BenchTarget>,
+    #[command(flatten)]
+    model: classify::commands::BenchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// The model: messages/s at batch sizes 1, 8, 32, 64, latency, memory.
+    Model(classify::commands::BenchArgs),
+    /// Ingestion at rising rates: accepted messages/s, response p50/p99,
+    /// receipt-to-acknowledgement p50/p99.
+    Ingest(crate::bench::IngestBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,7 +195,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(args) => classify::commands::classify(&config, &args),
         Command::Eval(args) => classify::commands::eval(&config, &args),
         Command::Train(args) => classify::commands::train(&config, &args),
-        Command::Bench(args) => classify::commands::bench(&config, &args),
+        Command::Bench(BenchCommand { what, model }) => match what {
+            None => classify::commands::bench(&config, &model),
+            Some(BenchTarget::Model(args)) => classify::commands::bench(&config, &args),
+            Some(BenchTarget::Ingest(args)) => crate::bench::ingest(&config, &args).await,
+        },
         Command::Migrate => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
