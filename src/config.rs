@@ -206,6 +206,17 @@ impl Default for DeliveryConfig {
     }
 }
 
+impl DeliveryConfig {
+    /// Delay before attempt `attempt + 1` of any delivery.
+    pub fn backoff(&self, attempt: u32) -> std::time::Duration {
+        crate::worker::exponential_backoff(
+            std::time::Duration::from_millis(self.backoff_base_ms),
+            std::time::Duration::from_millis(self.backoff_max_ms),
+            attempt,
+        )
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrandConfig {

@@ -372,12 +372,7 @@ impl MetaConnector {
             .map_err(|e| GraphError::Transport(e.without_url().to_string()))?;
         let status = response.status();
         let usage = parse_usage(response.headers());
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::deliver::retry_after(response.headers());
         let body: Value = response
             .json()
             .await

@@ -22,7 +22,16 @@ use crate::domain::{ActionId, ActionKind, ActionStatus, Platform, Stage};
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change, StoredAction};
 use crate::store::messages::{self, StoredMessage};
-use crate::worker::{exponential_backoff, BackgroundJob, JobError};
+use crate::worker::{BackgroundJob, JobError};
+
+/// A `Retry-After` header in seconds, as platforms and receivers send it.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
 
 /// What a connector reports after a successful send.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,12 +170,7 @@ impl BackgroundJob for DeliverAction {
     }
 
     fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
-        let d = &ctx.config.delivery;
-        exponential_backoff(
-            Duration::from_millis(d.backoff_base_ms),
-            Duration::from_millis(d.backoff_max_ms),
-            attempt,
-        )
+        ctx.config.delivery.backoff(attempt)
     }
 
     async fn run(&self, ctx: Ctx) -> Result<(), JobError> {

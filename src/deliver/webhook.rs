@@ -130,12 +130,7 @@ impl Connector for WebhookConnector {
                     .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned)));
                 return Ok(Sent::Delivered { external_ref });
             }
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = crate::deliver::retry_after(response.headers());
             let message = format!("webhook answered {status}");
             if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
                 Err(DeliveryError::Retryable {

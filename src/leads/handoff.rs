@@ -19,7 +19,7 @@ use crate::domain::{HandoffStatus, LeadId, LeadStatus};
 use crate::pipeline::Ctx;
 use crate::store::leads;
 use crate::store::{AnyConnection, StoreError};
-use crate::worker::{exponential_backoff, BackgroundJob, JobError};
+use crate::worker::{BackgroundJob, JobError};
 
 /// Queues a hand-off of the lead to every configured destination, inside the
 /// caller's transaction. False when no destination is configured.
@@ -80,12 +80,7 @@ impl BackgroundJob for DeliverLead {
     }
 
     fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
-        let d = &ctx.config.delivery;
-        exponential_backoff(
-            Duration::from_millis(d.backoff_base_ms),
-            Duration::from_millis(d.backoff_max_ms),
-            attempt,
-        )
+        ctx.config.delivery.backoff(attempt)
     }
 
     async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
@@ -134,12 +129,7 @@ impl BackgroundJob for DeliverLead {
                 return Ok(());
             }
             Ok(response) => {
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                let retry_after = crate::deliver::retry_after(response.headers());
                 (
                     format!("lead webhook answered {}", response.status()),
                     retry_after,
