@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{message, settled, token_in, Daemon, Recorder, TestApp};
+use common::{message, settled, token_in, Backend, Daemon, Recorder, TestApp};
 use replyd::config::{Secret, WebhookConnectorConfig};
 use replyd::deliver::webhook::verify_signature;
 use replyd::domain::Role;
@@ -217,3 +217,25 @@ both_backends!(
         drop(daemon);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database(Backend::Sqlite, dir.path()).await;
+    let config = dir.path().join("replyd.toml");
+    std::fs::write(&config, format!("database_url = \"{url}\"\n")).unwrap();
+    let first = Daemon::start(&config).await;
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another replyd process already serves"),
+        "{stderr}"
+    );
+    drop(first);
+}
