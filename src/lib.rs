@@ -17,6 +17,7 @@ pub mod draft;
 pub mod ingest;
 pub mod leads;
 pub mod pipeline;
+pub mod review;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(ingest::meta::MAX_WEBHOOK_BYTES)),
         )
         .merge(crate::leads::api::routes())
+        .merge(crate::review::api::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

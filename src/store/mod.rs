@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod meta;
+pub mod reviews;
 pub mod tokens;
 
 use std::str::FromStr;

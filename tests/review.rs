@@ -1,0 +1,178 @@
+//! The review API: reviewers approve (with edits) or reject what the risk
+//! gate held; every role is allowed or refused as documented.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{message, settled, TestApp};
+use replyd::domain::Role;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A question nobody answered yet: its reply is held for a person.
+async fn held_reply(app: &TestApp, ingest: &str, viewer: &str, id: &str) -> (String, Value) {
+    let (_, body) = app
+        .post_messages(
+            ingest,
+            &message("shop", "dm", id, "Do you also ship your bikes to Norway?"),
+        )
+        .await;
+    let message_id = body["id"].as_str().unwrap().to_owned();
+    let done = app
+        .wait_for_message(viewer, &message_id, WAIT, settled)
+        .await;
+    (message_id, done)
+}
+
+both_backends!(
+    reviewers_approve_with_edits_and_reject_with_reasons,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let (first, done) = held_reply(&app, &ingest, &viewer, "q-1").await;
+        assert!(
+            done["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["status"] == "held"),
+            "{done}"
+        );
+        held_reply(&app, &ingest, &viewer, "q-2").await;
+
+        let (status, queue) = app.get_json(&reviewer, "/v1/reviews?status=held").await;
+        assert_eq!(status, 200, "{queue}");
+        let items = queue["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 2, "{queue}");
+        assert!(items[0]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("held")));
+        assert!(items[0]["text"].as_str().unwrap().contains("Norway"));
+        let (a, b) = (
+            items[0]["id"].as_str().unwrap(),
+            items[1]["id"].as_str().unwrap(),
+        );
+
+        let edited = "Yes, we ship to Norway; delivery takes about a week.";
+        let (status, body) = post_json(
+            &app,
+            &reviewer,
+            &format!("/v1/reviews/{a}/approve"),
+            json!({"text": edited}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let delivered = app
+            .wait_for_message(&viewer, &first, WAIT, |m| {
+                m["actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["kind"] == "reply" && a["status"] == "dry_run")
+            })
+            .await;
+        let reply = delivered["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "reply")
+            .unwrap()
+            .clone();
+        assert_eq!(reply["text"], edited);
+        assert_eq!(reply["decided_by"], "token:test-reviewer");
+
+        let (status, _) = post_json(
+            &app,
+            &reviewer,
+            &format!("/v1/reviews/{a}/approve"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 409, "a decided review cannot be decided again");
+        let (status, _) = post_json(
+            &app,
+            &reviewer,
+            &format!("/v1/reviews/{b}/reject"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 400, "a rejection needs its reason");
+        let (status, _) = post_json(
+            &app,
+            &reviewer,
+            &format!("/v1/reviews/{b}/reject"),
+            json!({"reason": "we don't ship there"}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, rejected) = app.get_json(&reviewer, "/v1/reviews?status=rejected").await;
+        assert_eq!(rejected["items"][0]["note"], "we don't ship there");
+        let (_, held) = app.get_json(&reviewer, "/v1/reviews").await;
+        assert!(held["items"].as_array().unwrap().is_empty());
+        app.shutdown().await;
+    }
+);
+
+both_backends!(only_reviewers_and_admins_decide, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    held_reply(&app, &ingest, &viewer, "q-3").await;
+    let (_, queue) = app.get_json(&viewer, "/v1/reviews").await;
+    let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
+    for role in [Role::Sales, Role::Ingest] {
+        let token = app.token(role).await;
+        let (status, _) = app.get_json(&token, "/v1/reviews").await;
+        assert_eq!(status, 403, "{role} reads the queue");
+    }
+    for role in [Role::Viewer, Role::Sales, Role::Ingest] {
+        let token = app.token(role).await;
+        let (status, _) = post_json(
+            &app,
+            &token,
+            &format!("/v1/reviews/{id}/approve"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 403, "{role} approves");
+        let (status, _) = post_json(
+            &app,
+            &token,
+            "/v1/reviews/reject",
+            json!({"ids": [id], "reason": "x"}),
+        )
+        .await;
+        assert_eq!(status, 403, "{role} bulk-rejects");
+    }
+    let admin = app.token(Role::Admin).await;
+    let (status, body) = post_json(
+        &app,
+        &admin,
+        "/v1/reviews/approve",
+        json!({"ids": [id, "no-such-review"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["ok"], true, "{body}");
+    assert_eq!(body["results"][1]["ok"], false, "{body}");
+    app.shutdown().await;
+});
