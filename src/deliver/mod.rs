@@ -254,26 +254,15 @@ impl BackgroundJob for DeliverAction {
 
     async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
         let mut conn = ctx.db.conn().await?;
-        let failed = actions::transition(
-            &mut conn,
-            &self.action_id,
-            &[
-                ActionStatus::Pending,
-                ActionStatus::Approved,
-                ActionStatus::Sending,
-            ],
-            ActionStatus::Failed,
-            Change {
-                last_error: Some(error),
-                ..Change::default()
-            },
-        )
-        .await?;
-        if failed {
-            let action = actions::get(&mut conn, &self.action_id).await?;
+        let action = actions::get(&mut conn, &self.action_id).await?;
+        drop(conn);
+        let change = Change {
+            last_error: Some(error),
+            ..Change::default()
+        };
+        if finalize(&ctx, &action, ActionStatus::Failed, change).await? {
             metrics::counter!("replyd_actions_failed_total", "kind" => action.kind.as_str())
                 .increment(1);
-            settle_message(&mut conn, &action.message_id).await?;
         }
         Ok(())
     }
@@ -285,38 +274,48 @@ async fn finish(
     message: &StoredMessage,
     sent: Sent,
 ) -> Result<(), JobError> {
-    let mut conn = ctx.db.conn().await?;
     let (status, external_ref) = match &sent {
         Sent::Delivered { external_ref } => (ActionStatus::Sent, external_ref.as_deref()),
         Sent::DryRun => (ActionStatus::DryRun, None),
     };
-    let moved = actions::transition(
-        &mut conn,
-        &action.id,
-        &[
-            ActionStatus::Sending,
-            ActionStatus::Pending,
-            ActionStatus::Approved,
-        ],
-        status,
-        Change {
-            external_ref,
-            sent: true,
-            ..Change::default()
-        },
-    )
-    .await?;
-    if moved {
-        metrics::counter!("replyd_actions_total", "kind" => action.kind.as_str(), "status" => status.as_str())
-            .increment(1);
-        if action.kind == ActionKind::Acknowledge {
-            let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
-            metrics::histogram!("replyd_ack_latency_seconds", "platform" => message.platform.to_string())
-                .record(latency);
-        }
-        settle_message(&mut conn, &action.message_id).await?;
+    let change = Change {
+        external_ref,
+        sent: true,
+        ..Change::default()
+    };
+    if finalize(ctx, action, status, change).await? && action.kind == ActionKind::Acknowledge {
+        let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
+        metrics::histogram!("replyd_ack_latency_seconds", "platform" => message.platform.to_string())
+            .record(latency);
     }
     Ok(())
+}
+
+/// Ends an action in a final status and, in the same transaction, marks its
+/// message done when nothing else is open; false if another worker got there
+/// first.
+async fn finalize(
+    ctx: &Ctx,
+    action: &StoredAction,
+    to: ActionStatus,
+    change: Change<'_>,
+) -> Result<bool, JobError> {
+    let open = [
+        ActionStatus::Pending,
+        ActionStatus::Approved,
+        ActionStatus::Sending,
+    ];
+    let mut tx = ctx.db.begin().await?;
+    let moved = actions::transition(&mut tx, &action.id, &open, to, change).await?;
+    if moved {
+        settle_message(&mut tx, &action.message_id).await?;
+    }
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    if moved {
+        metrics::counter!("replyd_actions_total", "kind" => action.kind.as_str(), "status" => to.as_str())
+            .increment(1);
+    }
+    Ok(moved)
 }
 
 /// Marks the message done once none of its actions can still change.
@@ -377,26 +376,11 @@ async fn delivery_error(
         }
         DeliveryError::Permanent { .. } => Err(JobError::Fatal(message)),
         DeliveryError::Refused { .. } => {
-            let skipped = actions::transition(
-                &mut conn,
-                &action.id,
-                &[
-                    ActionStatus::Sending,
-                    ActionStatus::Pending,
-                    ActionStatus::Approved,
-                ],
-                ActionStatus::Skipped,
-                Change {
-                    last_error: Some(&message),
-                    ..Change::default()
-                },
-            )
-            .await?;
-            if skipped {
-                metrics::counter!("replyd_actions_total", "kind" => action.kind.as_str(), "status" => ActionStatus::Skipped.as_str())
-                    .increment(1);
-                settle_message(&mut conn, &action.message_id).await?;
-            }
+            let change = Change {
+                last_error: Some(&message),
+                ..Change::default()
+            };
+            finalize(ctx, action, ActionStatus::Skipped, change).await?;
             Ok(())
         }
     }
