@@ -475,10 +475,11 @@ fn usable_text(text: Option<String>) -> Option<String> {
     })
 }
 
-/// Meta gives seconds in some places and milliseconds in others.
+/// Meta gives seconds in some places and milliseconds in others. The time
+/// is the sender's word: an absurd one saturates rather than overflows.
 fn to_ms(t: i64) -> i64 {
     if t < 100_000_000_000 {
-        t * 1000
+        t.saturating_mul(1000)
     } else {
         t
     }
