@@ -171,7 +171,7 @@ fn any_json() -> BoxedStrategy<Value> {
 
 /// Mostly a plausible value, sometimes anything at all.
 fn or_any(plausible: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
-    prop_oneof![8 => plausible, 1 => any_json()].boxed()
+    prop_oneof![16 => plausible, 1 => any_json()].boxed()
 }
 
 /// Strings near the limits: empty, blank, or long runs of one character.
@@ -201,7 +201,7 @@ fn id() -> impl Strategy<Value = Value> {
 fn object(fields: Vec<(&'static str, BoxedStrategy<Value>)>) -> BoxedStrategy<Value> {
     fields
         .into_iter()
-        .map(|(key, value)| prop::option::weighted(0.85, value).prop_map(move |v| (key, v)))
+        .map(|(key, value)| prop::option::weighted(0.95, value).prop_map(move |v| (key, v)))
         .collect::<Vec<_>>()
         .prop_map(|fields| {
             Value::Object(
@@ -210,6 +210,29 @@ fn object(fields: Vec<(&'static str, BoxedStrategy<Value>)>) -> BoxedStrategy<Va
                     .filter_map(|(k, v)| Some((k.to_owned(), v?)))
                     .collect::<Map<_, _>>(),
             )
+        })
+        .boxed()
+}
+
+/// `base` (a valid object) with one field taken from an object `shape`
+/// generates, or dropped when that object lacks it: near-valid input that
+/// gets past the first check.
+fn splice(base: Value, shape: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+    (shape, any::<prop::sample::Index>())
+        .prop_map(move |(generated, index)| {
+            let mut out = base.clone();
+            let (Value::Object(out_map), Value::Object(gen_map)) = (&mut out, &generated) else {
+                return out;
+            };
+            let mut keys: Vec<String> = out_map.keys().chain(gen_map.keys()).cloned().collect();
+            keys.sort();
+            keys.dedup();
+            let key = index.get(&keys).clone();
+            match gen_map.get(&key) {
+                Some(v) => out_map.insert(key, v.clone()),
+                None => out_map.remove(&key),
+            };
+            out
         })
         .boxed()
 }
@@ -249,11 +272,13 @@ fn generic_message() -> BoxedStrategy<Value> {
     ]));
     let created_at = prop_oneof![
         Just("2026-01-02T03:04:05Z".to_owned()),
+        "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])",
         "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})",
         text(),
     ]
     .prop_map(Value::from);
-    let lang = prop_oneof!["[a-zA-Z_-]{0,40}", text()].prop_map(Value::from);
+    let lang =
+        prop_oneof!["[a-z]{2,3}(-[A-Z]{2})?", "[a-zA-Z_-]{0,40}", text()].prop_map(Value::from);
     let url = prop_oneof![
         "https?://[a-z.]{0,20}/[ -~]{0,30}",
         (2030usize..2060).prop_map(|n| format!("https://{}", "a".repeat(n))),
@@ -271,16 +296,28 @@ fn generic_message() -> BoxedStrategy<Value> {
         ("created_at", or_any(created_at)),
         ("lang", or_any(lang)),
         ("url", or_any(url)),
-        ("meta", any_json()),
+        (
+            "meta",
+            prop_oneof![
+                Just(json!({})),
+                prop::collection::btree_map("[a-z_]{0,8}", any_json(), 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                any_json(),
+            ]
+            .boxed(),
+        ),
     ]))
 }
 
 /// A generic API body: one message, an array of them (sometimes around and
 /// over the 1,000-message limit), or any JSON at all.
 fn generic_body() -> impl Strategy<Value = Value> {
+    let near_valid = || splice(valid_generic(), generic_message());
     prop_oneof![
         4 => generic_message(),
-        4 => prop::collection::vec(generic_message(), 0..8).prop_map(Value::Array),
+        4 => near_valid(),
+        2 => prop::collection::vec(generic_message(), 0..8).prop_map(Value::Array),
+        2 => prop::collection::vec(near_valid(), 1..8).prop_map(Value::Array),
         // Large batches of one repeated message, valid or not: cheap to
         // generate, and they cross MAX_BATCH.
         1 => (generic_message(), MAX_BATCH - 2..MAX_BATCH + 3)
@@ -445,8 +482,25 @@ fn meta_body() -> impl Strategy<Value = Value> {
         1 => (meta_entry(), MAX_BATCH - 2..MAX_BATCH + 3)
             .prop_map(|(e, n)| Value::Array(vec![small_or(e, valid_meta_entry); n])),
     ];
+    let feed = splice(
+        valid_meta_entry()["changes"][0]["value"].clone(),
+        feed_value(),
+    );
+    let event = splice(
+        valid_meta_entry()["messaging"][0].clone(),
+        messaging_event(),
+    );
+    let near_valid = (feed, event, prop::sample::select(vec!["page", "instagram"])).prop_map(
+        |(feed, event, object)| {
+            let mut entry = valid_meta_entry();
+            entry["changes"][0]["value"] = feed;
+            entry["messaging"][0] = event;
+            json!({"object": object, "entry": [entry]})
+        },
+    );
     prop_oneof![
-        9 => object(vec![
+        4 => near_valid,
+        5 => object(vec![
             ("object", or_any(object_name.prop_map(Value::from))),
             ("entry", or_any(entries)),
         ]),
