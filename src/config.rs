@@ -100,6 +100,7 @@ pub struct Config {
     pub facts_file: Option<PathBuf>,
     /// Facebook and Instagram: the webhook and the Graph API connector.
     pub meta: Option<MetaConfig>,
+    pub console: ConsoleConfig,
 }
 
 impl Default for Config {
@@ -121,6 +122,7 @@ impl Default for Config {
             prompts_dir: None,
             facts_file: None,
             meta: None,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -441,6 +443,26 @@ impl fmt::Display for MetaPlatform {
     }
 }
 
+/// The web console served at `/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// How long a sign-in lasts.
+    pub session_hours: u32,
+    /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on when
+    /// the console is reached through a TLS-terminating proxy.
+    pub secure_cookies: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LeadsConfig {
@@ -642,6 +664,9 @@ impl Config {
         }
         if self.leads.window_days == 0 {
             return invalid("leads.window_days", "must be at least 1 day");
+        }
+        if !(1..=24 * 30).contains(&self.console.session_hours) {
+            return invalid("console.session_hours", "must be 1 to 720 hours");
         }
         if let Some(meta) = &self.meta {
             meta.validate()?;

@@ -200,6 +200,15 @@ named_enum!(
 );
 
 named_enum!(
+    /// Where a held draft is with the people reviewing it.
+    ReviewStatus, "review status" {
+        Held => "held",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+);
+
+named_enum!(
     /// How far the pipeline has taken a message.
     Stage, "stage" {
         Received => "received",

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod decide;
 pub mod deliver;
 pub mod domain;

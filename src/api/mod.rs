@@ -14,8 +14,8 @@ use serde_json::json;
 
 pub use error::{ApiError, ErrorBody};
 
-use crate::auth::Caller;
-use crate::domain::{Intent, MessageId, Platform, Role, Stage};
+use crate::auth::{Caller, Permission};
+use crate::domain::{Intent, MessageId, ParseError, Platform, Stage};
 use crate::ingest;
 use crate::pipeline::Ctx;
 use crate::store::{actions, jobs, messages};
@@ -45,25 +45,29 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(crate::leads::api::routes())
         .merge(crate::review::api::routes())
+        .merge(crate::console::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::console::session::layer,
+        ))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
-
-const READERS: &[Role] = &[Role::Reviewer, Role::Viewer];
 
 async fn get_message(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(READERS)?;
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
     let mut conn = state.ctx.db.conn().await?;
+    may_read_message(&caller, &mut conn, &id).await?;
     let message = messages::get(&mut conn, &id).await?;
     let classification = messages::classification(&mut conn, &id).await?;
     let decision = messages::decision(&mut conn, &id).await?;
@@ -76,54 +80,87 @@ async fn get_message(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+/// Reviewers and viewers read every message; sales only those behind a lead.
+pub async fn may_read_message(
+    caller: &Caller,
+    conn: &mut crate::store::AnyConnection,
+    id: &MessageId,
+) -> Result<(), ApiError> {
+    if caller.may(Permission::ReadMessages) {
+        return Ok(());
+    }
+    caller.require(Permission::ReadLeads)?;
+    match crate::store::leads::for_message(conn, id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::forbidden(caller.role)),
+    }
+}
+
+/// An optional query parameter of a domain type; empty (as a form sends an
+/// unset field) counts as absent.
+pub fn query_param<T: std::str::FromStr<Err = ParseError>>(
+    field: &str,
+    value: &Option<String>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: ParseError| ApiError::bad_request("invalid_query", e.message).field(field))
+}
+
+/// The message list's filters, shared by the API and the console's inbox.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
-    status: Option<String>,
-    platform: Option<String>,
-    intent: Option<String>,
-    q: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+pub struct MessageQuery {
+    pub status: Option<String>,
+    pub platform: Option<String>,
+    pub intent: Option<String>,
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl MessageQuery {
+    /// Empty fields (as a form sends them) count as absent.
+    pub fn to_filter(&self) -> Result<messages::MessageFilter, ApiError> {
+        Ok(messages::MessageFilter {
+            stage: query_param::<Stage>("status", &self.status)?,
+            platform: query_param::<Platform>("platform", &self.platform)?,
+            intent: query_param::<Intent>("intent", &self.intent)?,
+            search: self.q.clone().filter(|q| !q.trim().is_empty()),
+            before: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(decode_cursor)
+                .transpose()?,
+            limit: self.limit.unwrap_or(50).clamp(1, 500),
+        })
+    }
 }
 
 async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadMessages)?;
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let bad = |field: &str, e: crate::domain::ParseError| {
-        ApiError::bad_request("invalid_query", e.message).field(field)
-    };
-    let filter = messages::MessageFilter {
-        stage: query
-            .status
-            .map(|s| s.parse::<Stage>())
-            .transpose()
-            .map_err(|e| bad("status", e))?,
-        platform: query
-            .platform
-            .map(|s| s.parse::<Platform>())
-            .transpose()
-            .map_err(|e| bad("platform", e))?,
-        intent: query
-            .intent
-            .map(|s| s.parse::<Intent>())
-            .transpose()
-            .map_err(|e| bad("intent", e))?,
-        search: query.q.filter(|q| !q.is_empty()),
-        before: query.cursor.as_deref().map(decode_cursor).transpose()?,
-        limit: query.limit.unwrap_or(50).clamp(1, 500),
-    };
+    let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = messages::list(&mut conn, &filter).await?;
-    let next_cursor = (items.len() == filter.limit as usize)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| encode_cursor(last.message.received_at, last.message.id.as_str()));
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(Json(json!({ "items": items, "next_cursor": next_message_cursor(&filter, &items) })))
+}
+
+/// Where the next page of messages starts, when this one was full.
+pub fn next_message_cursor(
+    filter: &messages::MessageFilter,
+    items: &[messages::MessageSummary],
+) -> Option<String> {
+    let last = items.last().filter(|_| items.len() == filter.limit as usize)?;
+    Some(encode_cursor(last.message.received_at, last.message.id.as_str()))
 }
 
 pub(crate) fn encode_cursor(at: i64, id: &str) -> String {
@@ -140,6 +177,26 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     let text = String::from_utf8(raw).map_err(|_| invalid())?;
     let (at, id) = text.split_once(':').ok_or_else(invalid)?;
     Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
+}
+
+/// Every answer forbids framing and outside scripts; the console needs
+/// nothing but its own origin.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(header::HeaderValue::from_static(value));
+    }
+    response
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::accept;
 use crate::api::{ApiError, AppState};
-use crate::auth::Caller;
-use crate::domain::{Kind, Platform, Role};
+use crate::auth::{Caller, Permission};
+use crate::domain::{Kind, Platform};
 use crate::store::messages::{Author, NewMessage};
 
 pub const MAX_BATCH: usize = 1000;
@@ -221,7 +221,7 @@ pub async fn post_messages(
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(&[Role::Ingest])?;
+    caller.require(Permission::PostMessages)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

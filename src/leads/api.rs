@@ -11,13 +11,12 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::api::{decode_cursor, encode_cursor, ApiError, AppState};
-use crate::auth::Caller;
-use crate::domain::{LeadId, LeadStatus, Platform, Role};
+use crate::auth::{Caller, Permission};
+use crate::pipeline::Ctx;
+use crate::domain::{LeadId, LeadStatus, Platform};
 use crate::store::leads::{self, LeadFilter, StoredLead};
 use crate::store::{audit, StoreError};
 
-const READERS: &[Role] = &[Role::Sales, Role::Viewer];
-const WRITERS: &[Role] = &[Role::Sales];
 /// Most leads one CSV export holds.
 const MAX_EXPORT: u32 = 100_000;
 
@@ -96,7 +95,7 @@ async fn list(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadLeads)?;
     let filter = filter(query, 50, 500)?;
     let mut conn = state.ctx.db.conn().await?;
     let items = leads::list(&mut conn, &filter).await?;
@@ -112,7 +111,7 @@ async fn list_csv(
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadLeads)?;
     let filter = filter(query, MAX_EXPORT, MAX_EXPORT)?;
     let mut conn = state.ctx.db.conn().await?;
     let items = leads::list(&mut conn, &filter).await?;
@@ -133,7 +132,7 @@ async fn get_one(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadLeads)?;
     let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
     let mut conn = state.ctx.db.conn().await?;
     let lead = leads::get(&mut conn, &id).await?;
@@ -151,30 +150,42 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     Option::<String>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to a lead, from the API or the console.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Patch {
-    status: Option<LeadStatus>,
+pub struct LeadPatch {
+    pub status: Option<LeadStatus>,
     #[serde(default, deserialize_with = "present")]
-    owner: Option<Option<String>>,
+    pub owner: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    notes: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
 }
 
 const MAX_NOTES_CHARS: usize = 10_000;
 
-/// Changes status, owner or notes, and writes the change to the audit log.
-/// Moving a lead to `qualified` by hand hands it off like replyd would,
-/// unless it was handed off before; `handed_off` itself is replyd's to set.
 async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<Patch>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<LeadPatch>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(WRITERS)?;
+    caller.require(Permission::WorkLeads)?;
     let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
     let Json(patch) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
+    let lead = update(&state.ctx, &id, patch, &caller.actor()).await?;
+    Ok(Json(json!({ "lead": lead })))
+}
+
+/// Changes status, owner or notes, and writes the change to the audit log.
+/// Moving a lead to `qualified` by hand hands it off like replyd would,
+/// unless it was handed off before; `handed_off` itself is replyd's to set.
+pub async fn update(
+    ctx: &Ctx,
+    id: &LeadId,
+    patch: LeadPatch,
+    actor: &str,
+) -> Result<StoredLead, ApiError> {
+    let id = id.clone();
     if patch.status == Some(LeadStatus::HandedOff) {
         return Err(ApiError::bad_request(
             "invalid_field",
@@ -197,7 +208,6 @@ async fn patch(
             ApiError::bad_request("invalid_field", "at most 10,000 characters").field("notes"),
         );
     }
-    let ctx = &state.ctx;
     let mut tx = ctx.db.begin().await?;
     let before = leads::get(&mut tx, &id).await?;
     let mut queued = false;
@@ -222,7 +232,7 @@ async fn patch(
     let after = leads::get(&mut tx, &id).await?;
     audit::record(
         &mut tx,
-        &caller.actor(),
+        actor,
         "lead.update",
         Some(id.as_str()),
         &json!({
@@ -235,8 +245,9 @@ async fn patch(
     if queued {
         ctx.wake.notify_one();
     }
-    Ok(Json(json!({ "lead": after })))
+    Ok(after)
 }
+
 
 const CSV_COLUMNS: &[&str] = &[
     "id",

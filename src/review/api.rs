@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{decide, ReviewError, Verdict};
-use crate::api::{decode_cursor, encode_cursor, ApiError, AppState};
-use crate::auth::Caller;
-use crate::domain::Role;
-use crate::store::reviews;
+use crate::api::{decode_cursor, encode_cursor, query_param, ApiError, AppState};
+use crate::auth::{Caller, Permission};
+use crate::domain::ReviewStatus;
+use crate::store::reviews::{self, ReviewFilter, ReviewItem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -21,42 +21,77 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/reviews/{id}/reject", post(reject))
 }
 
-/// Who may read the queue, and who may decide.
-const READERS: &[Role] = &[Role::Reviewer, Role::Viewer];
-const DECIDERS: &[Role] = &[Role::Reviewer];
 
-#[derive(Debug, Deserialize)]
+/// The queue's filters, shared by the API and the console's queue page.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
-    status: Option<String>,
-    platform: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+pub struct ReviewQuery {
+    pub status: Option<String>,
+    pub platform: Option<String>,
+    pub intent: Option<String>,
+    pub sentiment: Option<String>,
+    pub flag: Option<String>,
+    /// Only items waiting at least this many hours.
+    pub older_than_hours: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl ReviewQuery {
+    /// Empty fields (as a form sends them) count as absent.
+    pub fn to_filter(&self) -> Result<ReviewFilter, ApiError> {
+        let status = query_param("status", &self.status)?.unwrap_or(ReviewStatus::Held);
+        let hours: Option<f64> = self
+            .older_than_hours
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse::<f64>().ok().filter(|h| h.is_finite() && *h >= 0.0))
+            .map(|h| {
+                h.ok_or_else(|| {
+                    ApiError::bad_request("invalid_query", "a number of hours, 0 or more")
+                        .field("older_than_hours")
+                })
+            })
+            .transpose()?;
+        Ok(ReviewFilter {
+            status,
+            platform: query_param("platform", &self.platform)?,
+            intent: query_param("intent", &self.intent)?,
+            sentiment: query_param("sentiment", &self.sentiment)?,
+            flag: query_param("flag", &self.flag)?,
+            min_age_ms: hours.map(|h| (h * 3_600_000.0) as i64),
+            after: self
+                .cursor
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(decode_cursor)
+                .transpose()?,
+            limit: self.limit.unwrap_or(50).clamp(1, 500),
+        })
+    }
 }
 
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ReviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadReviews)?;
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let status = query.status.unwrap_or_else(|| "held".into());
-    if !["held", "approved", "rejected"].contains(&status.as_str()) {
-        return Err(
-            ApiError::bad_request("invalid_query", "status is held, approved or rejected")
-                .field("status"),
-        );
-    }
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
-    let items = reviews::list(&mut conn, &status, query.platform.as_deref(), after, limit).await?;
-    let next_cursor = (items.len() == limit as usize)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| encode_cursor(last.created_at, &last.id));
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    let items = reviews::list(&mut conn, &filter).await?;
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor(&filter, &items) })))
+}
+
+/// Where the next page starts, when this one was full.
+pub fn next_cursor(filter: &ReviewFilter, items: &[ReviewItem]) -> Option<String> {
+    let last = items.last().filter(|_| items.len() == filter.limit as usize)?;
+    let at = match filter.status {
+        ReviewStatus::Held => last.created_at,
+        _ => last.decided_at.unwrap_or(last.created_at),
+    };
+    Some(encode_cursor(at, &last.id))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,7 +138,7 @@ async fn approve(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(DECIDERS)?;
+    caller.require(Permission::DecideReviews)?;
     let body: ApproveBody = json_body(&body)?;
     decide(
         &state.ctx,
@@ -122,7 +157,7 @@ async fn reject(
     Path(id): Path<String>,
     body: Result<Json<RejectBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(DECIDERS)?;
+    caller.require(Permission::DecideReviews)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     decide(
         &state.ctx,
@@ -159,7 +194,7 @@ async fn approve_many(
     caller: Caller,
     body: Result<Json<ManyBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(DECIDERS)?;
+    caller.require(Permission::DecideReviews)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     Ok(many(&state, &caller, &body.ids, Verdict::Approve { text: None }).await)
 }
@@ -169,7 +204,7 @@ async fn reject_many(
     caller: Caller,
     body: Result<Json<ManyBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(DECIDERS)?;
+    caller.require(Permission::DecideReviews)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     let reason = body
         .reason

@@ -36,11 +36,20 @@ pub async fn record(
     Ok(())
 }
 
-pub async fn recent(conn: &mut AnyConnection, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, target, details FROM audit_log ORDER BY at DESC, id DESC LIMIT $1",
-    )
-    .bind(i64::from(limit))
+/// Newest first, before `(at, id)` when paging back.
+pub async fn page(
+    conn: &mut AnyConnection,
+    before: Option<(i64, String)>,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let (at, id) = before.unwrap_or((i64::MAX, String::new()));
+    let rows = sqlx::query(&format!(
+        "SELECT id, at, actor, action, target, details FROM audit_log \
+         WHERE at < $1 OR (at = $1 AND ($2 = '' OR id < $2)) ORDER BY at DESC, id DESC LIMIT {}",
+        limit.clamp(1, 500)
+    ))
+    .bind(at)
+    .bind(id)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()

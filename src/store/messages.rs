@@ -408,3 +408,43 @@ pub async fn oldest_undecided_ms(conn: &mut AnyConnection) -> Result<Option<i64>
     .await?;
     Ok(oldest.map(|t| now_ms() - t))
 }
+
+/// Up to `limit` messages received before `before` in the same conversation,
+/// oldest first: the context a reviewer reads a message in.
+pub async fn thread_context(
+    conn: &mut AnyConnection,
+    platform: &str,
+    thread_id: &str,
+    before: i64,
+    limit: u32,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.platform = $1 AND m.thread_id = $2 \
+         AND m.received_at < $3 ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
+        limit.clamp(1, 50)
+    ))
+    .bind(platform)
+    .bind(thread_id)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut context = rows
+        .iter()
+        .map(message_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    context.reverse();
+    Ok(context)
+}
+
+/// When the message was classified, if it was.
+pub async fn classified_at(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT created_at FROM classifications WHERE message_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}

@@ -12,6 +12,8 @@ pub mod leads;
 pub mod messages;
 pub mod meta;
 pub mod reviews;
+pub mod sessions;
+pub mod stats;
 pub mod tokens;
 
 use std::str::FromStr;

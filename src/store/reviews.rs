@@ -3,7 +3,9 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use super::messages::BindValue;
 use super::{now_ms, AnyConnection, StoreError};
+use crate::domain::{Flag, Intent, MessageId, Platform, ReviewStatus, Sentiment};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewItem {
@@ -23,14 +25,19 @@ pub struct ReviewItem {
     pub platform: String,
     pub message_kind: String,
     pub author_name: Option<String>,
+    pub author_handle: Option<String>,
+    pub thread_id: Option<String>,
+    pub received_at: i64,
     pub text: String,
     pub intent: Option<String>,
     pub sentiment: Option<String>,
+    pub flags: Vec<String>,
 }
 
 const COLUMNS: &str = "r.id, r.status, r.reasons, r.original_text, r.reviewer, r.note, r.created_at, \
      r.decided_at, a.id AS action_id, a.kind AS action_kind, a.status AS action_status, a.text AS draft, \
-     m.id AS message_id, m.platform, m.kind AS message_kind, m.author_name, m.text, c.intent, c.sentiment";
+     m.id AS message_id, m.platform, m.kind AS message_kind, m.author_name, m.author_handle, \
+     m.thread_id, m.received_at, m.text, c.intent, c.sentiment, c.flags";
 
 const FROM: &str =
     "FROM reviews r JOIN actions a ON a.id = r.action_id JOIN messages m ON m.id = r.message_id \
@@ -54,31 +61,107 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ReviewItem, StoreError> {
         platform: row.try_get("platform")?,
         message_kind: row.try_get("message_kind")?,
         author_name: row.try_get("author_name")?,
+        author_handle: row.try_get("author_handle")?,
+        thread_id: row.try_get("thread_id")?,
+        received_at: row.try_get("received_at")?,
         text: row.try_get("text")?,
         intent: row.try_get("intent")?,
         sentiment: row.try_get("sentiment")?,
+        flags: row
+            .try_get::<Option<String>, _>("flags")?
+            .map(|f| serde_json::from_str(&f))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
-/// Review items, oldest first (the queue's order), after `after` when paging.
+/// Which review items to list; every filter optional.
+#[derive(Debug, Clone)]
+pub struct ReviewFilter {
+    pub status: ReviewStatus,
+    pub platform: Option<Platform>,
+    pub intent: Option<Intent>,
+    pub sentiment: Option<Sentiment>,
+    pub flag: Option<Flag>,
+    /// Only items waiting at least this long (ms).
+    pub min_age_ms: Option<i64>,
+    /// Only items after this `(created_at, id)`, when paging.
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+impl ReviewFilter {
+    pub fn new(status: ReviewStatus) -> Self {
+        ReviewFilter {
+            status,
+            platform: None,
+            intent: None,
+            sentiment: None,
+            flag: None,
+            min_age_ms: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+/// Review items, oldest first (the queue's order), or for decided items the
+/// most recently decided first.
 pub async fn list(
     conn: &mut AnyConnection,
-    status: &str,
-    platform: Option<&str>,
-    after: Option<(i64, String)>,
-    limit: u32,
+    filter: &ReviewFilter,
 ) -> Result<Vec<ReviewItem>, StoreError> {
-    let (after_at, after_id) = after.unwrap_or((i64::MIN, String::new()));
+    let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE r.status = $1");
+    let mut binds = vec![BindValue::Text(filter.status.as_str().into())];
+    let mut push = |sql: &mut String, clause: &str, value: BindValue| {
+        binds.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
+    };
+    if let Some(platform) = &filter.platform {
+        push(&mut sql, " AND m.platform = ?", BindValue::Text(platform.as_str().into()));
+    }
+    if let Some(intent) = filter.intent {
+        push(&mut sql, " AND c.intent = ?", BindValue::Text(intent.as_str().into()));
+    }
+    if let Some(sentiment) = filter.sentiment {
+        push(&mut sql, " AND c.sentiment = ?", BindValue::Text(sentiment.as_str().into()));
+    }
+    if let Some(flag) = filter.flag {
+        // Flags are a JSON array of names; a quoted name matches one element.
+        push(&mut sql, " AND c.flags LIKE ?", BindValue::Text(format!("%\"{}\"%", flag.as_str())));
+    }
+    if let Some(age) = filter.min_age_ms {
+        push(&mut sql, " AND r.created_at <= ?", BindValue::Int(now_ms() - age));
+    }
+    let order = if filter.status == ReviewStatus::Held {
+        if let Some((at, id)) = &filter.after {
+            push(&mut sql, " AND (r.created_at > ?", BindValue::Int(*at));
+            push(&mut sql, " OR (r.created_at = ?", BindValue::Int(*at));
+            push(&mut sql, " AND r.id > ?))", BindValue::Text(id.clone()));
+        }
+        "r.created_at, r.id"
+    } else {
+        if let Some((at, id)) = &filter.after {
+            push(&mut sql, " AND (r.decided_at < ?", BindValue::Int(*at));
+            push(&mut sql, " OR (r.decided_at = ?", BindValue::Int(*at));
+            push(&mut sql, " AND r.id < ?))", BindValue::Text(id.clone()));
+        }
+        "r.decided_at DESC, r.id DESC"
+    };
+    sql.push_str(&format!(" ORDER BY {order} LIMIT {}", filter.limit.clamp(1, 500)));
+    let rows = BindValue::bind_all(&sql, binds).fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The review items of one message, oldest first.
+pub async fn for_message(
+    conn: &mut AnyConnection,
+    message_id: &MessageId,
+) -> Result<Vec<ReviewItem>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} {FROM} WHERE r.status = $1 AND ($2 = '' OR m.platform = $2) \
-         AND (r.created_at > $3 OR (r.created_at = $3 AND r.id > $4)) \
-         ORDER BY r.created_at, r.id LIMIT {}",
-        limit.clamp(1, 500)
+        "SELECT {COLUMNS} {FROM} WHERE r.message_id = $1 ORDER BY r.created_at, r.id"
     ))
-    .bind(status)
-    .bind(platform.unwrap_or_default())
-    .bind(after_at)
-    .bind(after_id)
+    .bind(message_id.as_str())
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(from_row).collect()

@@ -53,3 +53,45 @@ pub async fn find_by_hash(
     })
     .transpose()
 }
+
+/// A token as the admin console lists it (never the token itself).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenSummary {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<TokenSummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, name, role, created_at, revoked_at FROM api_tokens \
+         ORDER BY revoked_at IS NOT NULL, created_at DESC",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TokenSummary {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                role: r.try_get::<String, _>("role")?.parse()?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes a live token (its console sessions end with it); false if there
+/// was none.
+pub async fn revoke(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    let result =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}

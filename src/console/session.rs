@@ -1,0 +1,297 @@
+//! Console sessions: sign-in with an API token, a session cookie, sign-out,
+//! and the CSRF check every state-changing cookie request must pass.
+//!
+//! The cookie is `HttpOnly` (scripts cannot read it), `SameSite=Strict`
+//! (other sites' requests do not carry it) and expires; `Secure` is added
+//! when `console.secure_cookies` is on (behind HTTPS). On top of that, a
+//! cookie-authenticated POST, PATCH or DELETE must carry the session's CSRF
+//! token, in the `_csrf` form field or the `X-CSRF-Token` header, and must
+//! not come from another origin. Bearer-token calls carry no cookie and
+//! need no CSRF token.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use subtle::ConstantTimeEq;
+
+use super::{ConsoleError, FormFields, User};
+use crate::api::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::auth::{generate_secret, hash_token, Caller, Permission, Via};
+use crate::store::{audit, now_ms, sessions, tokens};
+
+pub const COOKIE: &str = "replyd_session";
+pub const CSRF_FIELD: &str = "_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Resolves the session cookie into a [`Caller`] for the handlers, and
+/// refuses a state-changing request that fails the CSRF checks.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let unsafe_method = !req.method().is_safe();
+    if unsafe_method && is_cross_site(req.headers()) {
+        return refuse(req.uri().path(), "the request came from another site");
+    }
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return next.run(req).await;
+    }
+    let Some(id) = cookie(req.headers(), COOKIE) else {
+        return next.run(req).await;
+    };
+    let found = match state.ctx.db.conn().await {
+        Ok(mut conn) => sessions::find(&mut conn, &hash_token(&id)).await,
+        Err(e) => Err(e),
+    };
+    let session = match found {
+        Ok(Some(session)) => session,
+        // An expired or unknown session is no session: pages send the
+        // browser to sign in, the API answers 401.
+        Ok(None) => return next.run(req).await,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let mut req = req;
+    if unsafe_method {
+        req = match check_csrf(req, &session.csrf).await {
+            Ok(req) => req,
+            Err(path) => return refuse(&path, "missing or wrong CSRF token"),
+        };
+    }
+    req.extensions_mut().insert(Caller {
+        token_id: session.token_id,
+        name: session.name,
+        role: session.role,
+        via: Via::Session { csrf: session.csrf },
+    });
+    next.run(req).await
+}
+
+/// A browser tells where a request comes from; a cookie request from
+/// another origin is never one of ours.
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (text("origin"), text("host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        _ => false,
+    }
+}
+
+/// Passes the request on with its body intact when it carries the token.
+async fn check_csrf(req: Request, expected: &str) -> Result<Request, String> {
+    let path = req.uri().path().to_owned();
+    let matches = |given: &str| bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if matches(given) { Ok(req) } else { Err(path) };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(path);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| path.clone())?;
+    let form = FormFields::parse(&bytes);
+    match form.get(CSRF_FIELD) {
+        Some(given) if matches(given) => Ok(Request::from_parts(parts, bytes.into())),
+        _ => Err(path),
+    }
+}
+
+fn refuse(path: &str, why: &str) -> Response {
+    let error = ApiError::new(StatusCode::FORBIDDEN, "csrf", why);
+    if path.starts_with("/v1/") {
+        error.into_response()
+    } else {
+        ConsoleError::Api(error).into_response()
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie is ASCII")
+}
+
+/// Only a path of this site: never `//evil.example` or an absolute URL.
+fn safe_next(next: Option<&str>) -> &str {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/")
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(
+    signed_in: Option<axum::Extension<Caller>>,
+    query: axum::extract::Query<LoginQuery>,
+) -> Response {
+    if signed_in.is_some() {
+        return Redirect::to(safe_next(query.next.as_deref())).into_response();
+    }
+    login_form(StatusCode::OK, query.next.as_deref(), None)
+}
+
+fn login_form(status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {
+    match super::render(
+        "login.html",
+        minijinja::context! { next => safe_next(next), error },
+    ) {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn login(State(state): State<AppState>, form: FormFields) -> Response {
+    let next = form.get("next");
+    let Some(token) = form.get("token") else {
+        return login_form(StatusCode::BAD_REQUEST, next, Some("Paste your API token."));
+    };
+    match start_session(&state, token).await {
+        Ok(Ok(cookie)) => {
+            let mut response = Redirect::to(safe_next(next)).into_response();
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        Ok(Err(why)) => login_form(StatusCode::UNAUTHORIZED, next, Some(why)),
+        Err(e) => ConsoleError::from(e).into_response(),
+    }
+}
+
+/// Checks the token and opens a session; the inner error is for the person
+/// signing in.
+async fn start_session(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<HeaderValue, &'static str>, ApiError> {
+    let config = &state.ctx.config.console;
+    let mut tx = state.ctx.db.begin().await?;
+    let Some(record) = tokens::find_by_hash(&mut tx, &hash_token(token)).await? else {
+        return Ok(Err("That token is unknown or has been revoked."));
+    };
+    if !Permission::ReadMessages.granted_to(record.role)
+        && !Permission::ReadLeads.granted_to(record.role)
+    {
+        return Ok(Err("Ingest tokens post messages; they have no console."));
+    }
+    let id = generate_secret("rps");
+    let csrf = generate_secret("csrf");
+    let ttl_ms = i64::from(config.session_hours) * 3_600_000;
+    sessions::insert(&mut tx, &hash_token(&id), &record.id, &csrf, now_ms() + ttl_ms).await?;
+    audit::record(
+        &mut tx,
+        &format!("console:{}", record.name),
+        "console.sign_in",
+        Some(&record.id),
+        &serde_json::json!({ "role": record.role }),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    Ok(Ok(session_cookie(&id, ttl_ms / 1000, config.secure_cookies)))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    user: User,
+    headers: HeaderMap,
+) -> Result<Response, ConsoleError> {
+    if let Some(id) = cookie(&headers, COOKIE) {
+        let mut tx = state.ctx.db.begin().await?;
+        sessions::delete(&mut tx, &hash_token(&id)).await?;
+        audit::record(
+            &mut tx,
+            &user.caller.actor(),
+            "console.sign_out",
+            Some(&user.caller.token_id),
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie("", 0, state.ctx.config.console.secure_cookies),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/queue?platform=shop")), "/queue?platform=shop");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn cross_site_requests_are_recognised() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(!is_cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+    }
+
+    #[test]
+    fn the_session_cookie_is_http_only_and_strict() {
+        let c = session_cookie("abc", 60, true);
+        let c = c.to_str().unwrap();
+        for part in ["HttpOnly", "SameSite=Strict", "Max-Age=60", "Secure", "Path=/"] {
+            assert!(c.contains(part), "{c}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; replyd_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,537 @@
+//! The console over HTTP: sign-in and sessions, CSRF, every role against
+//! every route (API and pages), and what the pages show.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{message, settled, Backend, TestApp};
+use replyd::domain::Role;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(60);
+const NOBODY: &str = "0190f1a2-0000-7000-8000-000000000000";
+
+/// A signed-in browser, without the browser: a session cookie and the
+/// page's CSRF token.
+struct Session {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in_response(app: &TestApp, token: &str) -> reqwest::Response {
+    plain_client()
+        .post(app.url("/login"))
+        .form(&[("token", token), ("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap()
+}
+
+impl Session {
+    async fn start(app: &TestApp, token: &str) -> Session {
+        let response = sign_in_response(app, token).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let mut session = Session {
+            client: plain_client(),
+            base: format!("http://{}", app.addr),
+            cookie,
+            csrf: String::new(),
+        };
+        let (status, page) = session.get("/").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        // Every page carries the session's CSRF token for its forms.
+        let (_, page) = session.get("/assets/console.css").await;
+        assert!(page.contains("font"));
+        for path in ["/queue", "/leads"] {
+            let (status, page) = session.get(path).await;
+            if status == StatusCode::OK {
+                session.csrf = csrf_of(&page);
+                break;
+            }
+        }
+        assert!(!session.csrf.is_empty(), "no page showed a CSRF token");
+        session
+    }
+
+    async fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self.request(Method::GET, path).await.send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Submits a form the way the console's pages do, CSRF token included.
+    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut all = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let response = self
+            .request(Method::POST, path)
+            .await
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        (status, location.unwrap_or(body))
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf-token\" content=\"").expect("csrf meta tag") + 27;
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
+/// A question nobody answered yet: its reply is held for a person.
+async fn held(app: &TestApp, ingest: &str, reader: &str, id: &str, text: &str) -> String {
+    let (status, body) = app
+        .post_messages(ingest, &message("shop", "dm", id, text))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let message_id = body["id"].as_str().unwrap().to_owned();
+    app.wait_for_message(reader, &message_id, WAIT, settled).await;
+    message_id
+}
+
+async fn review_ids(app: &TestApp, token: &str) -> Vec<String> {
+    let (_, body) = app.get_json(token, "/v1/reviews?status=held").await;
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    let ingest = app.token(Role::Ingest).await;
+
+    let response = sign_in_response(&app, &reviewer).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/dashboard");
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for part in ["replyd_session=", "HttpOnly", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie} lacks {part}");
+    }
+    assert!(!cookie.contains(&reviewer), "the cookie is not the token");
+
+    let response = sign_in_response(&app, "rpd_not-a-token").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    assert!(response.text().await.unwrap().contains("unknown"));
+    let response = sign_in_response(&app, &ingest).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "ingest tokens have no console");
+
+    // Without a session every page sends the browser to sign in.
+    let response = plain_client().get(app.url("/queue?platform=shop")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], "/login?next=%2Fqueue%3Fplatform%3Dshop");
+    // A bearer token does not open pages either: forms need a session.
+    let response = plain_client()
+        .get(app.url("/queue"))
+        .bearer_auth(&reviewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let session = Session::start(&app, &reviewer).await;
+    assert_eq!(session.get("/queue").await.0, StatusCode::OK);
+    // The session also authenticates reads of the API (the console's CSV link).
+    let (status, _) = session.get("/v1/reviews").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An expired session is no session.
+    let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = 0")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(session.get("/queue").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(session.get("/v1/reviews").await.0, StatusCode::UNAUTHORIZED);
+
+    // Sign-out ends the session on the server, not only in the browser.
+    let session = Session::start(&app, &reviewer).await;
+    let (status, location) = session.post_form("/logout", &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/login");
+    assert_eq!(session.get("/queue").await.0, StatusCode::SEE_OTHER);
+
+    // Revoking the token ends its sessions.
+    let session = Session::start(&app, &reviewer).await;
+    sqlx::query("UPDATE api_tokens SET revoked_at = 1")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(session.get("/queue").await.0, StatusCode::SEE_OTHER);
+
+    // Sessions are stored hashed.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let cookie_value = session.cookie.split_once('=').unwrap().1;
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|h| h != cookie_value && h.len() == 64));
+});
+
+both_backends!(state_changes_need_the_csrf_token, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    held(&app, &ingest, &reviewer, "c-1", "Do you ship your bikes to Norway?").await;
+    let ids = review_ids(&app, &reviewer).await;
+    let id = &ids[0];
+    let session = Session::start(&app, &reviewer).await;
+    let path = format!("/queue/{id}");
+
+    // A form without the token, or with another one, is refused...
+    let response = session
+        .request(Method::POST, &path)
+        .await
+        .form(&[("verdict", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = session
+        .request(Method::POST, &path)
+        .await
+        .form(&[("verdict", "approve"), ("_csrf", "csrf_guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("CSRF"));
+    // ...so is one from another site, even with the token...
+    let response = session
+        .request(Method::POST, &path)
+        .await
+        .header("Origin", "https://evil.example")
+        .form(&[("verdict", "approve"), ("_csrf", session.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // ...and cookie calls to the JSON API need the X-CSRF-Token header.
+    let api = format!("/v1/reviews/{id}/approve");
+    let response = session
+        .request(Method::POST, &api)
+        .await
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "csrf");
+    assert_eq!(review_ids(&app, &reviewer).await, ids, "nothing was decided");
+
+    // With the token it goes through, once.
+    let response = session
+        .request(Method::POST, &api)
+        .await
+        .header("X-CSRF-Token", &session.csrf)
+        .json(&json!({"text": "Yes, we ship to Norway."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(review_ids(&app, &reviewer).await.is_empty());
+
+    // Bearer-token calls carry no cookie and need no CSRF token.
+    held(&app, &ingest, &reviewer, "c-2", "Do you ship your bikes to Iceland?").await;
+    let next = review_ids(&app, &reviewer).await;
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/reviews/{}/reject", next[0])))
+        .bearer_auth(&reviewer)
+        .json(&json!({"reason": "answered by phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+});
+
+#[derive(Clone, Copy)]
+enum Body {
+    None,
+    Json(fn() -> Value),
+    Form(&'static [(&'static str, &'static str)]),
+}
+
+/// One route and the roles the issue says may use it (admin always may).
+struct Route {
+    method: Method,
+    path: &'static str,
+    body: Body,
+    allowed: &'static [Role],
+}
+
+const READ_MESSAGES: &[Role] = &[Role::Admin, Role::Reviewer, Role::Viewer];
+const READ_REVIEWS: &[Role] = READ_MESSAGES;
+const DECIDE: &[Role] = &[Role::Admin, Role::Reviewer];
+const READ_LEADS: &[Role] = &[Role::Admin, Role::Sales, Role::Viewer];
+const WORK_LEADS: &[Role] = &[Role::Admin, Role::Sales];
+const ADMIN: &[Role] = &[Role::Admin];
+const INGEST: &[Role] = &[Role::Admin, Role::Ingest];
+
+fn new_message() -> Value {
+    json!({"platform": "shop", "kind": "comment", "external_id": uuid_like(), "author": {"id": "a"}, "text": "hello"})
+}
+
+fn uuid_like() -> String {
+    format!("m-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
+
+fn api_routes() -> Vec<Route> {
+    use Body::*;
+    let r = |method: Method, path: &'static str, body: Body, allowed: &'static [Role]| Route {
+        method,
+        path,
+        body,
+        allowed,
+    };
+    vec![
+        r(Method::POST, "/v1/messages", Json(new_message), INGEST),
+        r(Method::GET, "/v1/messages", None, READ_MESSAGES),
+        r(Method::GET, "/v1/messages/{message}", None, READ_MESSAGES),
+        r(Method::GET, "/v1/reviews", None, READ_REVIEWS),
+        r(Method::POST, "/v1/reviews/{nobody}/approve", Json(|| json!({})), DECIDE),
+        r(Method::POST, "/v1/reviews/{nobody}/reject", Json(|| json!({"reason": "x"})), DECIDE),
+        r(Method::POST, "/v1/reviews/approve", Json(|| json!({"ids": [NOBODY]})), DECIDE),
+        r(Method::POST, "/v1/reviews/reject", Json(|| json!({"ids": [NOBODY], "reason": "x"})), DECIDE),
+        r(Method::GET, "/v1/leads", None, READ_LEADS),
+        r(Method::GET, "/v1/leads.csv", None, READ_LEADS),
+        r(Method::GET, "/v1/leads/{nobody}", None, READ_LEADS),
+        r(Method::PATCH, "/v1/leads/{nobody}", Json(|| json!({"owner": "kim"})), WORK_LEADS),
+    ]
+}
+
+fn page_routes() -> Vec<Route> {
+    use Body::*;
+    let r = |method: Method, path: &'static str, body: Body, allowed: &'static [Role]| Route {
+        method,
+        path,
+        body,
+        allowed,
+    };
+    vec![
+        r(Method::GET, "/queue", None, READ_REVIEWS),
+        r(Method::POST, "/queue/{nobody}", Form(&[("verdict", "approve")]), DECIDE),
+        r(Method::POST, "/queue/bulk", Form(&[("verdict", "reject"), ("reason", "x"), ("ids", NOBODY)]), DECIDE),
+        r(Method::GET, "/inbox", None, READ_MESSAGES),
+        r(Method::GET, "/messages/{message}", None, READ_MESSAGES),
+        r(Method::GET, "/dashboard", None, READ_MESSAGES),
+        r(Method::GET, "/leads", None, READ_LEADS),
+        r(Method::GET, "/leads/{nobody}", None, READ_LEADS),
+        r(Method::POST, "/leads/{nobody}", Form(&[("status", "won")]), WORK_LEADS),
+        r(Method::GET, "/audit", None, ADMIN),
+        r(Method::GET, "/tokens", None, ADMIN),
+        r(Method::POST, "/tokens", Form(&[("name", "script"), ("role", "viewer")]), ADMIN),
+        r(Method::POST, "/tokens/{nobody}/revoke", Form(&[]), ADMIN),
+    ]
+}
+
+fn path_of(route: &Route, message_id: &str) -> String {
+    route.path.replace("{nobody}", NOBODY).replace("{message}", message_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    let message_id = held(&app, &ingest, &reviewer, "m-1", "Where is my order?").await;
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        tokens.push((*role, app.token(*role).await));
+    }
+    let mut failures = Vec::new();
+
+    for route in api_routes() {
+        let path = path_of(&route, &message_id);
+        let send = |auth: Option<&str>| {
+            let mut request = app.client.request(route.method.clone(), app.url(&path));
+            if let Some(token) = auth {
+                request = request.bearer_auth(token);
+            }
+            match route.body {
+                Body::Json(body) => request.json(&body()),
+                _ => request,
+            }
+            .send()
+        };
+        let status = send(None).await.unwrap().status();
+        if status != StatusCode::UNAUTHORIZED {
+            failures.push(format!("{} {path} without a token: {status}", route.method));
+        }
+        let status = send(Some("rpd_wrong")).await.unwrap().status();
+        if status != StatusCode::UNAUTHORIZED {
+            failures.push(format!("{} {path} with a wrong token: {status}", route.method));
+        }
+        for (role, token) in &tokens {
+            let status = send(Some(token)).await.unwrap().status();
+            let allowed = route.allowed.contains(role);
+            let refused = status == StatusCode::FORBIDDEN;
+            if allowed == refused || status.is_server_error() || status == StatusCode::UNAUTHORIZED {
+                failures.push(format!("{} {path} as {role}: {status} (allowed: {allowed})", route.method));
+            }
+        }
+    }
+
+    for (role, token) in &tokens {
+        if *role == Role::Ingest {
+            continue; // refused at sign-in, asserted in the session test
+        }
+        let session = Session::start(&app, token).await;
+        for route in page_routes() {
+            let path = path_of(&route, &message_id);
+            let (status, _) = match route.body {
+                Body::Form(fields) => session.post_form(&path, fields).await,
+                _ => session.get(&path).await,
+            };
+            let allowed = route.allowed.contains(role);
+            let refused = status == StatusCode::FORBIDDEN;
+            if allowed == refused || status.is_server_error() || status == StatusCode::SEE_OTHER && route.method == Method::GET {
+                failures.push(format!("page {} {path} as {role}: {status} (allowed: {allowed})", route.method));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "role matrix broken:\n{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_reads_only_the_messages_behind_its_leads() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let sales = app.token(Role::Sales).await;
+    let lead_message = {
+        let mut m = message("shop", "dm", "l-1", "We run three cafés and are looking for a partnership as a wholesale customer.");
+        m["lang"] = json!("en");
+        let (_, body) = app.post_messages(&ingest, &m).await;
+        body["id"].as_str().unwrap().to_owned()
+    };
+    app.wait_for_message(&viewer, &lead_message, WAIT, settled).await;
+    let other = held(&app, &ingest, &viewer, "q-1", "Is the shop open on Sunday?").await;
+
+    let (status, _) = app.get_json(&sales, &format!("/v1/messages/{lead_message}")).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.get_json(&sales, &format!("/v1/messages/{other}")).await;
+    assert_eq!(status, 403);
+    let session = Session::start(&app, &sales).await;
+    let (status, page) = session.get(&format!("/messages/{lead_message}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("wholesale customer"));
+    let (status, _) = session.get(&format!("/messages/{other}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+both_backends!(pages_show_what_happened, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let admin = app.token(Role::Admin).await;
+    let hostile = "<script>alert('x')</script> where is my parcel?";
+    let (_, body) = app
+        .post_messages(&ingest, &message("shop", "comment", "p-1", hostile))
+        .await;
+    let first = body["id"].as_str().unwrap().to_owned();
+    app.wait_for_message(&admin, &first, WAIT, settled).await;
+    let question = held(&app, &ingest, &admin, "p-2", "Do you ship your bikes to Norway?").await;
+    let session = Session::start(&app, &admin).await;
+
+    let (status, inbox) = session.get("/inbox?q=parcel").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(inbox.contains("&lt;script&gt;"), "customer text is escaped");
+    assert!(!inbox.contains("<script>alert"));
+    assert!(!inbox.contains("Norway"), "the search filters");
+    let (status, _) = session.get("/inbox?intent=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, queue) = session.get("/queue").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(queue.contains("Norway"));
+    assert!(queue.contains("Held because"));
+    let (_, filtered) = session.get("/queue?platform=elsewhere").await;
+    assert!(!filtered.contains("Norway"));
+
+    // Approve with an edit through the form; the queue reports it and the
+    // timeline shows the delivery.
+    let (_, held_items) = app.get_json(&admin, "/v1/reviews?status=held").await;
+    let id = held_items["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message_id"] == question.as_str())
+        .expect("the question's reply is held")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edited = "Yes! We ship to Norway in about a week.";
+    let (status, location) = session
+        .post_form(&format!("/queue/{id}"), &[("verdict", "approve"), ("text", edited), ("return", "platform=shop")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/queue?platform=shop&notice=approved"), "{location}");
+    let (_, queue) = session.get(&location).await;
+    assert!(queue.contains("Approved: the reply is on its way."));
+    let done = app
+        .wait_for_message(&admin, &question, WAIT, |m| {
+            m["actions"].as_array().unwrap().iter().any(|a| a["text"] == edited && a["status"] == "dry_run")
+        })
+        .await;
+    assert!(done["actions"].as_array().unwrap().iter().any(|a| a["decided_by"] == "console:test-admin"));
+    let (_, timeline) = session.get(&format!("/messages/{question}")).await;
+    assert!(timeline.contains("Delivered: reply"), "{timeline}");
+    assert!(timeline.contains("Review approved by console:test-admin"));
+
+    // The dashboard counts both messages and times the first responses.
+    let (status, dashboard) = session.get("/dashboard?days=7").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(dashboard.contains("<p class=\"big\">2</p>"), "two messages");
+    assert!(dashboard.contains("Time to first response"));
+    let times = &dashboard[dashboard.find("Time to first response").unwrap()..];
+    assert!(times.contains("<th scope=\"row\">shop</th>"), "first responses are timed per platform");
+    assert_eq!(session.get("/dashboard?days=0").await.0, StatusCode::BAD_REQUEST);
+
+    // The audit log shows the human actions.
+    let (_, audit) = session.get("/audit").await;
+    assert!(audit.contains("review.approved"));
+    assert!(audit.contains("console.sign_in"));
+
+    // Tokens are shown once when created, and can be revoked.
+    let (status, page) = session.post_form("/tokens", &[("name", "zapier"), ("role", "ingest")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let start = page.find("id=\"new-token\">").unwrap() + 15;
+    let token = &page[start..start + page[start..].find('<').unwrap()];
+    assert!(token.starts_with("rpd_"));
+    let (status, _) = app.post_messages(token, &message("shop", "comment", "p-3", "hi")).await;
+    assert_eq!(status, 202, "the new token works");
+    let (_, list) = session.get("/tokens").await;
+    assert!(!list.contains(token), "never shown again");
+});
