@@ -80,12 +80,16 @@ impl Browser {
     }
 
     async fn css(&self, selector: &str) -> fantoccini::elements::Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(selector))
             .await
-            .unwrap_or_else(|e| panic!("no `{selector}` on {}: {e}", self.path().await))
+        {
+            Ok(element) => element,
+            Err(e) => panic!("no `{selector}` on {}: {e}", self.path().await),
+        }
     }
 
     async fn text(&self) -> String {
