@@ -383,6 +383,9 @@ pub struct MetaConfig {
     /// How long a rate-limited page pauses when Meta gives no estimate.
     #[serde(default = "default_pause_secs")]
     pub default_pause_secs: u64,
+    /// The longest a page pauses, whatever Meta estimates; unset trusts Meta.
+    #[serde(default)]
+    pub max_pause_secs: Option<u64>,
     #[serde(default)]
     pub pages: Vec<MetaPageConfig>,
 }
@@ -669,6 +672,9 @@ impl MetaConfig {
         }
         if self.calls_per_minute == 0 {
             return invalid("meta.calls_per_minute".into(), "must be at least 1");
+        }
+        if self.max_pause_secs == Some(0) {
+            return invalid("meta.max_pause_secs".into(), "must be at least 1");
         }
         if !(1..=100).contains(&self.slow_down_at) {
             return invalid("meta.slow_down_at".into(), "must be a percentage, 1 to 100");
