@@ -842,5 +842,8 @@ mod tests {
         assert!(err.contains("tiktok") && err.contains("line 6"), "{err}");
         let err = load(&META.replace("vt", ""), &[]).unwrap_err().to_string();
         assert!(err.contains("meta.verify_token"), "{err}");
+        let capped = META.replace("[[meta.pages]]", "max_pause_secs = 0\n[[meta.pages]]");
+        let err = load(&capped, &[]).unwrap_err().to_string();
+        assert!(err.contains("meta.max_pause_secs"), "{err}");
     }
 }
