@@ -385,6 +385,9 @@ pub struct MetaConfig {
     /// How long a rate-limited page pauses when Meta gives no estimate.
     #[serde(default = "default_pause_secs")]
     pub default_pause_secs: u64,
+    /// The longest a page pauses, whatever Meta estimates; unset trusts Meta.
+    #[serde(default)]
+    pub max_pause_secs: Option<u64>,
     #[serde(default)]
     pub pages: Vec<MetaPageConfig>,
 }
@@ -695,6 +698,9 @@ impl MetaConfig {
         if self.calls_per_minute == 0 {
             return invalid("meta.calls_per_minute".into(), "must be at least 1");
         }
+        if self.max_pause_secs == Some(0) {
+            return invalid("meta.max_pause_secs".into(), "must be at least 1");
+        }
         if !(1..=100).contains(&self.slow_down_at) {
             return invalid("meta.slow_down_at".into(), "must be a percentage, 1 to 100");
         }
@@ -861,5 +867,8 @@ mod tests {
         assert!(err.contains("tiktok") && err.contains("line 6"), "{err}");
         let err = load(&META.replace("vt", ""), &[]).unwrap_err().to_string();
         assert!(err.contains("meta.verify_token"), "{err}");
+        let capped = META.replace("[[meta.pages]]", "max_pause_secs = 0\n[[meta.pages]]");
+        let err = load(&capped, &[]).unwrap_err().to_string();
+        assert!(err.contains("meta.max_pause_secs"), "{err}");
     }
 }

@@ -73,7 +73,9 @@ impl Application {
         }
         if let Some(meta) = &config.meta {
             // One connector for both platforms: it picks the page per message.
-            let connector: Arc<dyn Connector> = MetaConnector::new(meta, db.clone(), timeout);
+            let lease = Duration::from_secs(config.pipeline.lease_secs);
+            let connector: Arc<dyn Connector> =
+                MetaConnector::new(meta, db.clone(), timeout, lease);
             for platform in [MetaPlatform::Facebook, MetaPlatform::Instagram] {
                 if meta.pages.iter().any(|p| p.platform == platform) {
                     connectors.insert(platform.platform(), connector.clone());

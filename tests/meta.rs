@@ -8,7 +8,7 @@ mod graph;
 use std::time::{Duration, Instant};
 
 use common::{settled, TestApp};
-use graph::{FakeGraph, Fault};
+use graph::{comment, FakeGraph, Fault, Phase};
 use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
 use replyd::deliver::DeliverAction;
 use replyd::domain::{ActionKind, ActionStatus, MessageId, Role};
@@ -57,6 +57,7 @@ async fn spawn_with(
             calls_per_minute: 6000,
             slow_down_at: 75,
             default_pause_secs: 1,
+            max_pause_secs: None,
             pages: vec![
                 page(FB, MetaPlatform::Facebook, "fb-token"),
                 page(IG, MetaPlatform::Instagram, "ig-token"),
@@ -94,9 +95,7 @@ impl Meta {
     }
 
     async fn post_webhook(&self, payload: &Value) -> (u16, Value) {
-        let body = serde_json::to_vec(payload).unwrap();
-        let signature = signature(&Secret::new(APP_SECRET), &body);
-        self.post_raw(&body, Some(signature)).await
+        graph::post_signed(&self.app.client, &self.app.url(""), APP_SECRET, payload).await
     }
 
     async fn stored(&self) -> Vec<Value> {
@@ -359,13 +358,6 @@ both_backends!(
     }
 );
 
-fn comment(page_id: &str, id: &str, author: &str, text: &str) -> Value {
-    json!({"field": "feed", "value": {
-        "from": {"id": author, "name": "Someone"}, "item": "comment", "verb": "add",
-        "comment_id": id, "post_id": format!("{page_id}_1"), "parent_id": format!("{page_id}_1"),
-        "message": text, "created_time": chrono::Utc::now().timestamp()}})
-}
-
 both_backends!(
     trolls_are_hidden_and_hate_is_deleted_and_blocked,
     |backend| async move {
@@ -494,6 +486,186 @@ both_backends!(
         db.close().await;
         meta.graph.assert_all_valid();
         meta.app.shutdown().await;
+    }
+);
+
+both_backends!(
+    after_an_outage_every_action_goes_out_once_and_none_while_paused,
+    |backend| async move {
+        // Meta's estimates come in whole minutes; the operator's cap keeps
+        // this pause to seconds. It outlasts the throttled phase, so a
+        // replyd that called during its pause would get through, and be seen.
+        const PAUSE_SECS: u64 = 4;
+        const THROTTLED: Duration = Duration::from_millis(1500);
+        let meta = spawn_with(backend, |c| {
+            c.meta.as_mut().unwrap().max_pause_secs = Some(PAUSE_SECS);
+            // The 5xx phases use attempts (50-500 ms apart here); a pause does not.
+            c.delivery.max_attempts = 30;
+        })
+        .await;
+        meta.graph.outage([
+            Phase::Down(Duration::from_millis(1000), 500),
+            Phase::Down(Duration::from_millis(1000), 503),
+            Phase::Throttled(THROTTLED, 1),
+        ]);
+        let now = chrono::Utc::now();
+        let mut changes: Vec<Value> = (0..10)
+            .map(|i| {
+                comment(
+                    FB,
+                    &format!("1_out_{i}"),
+                    &format!("70{i}"),
+                    "Thanks, love it! Amazing bike and super fast delivery.",
+                )
+            })
+            .collect();
+        changes.push(comment(
+            FB,
+            "1_out_troll",
+            "720",
+            "What a bunch of clowns, you are all stupid idiots",
+        ));
+        changes.push(comment(
+            FB,
+            "1_out_hate",
+            "721",
+            "immigrants are vermin, stupid clowns",
+        ));
+        let dms: Vec<Value> = (0..4)
+            .map(|i| {
+                json!({"sender": {"id": format!("61000000000009{i:02}")}, "recipient": {"id": FB},
+                       "timestamp": now.timestamp_millis(),
+                       "message": {"mid": format!("m_out_{i}"), "text": "Thanks, love it! Amazing bike and super fast delivery."}})
+            })
+            .collect();
+        let (status, body) = meta
+            .post_webhook(&json!({"object": "page", "entry": [
+                {"id": FB, "time": now.timestamp(), "changes": changes},
+                {"id": FB, "time": now.timestamp_millis(), "messaging": dms}]}))
+            .await;
+        assert_eq!((status, body["new"].as_u64()), (200, Some(16)), "{body}");
+
+        let mut ids: Vec<String> = (0..10).map(|i| format!("1_out_{i}")).collect();
+        ids.extend(["1_out_troll".into(), "1_out_hate".into()]);
+        ids.extend((0..4).map(|i| format!("m_out_{i}")));
+        let mut actions = 0;
+        for id in &ids {
+            let done = meta.settled(id).await;
+            for action in done["actions"].as_array().unwrap() {
+                assert_eq!(action["status"], "sent", "{done}");
+                actions += 1;
+            }
+        }
+
+        let calls = meta.graph.calls();
+        let refused = |code: u16| calls.iter().filter(|c| c.status == code).count();
+        assert!(refused(500) > 0 && refused(503) > 0, "the outage was met");
+        let throttled: Vec<_> = calls.iter().filter(|c| c.status == 429).collect();
+        assert!(!throttled.is_empty(), "the rate limit was met");
+        assert!(
+            meta.graph.repeated_effects().is_empty(),
+            "done twice: {:?}",
+            meta.graph.repeated_effects()
+        );
+        assert_eq!(meta.graph.writes().len(), actions, "every action once");
+
+        // The pause replyd stored: from the first refusal to `paused_until`,
+        // capped, and kept in the database for every replica.
+        let db = Db::connect(&meta.app.database_url).await.unwrap();
+        let paused_until: i64 =
+            sqlx::query_scalar("SELECT paused_until FROM meta_pauses WHERE page_id = $1")
+                .bind(FB)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        db.close().await;
+        let first = throttled.first().unwrap().at_ms;
+        let last = throttled.last().unwrap().at_ms;
+        let cap = PAUSE_SECS as i64 * 1000;
+        assert!(
+            (last + cap..last + cap + 2000).contains(&paused_until),
+            "a {cap} ms pause from the last refusal, not Meta's minute: {}",
+            paused_until - last
+        );
+        assert!(
+            last - first < cap,
+            "every refusal fell inside the first pause, so it is one window"
+        );
+        let during: Vec<_> = calls
+            .iter()
+            .filter(|c| c.status == 200 && (first..paused_until).contains(&c.at_ms))
+            .map(|c| (c.method.clone(), c.path.clone(), c.at_ms - first))
+            .collect();
+        assert!(during.is_empty(), "called while paused: {during:?}");
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.status == 200 && c.at_ms >= paused_until),
+            "delivered after the pause"
+        );
+        meta.graph.assert_all_valid();
+        meta.app.shutdown().await;
+    }
+);
+
+both_backends!(
+    concurrent_callers_of_two_replicas_each_get_their_own_slot,
+    |backend| async move {
+        use replyd::store::meta::{call_schedule, reserve_call};
+        let dir = tempfile::tempdir().unwrap();
+        let url = common::fresh_database(backend, dir.path()).await;
+        // Two pools on one database stand for two replicas.
+        let replicas = [
+            Db::connect(&url).await.unwrap(),
+            Db::connect(&url).await.unwrap(),
+        ];
+        replicas[0].migrate().await.unwrap();
+        let (now, interval) = (1_700_000_000_000_000_i64, 250);
+        let mut callers = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let db = replicas[i % 2].clone();
+            callers.spawn(async move {
+                let mut conn = db.conn().await.unwrap();
+                reserve_call(&mut conn, FB, now, interval, i64::MAX)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            });
+        }
+        let mut slots = callers.join_all().await;
+        slots.sort();
+        let expected: Vec<i64> = (1..=40).map(|k| now + k * interval).collect();
+        assert_eq!(slots, expected, "40 calls, 40 distinct consecutive slots");
+
+        let mut conn = replicas[1].conn().await.unwrap();
+        let booked = now + 40 * interval;
+        assert_eq!(
+            reserve_call(&mut conn, FB, now, interval, booked - 1)
+                .await
+                .unwrap(),
+            None,
+            "a caller that would wait too long takes no slot"
+        );
+        assert_eq!(call_schedule(&mut conn, FB).await.unwrap(), Some(booked));
+        assert_eq!(
+            reserve_call(&mut conn, IG, now, interval, now)
+                .await
+                .unwrap(),
+            Some(now + interval),
+            "each page has its own budget"
+        );
+        let later = now + 3_600_000_000;
+        assert_eq!(
+            reserve_call(&mut conn, FB, later, interval, later)
+                .await
+                .unwrap(),
+            Some(later + interval),
+            "beyond the burst, idle time is not banked"
+        );
+        drop(conn);
+        for db in replicas {
+            db.close().await;
+        }
     }
 );
 

@@ -156,7 +156,9 @@ fn path_id<'a>(what: &str, id: &'a str) -> Result<&'a str, DeliveryError> {
 }
 
 impl MetaConnector {
-    pub fn new(meta: &MetaConfig, db: Db, timeout: Duration) -> Arc<Self> {
+    /// `lease` is the delivery job's: a call waits for its page's budget a
+    /// quarter of it at most, and is deferred beyond that.
+    pub fn new(meta: &MetaConfig, db: Db, timeout: Duration, lease: Duration) -> Arc<Self> {
         Arc::new(MetaConnector {
             client: reqwest::Client::builder()
                 .timeout(timeout)
@@ -177,7 +179,7 @@ impl MetaConnector {
                     )
                 })
                 .collect(),
-            limits: PageLimits::new(db.clone(), meta),
+            limits: PageLimits::new(db.clone(), meta, lease / 4),
             db,
         })
     }
@@ -348,15 +350,21 @@ impl MetaConnector {
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Result<Value, GraphError> {
-        // Checked on every call, not only when a job starts: a pause another
-        // worker or replica set meanwhile holds here too.
+        if let Some(later) = self.limits.acquire(&page.id).await? {
+            return Err(GraphError::RateLimited {
+                message: format!("page {}'s call budget is booked ahead", page.id),
+                retry_after: later,
+            });
+        }
+        // Checked on every call, not only when a job starts, and after the
+        // wait for the budget: a pause another worker or replica set
+        // meanwhile holds here too.
         if let Some(wait) = self.limits.paused_for(&page.id).await? {
             return Err(GraphError::RateLimited {
                 message: format!("page {} is paused for Meta's rate limit", page.id),
                 retry_after: wait,
             });
         }
-        self.limits.acquire(&page.id).await;
         let mut request = self
             .client
             .request(method, format!("{}/{path}", self.graph_url))

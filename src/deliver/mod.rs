@@ -323,6 +323,7 @@ pub async fn settle_message(
     conn: &mut crate::store::AnyConnection,
     message_id: &crate::domain::MessageId,
 ) -> Result<(), JobError> {
+    messages::lock(conn, message_id).await?;
     if actions::all_settled(conn, message_id).await? {
         messages::set_stage(conn, message_id, Stage::Done).await?;
     }

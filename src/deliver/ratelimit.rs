@@ -1,6 +1,6 @@
-//! Rate limits per Meta page: a steady quota of our own (governor), a
-//! slowdown as Meta's reported usage nears 100%, and a pause when Meta says
-//! stop.
+//! Rate limits per Meta page: a steady budget of our own, shared by every
+//! replica through the database; a slowdown as Meta's reported usage nears
+//! 100%; and a pause when Meta says stop.
 //!
 //! Meta counts calls per app and per page ("business use case") over a
 //! rolling hour and reports the share used in `X-App-Usage` and
@@ -9,13 +9,24 @@
 //! regain access. A refused call still counts, so a page is paused in the
 //! database until then: the pause survives restarts, every replica sees it,
 //! and no delivery is attempted during it.
+//!
+//! The steady budget (`calls_per_minute`, bursts of a tenth) is a GCRA, the
+//! algorithm `governor` implements in memory, kept in one database row per
+//! page (`meta_budgets`): each call moves the page's schedule on by one
+//! interval in a single upsert and waits for the slot it got. That makes
+//! the budget hold for the page however many replicas call it, exactly,
+//! with one small write per call. The alternative, an equal share per live
+//! replica, needs heartbeats and is wrong whenever a replica starts or
+//! dies until the others notice (too much after a start, too little after
+//! a death), and a replica with no work for the page leaves its share
+//! unused. Slots come from each replica's own clock, like leases and
+//! pauses: replicas are assumed to keep time with NTP, and a skew adds at
+//! most skew / interval calls.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 
 use crate::config::MetaConfig;
@@ -75,41 +86,101 @@ pub fn parse_usage(headers: &HeaderMap) -> Usage {
     usage
 }
 
+/// A page's steady budget: up to `burst` calls at once, then one per
+/// `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    interval_us: i64,
+    burst: i64,
+}
+
+impl Budget {
+    /// `calls` per minute, in bursts of a tenth of them, so a backlog drains
+    /// steadily instead of spending the minute at once.
+    pub fn per_minute(calls: u32) -> Budget {
+        let calls = i64::from(calls.max(1));
+        Budget {
+            interval_us: (60_000_000 / calls).max(1),
+            burst: (calls / 10).max(1),
+        }
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_micros(self.interval_us as u64)
+    }
+
+    pub fn burst(&self) -> u32 {
+        self.burst as u32
+    }
+
+    /// Takes the page's next slot in the shared schedule and waits for it;
+    /// or, when that would mean waiting longer than `max_wait`, takes
+    /// nothing and says when to try again. The slot is one interval before
+    /// the schedule returned; a call may go up to `burst - 1` intervals
+    /// before its slot, which is the burst.
+    pub async fn take(
+        &self,
+        db: &Db,
+        page_id: &str,
+        max_wait: Duration,
+    ) -> Result<Option<Duration>, StoreError> {
+        let now_us = chrono::Utc::now().timestamp_micros();
+        let max_wait_us = max_wait.as_micros() as i64;
+        // The wait for a slot is `schedule + interval - burst * interval - now`.
+        let latest_us = now_us + max_wait_us + (self.burst - 1) * self.interval_us;
+        let mut conn = db.conn().await?;
+        let reserved =
+            store::meta::reserve_call(&mut conn, page_id, now_us, self.interval_us, latest_us)
+                .await?;
+        let Some(next_at_us) = reserved else {
+            let schedule = store::meta::call_schedule(&mut conn, page_id)
+                .await?
+                .unwrap_or(latest_us);
+            let wait_us = schedule + self.interval_us - self.burst * self.interval_us - now_us;
+            return Ok(Some(Duration::from_micros(
+                (wait_us - max_wait_us).max(1_000) as u64,
+            )));
+        };
+        drop(conn);
+        let go_at = next_at_us - self.burst * self.interval_us;
+        if go_at > now_us {
+            tokio::time::sleep(Duration::from_micros((go_at - now_us) as u64)).await;
+        }
+        Ok(None)
+    }
+}
+
 pub struct PageLimits {
     db: Db,
-    limiters: HashMap<String, (DefaultDirectRateLimiter, Duration)>,
+    budgets: HashMap<String, Budget>,
     usage: Mutex<HashMap<String, (Usage, Instant)>>,
     slow_down_at: f64,
     default_pause: Duration,
+    max_pause: Option<Duration>,
+    max_wait: Duration,
 }
 
 impl PageLimits {
-    pub fn new(db: Db, meta: &MetaConfig) -> Self {
-        let limiters = meta
+    /// A call never waits longer than `max_wait` for its slot: a delivery
+    /// must finish well within its job's lease, or another worker would take
+    /// the job over while this one still means to send.
+    pub fn new(db: Db, meta: &MetaConfig, max_wait: Duration) -> Self {
+        let budgets = meta
             .pages
             .iter()
             .map(|page| {
                 let per_minute = page.calls_per_minute.unwrap_or(meta.calls_per_minute);
-                let n = NonZeroU32::new(per_minute).expect("validated: at least 1");
-                // Bursts of a tenth of a minute's calls, so a backlog drains
-                // steadily instead of spending the minute at once.
-                let burst = NonZeroU32::new((per_minute / 10).max(1)).expect("at least 1");
-                let interval = Duration::from_secs(60) / per_minute;
-                (
-                    page.id.clone(),
-                    (
-                        RateLimiter::direct(Quota::per_minute(n).allow_burst(burst)),
-                        interval,
-                    ),
-                )
+                (page.id.clone(), Budget::per_minute(per_minute))
             })
             .collect();
         PageLimits {
             db,
-            limiters,
+            budgets,
             usage: Mutex::new(HashMap::new()),
             slow_down_at: f64::from(meta.slow_down_at),
             default_pause: Duration::from_secs(meta.default_pause_secs),
+            max_pause: meta.max_pause_secs.map(Duration::from_secs),
+            max_wait,
         }
     }
 
@@ -120,14 +191,17 @@ impl PageLimits {
         Ok(until.map(|t| Duration::from_millis((t - store::now_ms()).max(1) as u64)))
     }
 
-    /// Waits for the page's turn under its quota, and longer while Meta's
-    /// last reported usage is above `slow_down_at`.
-    pub async fn acquire(&self, page_id: &str) {
-        let Some((limiter, interval)) = self.limiters.get(page_id) else {
-            return;
+    /// Waits for the page's turn under its shared budget, and longer while
+    /// Meta's last reported usage is above `slow_down_at`; or, when the
+    /// budget is booked beyond `max_wait`, says when to try again.
+    pub async fn acquire(&self, page_id: &str) -> Result<Option<Duration>, StoreError> {
+        let Some(budget) = self.budgets.get(page_id) else {
+            return Ok(None);
         };
-        limiter.until_ready().await;
-        let slowdown = self.slowdown(page_id, *interval);
+        if let Some(later) = budget.take(&self.db, page_id, self.max_wait).await? {
+            return Ok(Some(later));
+        }
+        let slowdown = self.slowdown(page_id, budget.interval());
         if !slowdown.is_zero() {
             tracing::debug!(
                 page = page_id,
@@ -136,6 +210,7 @@ impl PageLimits {
             );
             tokio::time::sleep(slowdown).await;
         }
+        Ok(None)
     }
 
     fn slowdown(&self, page_id: &str, interval: Duration) -> Duration {
@@ -172,7 +247,8 @@ impl PageLimits {
     }
 
     /// Pauses the page after Meta refused a call for its rate limit, for
-    /// Meta's estimate, else the `Retry-After`, else `default_pause_secs`.
+    /// Meta's estimate, else the `Retry-After`, else `default_pause_secs`
+    /// (at most `max_pause_secs`); returns the pause.
     pub async fn throttled(
         &self,
         page_id: &str,
@@ -184,11 +260,19 @@ impl PageLimits {
             .regain_after
             .or(retry_after)
             .unwrap_or(self.default_pause);
-        self.pause(page_id, pause, reason).await?;
-        Ok(pause)
+        self.pause(page_id, pause, reason).await
     }
 
-    async fn pause(&self, page_id: &str, pause: Duration, reason: &str) -> Result<(), StoreError> {
+    /// Meta's estimates come in whole minutes and can run to hours; an
+    /// operator may cap them (`max_pause_secs`) to probe sooner: a probe
+    /// refused again simply pauses the page again.
+    async fn pause(
+        &self,
+        page_id: &str,
+        pause: Duration,
+        reason: &str,
+    ) -> Result<Duration, StoreError> {
+        let pause = self.max_pause.map_or(pause, |max| pause.min(max));
         tracing::warn!(
             page = page_id,
             secs = pause.as_secs_f64(),
@@ -198,7 +282,8 @@ impl PageLimits {
         metrics::counter!("replyd_meta_pauses_total").increment(1);
         let mut conn = self.db.conn().await?;
         let until = store::now_ms() + pause.as_millis() as i64;
-        store::meta::pause(&mut conn, page_id, until, reason).await
+        store::meta::pause(&mut conn, page_id, until, reason).await?;
+        Ok(pause)
     }
 }
 

@@ -145,6 +145,21 @@ pub async fn get(conn: &mut AnyConnection, id: &MessageId) -> Result<StoredMessa
     message_from_row(&row)
 }
 
+/// Holds the message's row until the transaction ends, so transactions that
+/// look at all of a message's actions and then change the message run one
+/// after the other. Without it, on PostgreSQL two actions of one message
+/// finishing at once each see the other still open, and neither marks the
+/// message done. SQLite's single writer already runs them one at a time.
+pub async fn lock(conn: &mut AnyConnection, id: &MessageId) -> Result<(), StoreError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn set_stage(
     conn: &mut AnyConnection,
     id: &MessageId,

@@ -1,5 +1,6 @@
-//! What the Meta connector keeps and asks: page pauses, and the facts its
-//! platform rules need (a user's last DM, earlier private replies).
+//! What the Meta connector keeps and asks: page pauses, the pages' shared
+//! call budgets, and the facts its platform rules need (a user's last DM,
+//! earlier private replies).
 
 use super::{now_ms, AnyConnection, StoreError};
 use crate::domain::{ActionId, Platform};
@@ -40,6 +41,49 @@ pub async fn paused_until(
             .fetch_optional(&mut *conn)
             .await?;
     Ok(until.filter(|&t| t > now_ms()))
+}
+
+/// Takes the next call slot of `page_id` under a budget of one call per
+/// `interval_us`, unless the page's schedule already runs past `latest_us`
+/// (then `None`, and nothing changes). Returns the page's new schedule: the
+/// slot taken is one interval before it. Idle time is not banked: a page
+/// whose schedule lies in the past starts again from `now_us`. One
+/// statement, so concurrent callers in any number of processes each get
+/// their own slot (PostgreSQL locks the row for the upsert; SQLite has one
+/// writer).
+pub async fn reserve_call(
+    conn: &mut AnyConnection,
+    page_id: &str,
+    now_us: i64,
+    interval_us: i64,
+    latest_us: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO meta_budgets (page_id, next_at_us) VALUES ($1, $2 + $3) \
+         ON CONFLICT (page_id) DO UPDATE SET next_at_us = \
+           CASE WHEN meta_budgets.next_at_us > $2 THEN meta_budgets.next_at_us ELSE $2 END + $3 \
+         WHERE meta_budgets.next_at_us <= $4 \
+         RETURNING next_at_us",
+    )
+    .bind(page_id)
+    .bind(now_us)
+    .bind(interval_us)
+    .bind(latest_us)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The page's call schedule (see [`reserve_call`]), if it has one.
+pub async fn call_schedule(
+    conn: &mut AnyConnection,
+    page_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT next_at_us FROM meta_budgets WHERE page_id = $1")
+            .bind(page_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// When the author last wrote to the brand in this DM conversation (ms):

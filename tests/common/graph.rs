@@ -23,8 +23,56 @@ pub struct GraphCall {
     pub query: HashMap<String, String>,
     pub body: Value,
     pub at: Instant,
+    /// The wall clock at arrival, in ms since the Unix epoch: the unit
+    /// replyd stores pauses in.
+    pub at_ms: i64,
     /// What the fake answered.
     pub status: u16,
+}
+
+/// One stretch of an outage: how long it lasts and how every call in it
+/// (reads too, as Meta refuses them alike) is answered.
+#[derive(Debug, Clone, Copy)]
+pub enum Phase {
+    /// The Graph API is down: this HTTP status, Graph error code 2.
+    Down(Duration, u16),
+    /// The page is over its limit: HTTP 429, Graph code 32, `X-App-Usage`
+    /// and `X-Business-Use-Case-Usage` at 100% with this many minutes
+    /// (Meta's unit) in `estimated_time_to_regain_access`.
+    Throttled(Duration, u64),
+}
+
+impl Phase {
+    fn lasts(&self) -> Duration {
+        match self {
+            Phase::Down(d, _) | Phase::Throttled(d, _) => *d,
+        }
+    }
+}
+
+/// Phases run back to back from the first call after they are set; then
+/// the fake recovers.
+#[derive(Default)]
+struct Outage {
+    phases: Vec<Phase>,
+    started: Option<Instant>,
+}
+
+impl Outage {
+    fn phase_at(&mut self, now: Instant) -> Option<Phase> {
+        if self.phases.is_empty() {
+            return None;
+        }
+        let started = *self.started.get_or_insert(now);
+        let mut end = started;
+        for phase in &self.phases {
+            end += phase.lasts();
+            if now < end {
+                return Some(*phase);
+            }
+        }
+        None
+    }
 }
 
 /// Misbehaviour for one upcoming write (POST or DELETE; reads are never
@@ -46,6 +94,8 @@ struct State {
     replies: HashMap<String, Vec<(String, String, String)>>,
     /// Messages sent per page and recipient (user id, or `comment:<id>`).
     messages: HashMap<(String, String), Vec<(String, String)>>,
+    /// Comment id → its author, for comments a test announced.
+    authors: HashMap<String, String>,
     hidden: HashSet<String>,
     deleted: HashSet<String>,
     blocked: Vec<(String, Value)>,
@@ -62,6 +112,7 @@ pub struct FakeGraph {
     pub faults: Arc<Mutex<VecDeque<Fault>>>,
     /// Sent as `X-Business-Use-Case-Usage` on every answer, when set.
     pub usage_header: Arc<Mutex<Option<String>>>,
+    outage: Arc<Mutex<Outage>>,
     state: Arc<Mutex<State>>,
 }
 
@@ -93,6 +144,15 @@ impl FakeGraph {
         self.faults.lock().unwrap().extend(faults);
     }
 
+    /// Starts an outage at the next call: each phase for its time, then
+    /// normal service.
+    pub fn outage(&self, phases: impl IntoIterator<Item = Phase>) {
+        *self.outage.lock().unwrap() = Outage {
+            phases: phases.into_iter().collect(),
+            started: None,
+        };
+    }
+
     pub fn calls(&self) -> Vec<GraphCall> {
         self.calls.lock().unwrap().clone()
     }
@@ -105,6 +165,25 @@ impl FakeGraph {
             .collect()
     }
 
+    /// Successful writes per effect on the platform (a public reply, private
+    /// reply or DM with its text, a hide, a delete), for those done more
+    /// than once. Blocks are left out: replyd repeats a block by design,
+    /// since blocking twice changes nothing.
+    pub fn repeated_effects(&self) -> Vec<(String, usize)> {
+        let mut per_effect: HashMap<String, usize> = HashMap::new();
+        for call in self.writes() {
+            if call.path.ends_with("/blocked") {
+                continue;
+            }
+            *per_effect
+                .entry(format!("{} {} {}", call.method, call.path, call.body))
+                .or_default() += 1;
+        }
+        let mut repeated: Vec<_> = per_effect.into_iter().filter(|(_, n)| *n > 1).collect();
+        repeated.sort();
+        repeated
+    }
+
     pub fn replies_to(&self, comment: &str) -> Vec<(String, String, String)> {
         self.state
             .lock()
@@ -113,6 +192,16 @@ impl FakeGraph {
             .get(comment)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Tells the fake who wrote a comment (Meta knows; the fake learns it
+    /// here), so private replies to it land in that user's conversation.
+    pub fn commented(&self, comment: &str, author: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .authors
+            .insert(comment.into(), author.into());
     }
 
     pub fn hide(&self, comment: &str) {
@@ -160,24 +249,52 @@ impl FakeGraph {
             .strip_prefix(&prefix)
             .unwrap_or("")
             .to_owned();
-        let fault = if parts.method == Method::GET {
+        let arrived = Instant::now();
+        let phase = self.outage.lock().unwrap().phase_at(arrived);
+        let fault = if parts.method == Method::GET || phase.is_some() {
             None
         } else {
             self.faults.lock().unwrap().pop_front()
         };
-        let (status, answer) = match &fault {
-            Some(Fault::Http(code)) => (
+        let mut headers = HeaderMap::new();
+        let (status, answer) = match (&phase, &fault) {
+            (Some(Phase::Down(_, code)), _) => (
+                *code,
+                json!({"error": {"message": "fake outage", "type": "OAuthException", "code": 2, "is_transient": true}}),
+            ),
+            (Some(Phase::Throttled(_, minutes)), _) => {
+                let page = self.page_of(&parts.headers).unwrap_or_default();
+                headers.insert(
+                    "x-app-usage",
+                    r#"{"call_count":100,"total_cputime":40,"total_time":55}"#
+                        .parse()
+                        .unwrap(),
+                );
+                headers.insert(
+                    "x-business-use-case-usage",
+                    json!({page: [{"type": "pages", "call_count": 100, "total_cputime": 30,
+                                   "total_time": 45, "estimated_time_to_regain_access": minutes}]})
+                    .to_string()
+                    .parse()
+                    .unwrap(),
+                );
+                (
+                    429,
+                    json!({"error": {"message": "(#32) Page request limit reached", "type": "OAuthException", "code": 32, "fbtrace_id": "Afake"}}),
+                )
+            }
+            (None, Some(Fault::Http(code))) => (
                 *code,
                 json!({"error": {"message": "fake failure", "type": "OAuthException", "code": 2}}),
             ),
-            Some(Fault::Code(code)) => {
+            (None, Some(Fault::Code(code))) => {
                 let http = if *code == 4 { 429 } else { 400 };
                 (
                     http,
                     json!({"error": {"message": format!("fake error {code}"), "type": "OAuthException", "code": code, "fbtrace_id": "Afake"}}),
                 )
             }
-            Some(Fault::Hang(_)) | None => {
+            (None, Some(Fault::Hang(_)) | None) => {
                 match self.check_and_apply(&parts.method, &path, &query, &parts.headers, &body) {
                     Ok(answer) => (200, answer),
                     Err((status, code, why)) => {
@@ -200,7 +317,8 @@ impl FakeGraph {
             path,
             query,
             body,
-            at: Instant::now(),
+            at: arrived,
+            at_ms: chrono::Utc::now().timestamp_millis(),
             status,
         });
         if let Some(Fault::Hang(d)) = fault {
@@ -213,7 +331,24 @@ impl FakeGraph {
                 .headers_mut()
                 .insert("x-business-use-case-usage", usage.parse().unwrap());
         }
+        response.headers_mut().extend(headers);
         response
+    }
+
+    /// The page whose token authorises the call.
+    fn page_of(&self, headers: &HeaderMap) -> Result<String, (u16, i64, String)> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or((401, 190, "no bearer token".to_owned()))?;
+        self.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, t)| t.as_str() == token)
+            .map(|(p, _)| p.clone())
+            .ok_or((401, 190, "unknown access token".to_owned()))
     }
 
     /// Checks a call the way Graph would and applies it. Errors are
@@ -230,19 +365,7 @@ impl FakeGraph {
         if query.contains_key("access_token") {
             return bad("the token must not travel in the URL");
         }
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or((401, 190, "no bearer token".to_owned()))?;
-        let page = self
-            .tokens
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(_, t)| t.as_str() == token)
-            .map(|(p, _)| p.clone())
-            .ok_or((401, 190, "unknown access token".to_owned()))?;
+        let page = self.page_of(headers)?;
         let segments: Vec<&str> = path.split('/').collect();
         let mut state = self.state.lock().unwrap();
         state.next_id += 1;
@@ -287,7 +410,12 @@ impl FakeGraph {
                     return bad("a message needs message.text");
                 };
                 let recipient = if let Some(comment) = body["recipient"]["comment_id"].as_str() {
-                    format!("comment:{comment}")
+                    // As on Meta, a private reply opens the conversation
+                    // with the comment's author, where it can be read back.
+                    match state.authors.get(comment) {
+                        Some(author) => author.clone(),
+                        None => format!("comment:{comment}"),
+                    }
                 } else if let Some(id) = body["recipient"]["id"].as_str() {
                     match (body["messaging_type"].as_str(), body["tag"].as_str()) {
                         (Some("RESPONSE"), None) | (Some("MESSAGE_TAG"), Some("HUMAN_AGENT")) => {}
@@ -354,6 +482,77 @@ impl FakeGraph {
             _ => bad("no such Graph path"),
         }
     }
+}
+
+/// A Facebook `feed` change announcing a new comment, written now.
+pub fn comment(page_id: &str, id: &str, author: &str, text: &str) -> Value {
+    json!({"field": "feed", "value": {
+        "from": {"id": author, "name": "Someone"}, "item": "comment", "verb": "add",
+        "comment_id": id, "post_id": format!("{page_id}_1"), "parent_id": format!("{page_id}_1"),
+        "message": text, "created_time": chrono::Utc::now().timestamp()}})
+}
+
+/// POSTs a webhook notification to `base_url`'s `/webhooks/meta`, signed
+/// with `app_secret` as Meta signs it.
+pub async fn post_signed(
+    client: &reqwest::Client,
+    base_url: &str,
+    app_secret: &str,
+    payload: &Value,
+) -> (u16, Value) {
+    let body = serde_json::to_vec(payload).unwrap();
+    let signature =
+        replyd::ingest::meta::signature(&replyd::config::Secret::new(app_secret), &body);
+    let response = client
+        .post(format!("{base_url}/webhooks/meta"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The Facebook page, its token and the app secret of [`daemon_config`].
+pub const DAEMON_PAGE: &str = "1001";
+pub const DAEMON_APP_SECRET: &str = "replica-app-secret";
+
+/// Writes a `replyd.toml` (in `dir`) for `replyd serve` processes that answer
+/// [`DAEMON_PAGE`] through the fake at `graph_url`. The rules classifier
+/// keeps thousands of classifications cheap (these tests are about claiming
+/// and delivering, which do not depend on the classifier), every kind of
+/// action goes out without a reviewer, and leases and backoffs are short
+/// so a killed process's work is taken over within seconds.
+pub fn daemon_config(
+    dir: &std::path::Path,
+    database_url: &str,
+    graph_url: &str,
+    calls_per_minute: u32,
+) -> std::path::PathBuf {
+    let path = dir.join("replyd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "database_url = \"{database_url}\"\n\
+             [model]\nenabled = false\n\
+             [policy]\nmin_confidence = 0.0\n\
+             auto_send = [\"acknowledge\", \"reply\", \"private_reply\", \"hide\", \"delete\", \"block\"]\n\
+             [pipeline]\npoll_interval_ms = 100\nlease_secs = 5\n\
+             [delivery]\nbackoff_base_ms = 50\nbackoff_max_ms = 500\ntimeout_secs = 5\n\
+             [meta]\napp_secret = \"{DAEMON_APP_SECRET}\"\nverify_token = \"v\"\n\
+             graph_url = \"{graph_url}\"\ncalls_per_minute = {calls_per_minute}\n\
+             [[meta.pages]]\nid = \"{DAEMON_PAGE}\"\nplatform = \"facebook\"\naccess_token = \"page-token\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A fake serving [`DAEMON_PAGE`].
+pub fn daemon_graph() -> FakeGraph {
+    FakeGraph::new(&[(DAEMON_PAGE, "page-token")])
 }
 
 /// `a=1&b=x%20y` → pairs, percent-decoded (enough for the fields replyd sends).
