@@ -56,10 +56,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Reviewer => matches!(
-                self,
-                ReadMessages | ReadReviews | DecideReviews
-            ),
+            Role::Reviewer => matches!(self, ReadMessages | ReadReviews | DecideReviews),
             Role::Sales => matches!(self, ReadLeads | WorkLeads),
             // Reads what reviewers and sales read; changes nothing.
             Role::Viewer => matches!(self, ReadMessages | ReadReviews | ReadLeads),

@@ -116,6 +116,7 @@ impl Application {
             state: AppState {
                 ctx,
                 metrics: crate::telemetry::metrics(),
+                sign_ins: std::sync::Arc::new(crate::console::session::sign_in_limiter()),
             },
             runner,
         })
@@ -139,9 +140,12 @@ impl Application {
         let db = state.ctx.db.clone();
         let workers = tokio::spawn(runner.run(stop.clone(), Duration::from_secs(20)));
         let server_stop = stop.clone();
-        let served = axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async move { server_stop.cancelled().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            api::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { server_stop.cancelled().await })
+        .await;
         stop.cancel();
         let _ = workers.await;
         db.close().await;

@@ -57,6 +57,8 @@ impl Browser {
                 ],
             }),
         );
+        // Two rustls crypto back ends are compiled in; choose one explicitly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .unwrap()
             .capabilities(capabilities)
@@ -72,7 +74,10 @@ impl Browser {
     }
 
     async fn goto(&self, path: &str) {
-        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
     }
 
     async fn path(&self) -> String {
@@ -103,7 +108,11 @@ impl Browser {
             if self.text().await.contains(what) {
                 return;
             }
-            assert!(Instant::now() < deadline, "`{what}` never appeared on {}", self.path().await);
+            assert!(
+                Instant::now() < deadline,
+                "`{what}` never appeared on {}",
+                self.path().await
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
             self.client.refresh().await.unwrap();
         }
@@ -112,10 +121,17 @@ impl Browser {
     async fn sign_in(&self, token: &str) {
         self.goto("/login").await;
         self.css("#token").await.send_keys(token).await.unwrap();
-        self.css("form[action='/login'] button[type=submit]").await.click().await.unwrap();
+        self.css("form[action='/login'] button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
         let deadline = Instant::now() + WAIT;
         while self.path().await == "/login" {
-            assert!(Instant::now() < deadline, "sign-in did not leave the login page");
+            assert!(
+                Instant::now() < deadline,
+                "sign-in did not leave the login page"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -151,9 +167,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole group (Chromium too), then chromedriver itself in case
+        // the group kill was refused, so `wait` cannot block.
         let _ = Command::new("kill")
-            .args(["-9", &format!("-{}", self.driver.id())])
+            .args(["-9", "--", &format!("-{}", self.driver.id())])
             .status();
+        let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 }
@@ -167,7 +186,9 @@ async fn post(app: &TestApp, ingest: &str, reader: &str, msg: Value) -> String {
 }
 
 async fn review_of(app: &TestApp, token: &str, status: &str, message_id: &str) -> Option<Value> {
-    let (_, body) = app.get_json(token, &format!("/v1/reviews?status={status}")).await;
+    let (_, body) = app
+        .get_json(token, &format!("/v1/reviews?status={status}"))
+        .await;
     body["items"]
         .as_array()
         .unwrap()
@@ -184,10 +205,33 @@ async fn reviewers_and_sales_work_in_the_browser() {
     let sales = app.token(Role::Sales).await;
     let viewer = app.token(Role::Viewer).await;
 
-    let norway = post(&app, &ingest, &viewer, message("shop", "dm", "b-1", "Do you ship your bikes to Norway?")).await;
-    let iceland = post(&app, &ingest, &viewer, message("shop", "dm", "b-2", "Do you ship your bikes to Iceland?")).await;
-    let sunday = post(&app, &ingest, &viewer, message("shop", "dm", "b-3", "Is the Utrecht shop open on Sunday?")).await;
-    let mut lead = message("shop", "dm", "b-4", "We run three cafés and are looking for a partnership as a wholesale customer.");
+    let norway = post(
+        &app,
+        &ingest,
+        &viewer,
+        message("shop", "dm", "b-1", "Do you ship your bikes to Norway?"),
+    )
+    .await;
+    let iceland = post(
+        &app,
+        &ingest,
+        &viewer,
+        message("shop", "dm", "b-2", "Do you ship your bikes to Iceland?"),
+    )
+    .await;
+    let sunday = post(
+        &app,
+        &ingest,
+        &viewer,
+        message("shop", "dm", "b-3", "Is the Utrecht shop open on Sunday?"),
+    )
+    .await;
+    let mut lead = message(
+        "shop",
+        "dm",
+        "b-4",
+        "We run three cafés and are looking for a partnership as a wholesale customer.",
+    );
     lead["lang"] = json!("en");
     lead["author"] = json!({"id": "cafe-owner", "name": "Robin Peeters"});
     post(&app, &ingest, &viewer, lead).await;
@@ -210,12 +254,21 @@ async fn reviewers_and_sales_work_in_the_browser() {
     draft.clear().await.unwrap();
     let edited = "Yes, we ship to Norway! Delivery takes about a week.";
     draft.send_keys(edited).await.unwrap();
-    browser.css(&format!("{item} button.approve")).await.click().await.unwrap();
-    browser.wait_for_text("Approved: the reply is on its way.").await;
+    browser
+        .css(&format!("{item} button.approve"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("Approved: the reply is on its way.")
+        .await;
     browser.css("p.notice a").await.click().await.unwrap();
     browser.wait_for_text("Delivered: reply").await;
     assert!(browser.text().await.contains(edited));
-    let approved = review_of(&app, &reviewer, "approved", &norway).await.unwrap();
+    let approved = review_of(&app, &reviewer, "approved", &norway)
+        .await
+        .unwrap();
     assert_eq!(approved["reviewer"], "console:test-reviewer");
     assert_eq!(approved["draft"], edited);
 
@@ -229,17 +282,33 @@ async fn reviewers_and_sales_work_in_the_browser() {
         .send_keys("We do not ship to Iceland; answered by phone.")
         .await
         .unwrap();
-    browser.css(&format!("{item} button.reject")).await.click().await.unwrap();
-    browser.wait_for_text("Rejected: nothing will be sent.").await;
-    let rejected = review_of(&app, &reviewer, "rejected", &iceland).await.unwrap();
-    assert_eq!(rejected["note"], "We do not ship to Iceland; answered by phone.");
+    browser
+        .css(&format!("{item} button.reject"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("Rejected: nothing will be sent.")
+        .await;
+    let rejected = review_of(&app, &reviewer, "rejected", &iceland)
+        .await
+        .unwrap();
+    assert_eq!(
+        rejected["note"],
+        "We do not ship to Iceland; answered by phone."
+    );
 
     // The last one from the keyboard: j moves to it, a approves it.
     browser.goto("/queue").await;
     assert!(review_of(&app, &reviewer, "held", &sunday).await.is_some());
     browser.keys("ja").await;
-    browser.wait_for_text("Approved: the reply is on its way.").await;
-    assert!(review_of(&app, &reviewer, "approved", &sunday).await.is_some());
+    browser
+        .wait_for_text("Approved: the reply is on its way.")
+        .await;
+    assert!(review_of(&app, &reviewer, "approved", &sunday)
+        .await
+        .is_some());
     assert!(browser.text().await.contains("Nothing is waiting"));
 
     browser.goto("/dashboard").await;
@@ -254,15 +323,27 @@ async fn reviewers_and_sales_work_in_the_browser() {
     assert_eq!(browser.path().await, "/leads");
     assert!(browser.text().await.contains("Robin Peeters"));
     browser.css(".lead-card a").await.click().await.unwrap();
-    browser.css("#status").await.select_by_value("qualified").await.unwrap();
-    browser.css("form.stack button[type=submit]").await.click().await.unwrap();
+    browser
+        .css("#status")
+        .await
+        .select_by_value("qualified")
+        .await
+        .unwrap();
+    browser
+        .css("form.stack button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
     browser.wait_for_text("Lead: Robin Peeters").await;
-    assert_eq!(browser.css("#lead-status").await.text().await.unwrap(), "qualified");
+    assert_eq!(
+        browser.css("#lead-status").await.text().await.unwrap(),
+        "qualified"
+    );
     let (_, leads) = app.get_json(&sales, "/v1/leads?status=qualified").await;
     assert_eq!(leads["items"].as_array().unwrap().len(), 1, "{leads}");
     browser.screenshot("lead").await;
     browser.goto("/queue").await;
     assert!(browser.text().await.contains("Not for your role"));
-
-    browser.client.clone().close().await.unwrap();
+    // Dropping the browser ends chromedriver and Chromium with it.
 }

@@ -100,7 +100,10 @@ impl Session {
 }
 
 fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf-token\" content=\"").expect("csrf meta tag") + 27;
+    let start = page
+        .find("name=\"csrf-token\" content=\"")
+        .expect("csrf meta tag")
+        + 27;
     page[start..start + page[start..].find('"').unwrap()].to_owned()
 }
 
@@ -111,7 +114,8 @@ async fn held(app: &TestApp, ingest: &str, reader: &str, id: &str, text: &str) -
         .await;
     assert_eq!(status, 202, "{body}");
     let message_id = body["id"].as_str().unwrap().to_owned();
-    app.wait_for_message(reader, &message_id, WAIT, settled).await;
+    app.wait_for_message(reader, &message_id, WAIT, settled)
+        .await;
     message_id
 }
 
@@ -134,7 +138,13 @@ both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/dashboard");
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    for part in ["replyd_session=", "HttpOnly", "SameSite=Strict", "Max-Age=43200", "Path=/"] {
+    for part in [
+        "replyd_session=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=43200",
+        "Path=/",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
     assert!(!cookie.contains(&reviewer), "the cookie is not the token");
@@ -144,12 +154,23 @@ both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
     assert!(response.headers().get(SET_COOKIE).is_none());
     assert!(response.text().await.unwrap().contains("unknown"));
     let response = sign_in_response(&app, &ingest).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "ingest tokens have no console");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "ingest tokens have no console"
+    );
 
     // Without a session every page sends the browser to sign in.
-    let response = plain_client().get(app.url("/queue?platform=shop")).send().await.unwrap();
+    let response = plain_client()
+        .get(app.url("/queue?platform=shop"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(response.headers()[LOCATION], "/login?next=%2Fqueue%3Fplatform%3Dshop");
+    assert_eq!(
+        response.headers()[LOCATION],
+        "/login?next=%2Fqueue%3Fplatform%3Dshop"
+    );
     // A bearer token does not open pages either: forms need a session.
     let response = plain_client()
         .get(app.url("/queue"))
@@ -197,13 +218,27 @@ both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
     let cookie_value = session.cookie.split_once('=').unwrap().1;
     assert!(!stored.is_empty());
     assert!(stored.iter().all(|h| h != cookie_value && h.len() == 64));
+
+    // A client that keeps guessing is slowed down.
+    let mut last = StatusCode::OK;
+    for _ in 0..25 {
+        last = sign_in_response(&app, "rpd_guess").await.status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 });
 
 both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let ingest = app.token(Role::Ingest).await;
     let reviewer = app.token(Role::Reviewer).await;
-    held(&app, &ingest, &reviewer, "c-1", "Do you ship your bikes to Norway?").await;
+    held(
+        &app,
+        &ingest,
+        &reviewer,
+        "c-1",
+        "Do you ship your bikes to Norway?",
+    )
+    .await;
     let ids = review_ids(&app, &reviewer).await;
     let id = &ids[0];
     let session = Session::start(&app, &reviewer).await;
@@ -249,7 +284,11 @@ both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "csrf");
-    assert_eq!(review_ids(&app, &reviewer).await, ids, "nothing was decided");
+    assert_eq!(
+        review_ids(&app, &reviewer).await,
+        ids,
+        "nothing was decided"
+    );
 
     // With the token it goes through, once.
     let response = session
@@ -264,7 +303,14 @@ both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     assert!(review_ids(&app, &reviewer).await.is_empty());
 
     // Bearer-token calls carry no cookie and need no CSRF token.
-    held(&app, &ingest, &reviewer, "c-2", "Do you ship your bikes to Iceland?").await;
+    held(
+        &app,
+        &ingest,
+        &reviewer,
+        "c-2",
+        "Do you ship your bikes to Iceland?",
+    )
+    .await;
     let next = review_ids(&app, &reviewer).await;
     let response = app
         .client
@@ -305,7 +351,13 @@ fn new_message() -> Value {
 }
 
 fn uuid_like() -> String {
-    format!("m-{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "m-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }
 
 fn api_routes() -> Vec<Route> {
@@ -321,14 +373,39 @@ fn api_routes() -> Vec<Route> {
         r(Method::GET, "/v1/messages", None, READ_MESSAGES),
         r(Method::GET, "/v1/messages/{message}", None, READ_MESSAGES),
         r(Method::GET, "/v1/reviews", None, READ_REVIEWS),
-        r(Method::POST, "/v1/reviews/{nobody}/approve", Json(|| json!({})), DECIDE),
-        r(Method::POST, "/v1/reviews/{nobody}/reject", Json(|| json!({"reason": "x"})), DECIDE),
-        r(Method::POST, "/v1/reviews/approve", Json(|| json!({"ids": [NOBODY]})), DECIDE),
-        r(Method::POST, "/v1/reviews/reject", Json(|| json!({"ids": [NOBODY], "reason": "x"})), DECIDE),
+        r(
+            Method::POST,
+            "/v1/reviews/{nobody}/approve",
+            Json(|| json!({})),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/v1/reviews/{nobody}/reject",
+            Json(|| json!({"reason": "x"})),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/v1/reviews/approve",
+            Json(|| json!({"ids": [NOBODY]})),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/v1/reviews/reject",
+            Json(|| json!({"ids": [NOBODY], "reason": "x"})),
+            DECIDE,
+        ),
         r(Method::GET, "/v1/leads", None, READ_LEADS),
         r(Method::GET, "/v1/leads.csv", None, READ_LEADS),
         r(Method::GET, "/v1/leads/{nobody}", None, READ_LEADS),
-        r(Method::PATCH, "/v1/leads/{nobody}", Json(|| json!({"owner": "kim"})), WORK_LEADS),
+        r(
+            Method::PATCH,
+            "/v1/leads/{nobody}",
+            Json(|| json!({"owner": "kim"})),
+            WORK_LEADS,
+        ),
     ]
 }
 
@@ -342,23 +419,46 @@ fn page_routes() -> Vec<Route> {
     };
     vec![
         r(Method::GET, "/queue", None, READ_REVIEWS),
-        r(Method::POST, "/queue/{nobody}", Form(&[("verdict", "approve")]), DECIDE),
-        r(Method::POST, "/queue/bulk", Form(&[("verdict", "reject"), ("reason", "x"), ("ids", NOBODY)]), DECIDE),
+        r(
+            Method::POST,
+            "/queue/{nobody}",
+            Form(&[("verdict", "approve")]),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/queue/bulk",
+            Form(&[("verdict", "reject"), ("reason", "x"), ("ids", NOBODY)]),
+            DECIDE,
+        ),
         r(Method::GET, "/inbox", None, READ_MESSAGES),
         r(Method::GET, "/messages/{message}", None, READ_MESSAGES),
         r(Method::GET, "/dashboard", None, READ_MESSAGES),
         r(Method::GET, "/leads", None, READ_LEADS),
         r(Method::GET, "/leads/{nobody}", None, READ_LEADS),
-        r(Method::POST, "/leads/{nobody}", Form(&[("status", "won")]), WORK_LEADS),
+        r(
+            Method::POST,
+            "/leads/{nobody}",
+            Form(&[("status", "won")]),
+            WORK_LEADS,
+        ),
         r(Method::GET, "/audit", None, ADMIN),
         r(Method::GET, "/tokens", None, ADMIN),
-        r(Method::POST, "/tokens", Form(&[("name", "script"), ("role", "viewer")]), ADMIN),
+        r(
+            Method::POST,
+            "/tokens",
+            Form(&[("name", "script"), ("role", "viewer")]),
+            ADMIN,
+        ),
         r(Method::POST, "/tokens/{nobody}/revoke", Form(&[]), ADMIN),
     ]
 }
 
 fn path_of(route: &Route, message_id: &str) -> String {
-    route.path.replace("{nobody}", NOBODY).replace("{message}", message_id)
+    route
+        .path
+        .replace("{nobody}", NOBODY)
+        .replace("{message}", message_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,14 +492,21 @@ async fn every_role_against_every_route() {
         }
         let status = send(Some("rpd_wrong")).await.unwrap().status();
         if status != StatusCode::UNAUTHORIZED {
-            failures.push(format!("{} {path} with a wrong token: {status}", route.method));
+            failures.push(format!(
+                "{} {path} with a wrong token: {status}",
+                route.method
+            ));
         }
         for (role, token) in &tokens {
             let status = send(Some(token)).await.unwrap().status();
             let allowed = route.allowed.contains(role);
             let refused = status == StatusCode::FORBIDDEN;
-            if allowed == refused || status.is_server_error() || status == StatusCode::UNAUTHORIZED {
-                failures.push(format!("{} {path} as {role}: {status} (allowed: {allowed})", route.method));
+            if allowed == refused || status.is_server_error() || status == StatusCode::UNAUTHORIZED
+            {
+                failures.push(format!(
+                    "{} {path} as {role}: {status} (allowed: {allowed})",
+                    route.method
+                ));
             }
         }
     }
@@ -417,12 +524,22 @@ async fn every_role_against_every_route() {
             };
             let allowed = route.allowed.contains(role);
             let refused = status == StatusCode::FORBIDDEN;
-            if allowed == refused || status.is_server_error() || status == StatusCode::SEE_OTHER && route.method == Method::GET {
-                failures.push(format!("page {} {path} as {role}: {status} (allowed: {allowed})", route.method));
+            if allowed == refused
+                || status.is_server_error()
+                || status == StatusCode::SEE_OTHER && route.method == Method::GET
+            {
+                failures.push(format!(
+                    "page {} {path} as {role}: {status} (allowed: {allowed})",
+                    route.method
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "role matrix broken:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "role matrix broken:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,15 +549,23 @@ async fn sales_reads_only_the_messages_behind_its_leads() {
     let viewer = app.token(Role::Viewer).await;
     let sales = app.token(Role::Sales).await;
     let lead_message = {
-        let mut m = message("shop", "dm", "l-1", "We run three cafés and are looking for a partnership as a wholesale customer.");
+        let mut m = message(
+            "shop",
+            "dm",
+            "l-1",
+            "We run three cafés and are looking for a partnership as a wholesale customer.",
+        );
         m["lang"] = json!("en");
         let (_, body) = app.post_messages(&ingest, &m).await;
         body["id"].as_str().unwrap().to_owned()
     };
-    app.wait_for_message(&viewer, &lead_message, WAIT, settled).await;
+    app.wait_for_message(&viewer, &lead_message, WAIT, settled)
+        .await;
     let other = held(&app, &ingest, &viewer, "q-1", "Is the shop open on Sunday?").await;
 
-    let (status, _) = app.get_json(&sales, &format!("/v1/messages/{lead_message}")).await;
+    let (status, _) = app
+        .get_json(&sales, &format!("/v1/messages/{lead_message}"))
+        .await;
     assert_eq!(status, 200);
     let (status, _) = app.get_json(&sales, &format!("/v1/messages/{other}")).await;
     assert_eq!(status, 403);
@@ -462,7 +587,14 @@ both_backends!(pages_show_what_happened, |backend| async move {
         .await;
     let first = body["id"].as_str().unwrap().to_owned();
     app.wait_for_message(&admin, &first, WAIT, settled).await;
-    let question = held(&app, &ingest, &admin, "p-2", "Do you ship your bikes to Norway?").await;
+    let question = held(
+        &app,
+        &ingest,
+        &admin,
+        "p-2",
+        "Do you ship your bikes to Norway?",
+    )
+    .await;
     let session = Session::start(&app, &admin).await;
 
     let (status, inbox) = session.get("/inbox?q=parcel").await;
@@ -494,18 +626,36 @@ both_backends!(pages_show_what_happened, |backend| async move {
         .to_owned();
     let edited = "Yes! We ship to Norway in about a week.";
     let (status, location) = session
-        .post_form(&format!("/queue/{id}"), &[("verdict", "approve"), ("text", edited), ("return", "platform=shop")])
+        .post_form(
+            &format!("/queue/{id}"),
+            &[
+                ("verdict", "approve"),
+                ("text", edited),
+                ("return", "platform=shop"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.starts_with("/queue?platform=shop&notice=approved"), "{location}");
+    assert!(
+        location.starts_with("/queue?platform=shop&notice=approved"),
+        "{location}"
+    );
     let (_, queue) = session.get(&location).await;
     assert!(queue.contains("Approved: the reply is on its way."));
     let done = app
         .wait_for_message(&admin, &question, WAIT, |m| {
-            m["actions"].as_array().unwrap().iter().any(|a| a["text"] == edited && a["status"] == "dry_run")
+            m["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["text"] == edited && a["status"] == "dry_run")
         })
         .await;
-    assert!(done["actions"].as_array().unwrap().iter().any(|a| a["decided_by"] == "console:test-admin"));
+    assert!(done["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["decided_by"] == "console:test-admin"));
     let (_, timeline) = session.get(&format!("/messages/{question}")).await;
     assert!(timeline.contains("Delivered: reply"), "{timeline}");
     assert!(timeline.contains("Review approved by console:test-admin"));
@@ -516,8 +666,14 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert!(dashboard.contains("<p class=\"big\">2</p>"), "two messages");
     assert!(dashboard.contains("Time to first response"));
     let times = &dashboard[dashboard.find("Time to first response").unwrap()..];
-    assert!(times.contains("<th scope=\"row\">shop</th>"), "first responses are timed per platform");
-    assert_eq!(session.get("/dashboard?days=0").await.0, StatusCode::BAD_REQUEST);
+    assert!(
+        times.contains("<th scope=\"row\">shop</th>"),
+        "first responses are timed per platform"
+    );
+    assert_eq!(
+        session.get("/dashboard?days=0").await.0,
+        StatusCode::BAD_REQUEST
+    );
 
     // The audit log shows the human actions.
     let (_, audit) = session.get("/audit").await;
@@ -525,12 +681,16 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert!(audit.contains("console.sign_in"));
 
     // Tokens are shown once when created, and can be revoked.
-    let (status, page) = session.post_form("/tokens", &[("name", "zapier"), ("role", "ingest")]).await;
+    let (status, page) = session
+        .post_form("/tokens", &[("name", "zapier"), ("role", "ingest")])
+        .await;
     assert_eq!(status, StatusCode::OK);
     let start = page.find("id=\"new-token\">").unwrap() + 15;
     let token = &page[start..start + page[start..].find('<').unwrap()];
     assert!(token.starts_with("rpd_"));
-    let (status, _) = app.post_messages(token, &message("shop", "comment", "p-3", "hi")).await;
+    let (status, _) = app
+        .post_messages(token, &message("shop", "comment", "p-3", "hi"))
+        .await;
     assert_eq!(status, 202, "the new token works");
     let (_, list) = session.get("/tokens").await;
     assert!(!list.contains(token), "never shown again");

@@ -442,7 +442,9 @@ both_backends!(
 
         let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
         let mut conn = db.conn().await.unwrap();
-        let audit = replyd::store::audit::page(&mut conn, None, 10).await.unwrap();
+        let audit = replyd::store::audit::page(&mut conn, None, 10)
+            .await
+            .unwrap();
         let updates: Vec<_> = audit.iter().filter(|e| e.action == "lead.update").collect();
         assert_eq!(updates.len(), 2, "{audit:?}");
         assert_eq!(updates[0].details["after"]["status"], "won");

@@ -27,6 +27,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub ctx: Ctx,
     pub metrics: PrometheusHandle,
+    /// Console sign-in attempts per client address.
+    pub sign_ins: std::sync::Arc<crate::console::session::SignInLimiter>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -151,7 +153,9 @@ async fn list_messages(
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = messages::list(&mut conn, &filter).await?;
-    Ok(Json(json!({ "items": items, "next_cursor": next_message_cursor(&filter, &items) })))
+    Ok(Json(
+        json!({ "items": items, "next_cursor": next_message_cursor(&filter, &items) }),
+    ))
 }
 
 /// Where the next page of messages starts, when this one was full.
@@ -159,8 +163,13 @@ pub fn next_message_cursor(
     filter: &messages::MessageFilter,
     items: &[messages::MessageSummary],
 ) -> Option<String> {
-    let last = items.last().filter(|_| items.len() == filter.limit as usize)?;
-    Some(encode_cursor(last.message.received_at, last.message.id.as_str()))
+    let last = items
+        .last()
+        .filter(|_| items.len() == filter.limit as usize)?;
+    Some(encode_cursor(
+        last.message.received_at,
+        last.message.id.as_str(),
+    ))
 }
 
 pub(crate) fn encode_cursor(at: i64, id: &str) -> String {

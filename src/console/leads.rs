@@ -22,7 +22,11 @@ struct Column {
     leads: Vec<StoredLead>,
 }
 
-pub async fn board(State(state): State<AppState>, user: User, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn board(
+    State(state): State<AppState>,
+    user: User,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     user.require(Permission::ReadLeads)?;
     let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let platform = fields.get("platform").map(str::to_owned);
@@ -77,7 +81,11 @@ pub async fn board(State(state): State<AppState>, user: User, RawQuery(raw): Raw
     )
 }
 
-pub async fn detail(State(state): State<AppState>, user: User, Path(id): Path<String>) -> PageResult {
+pub async fn detail(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> PageResult {
     user.require(Permission::ReadLeads)?;
     let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
     let mut conn = state.ctx.db.conn().await?;

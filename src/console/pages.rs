@@ -11,7 +11,11 @@ use crate::auth::{generate_token, hash_token, Permission};
 use crate::domain::{Intent, MessageId, Role, Stage};
 use crate::store::{actions, audit, leads, messages, reviews, stats, tokens};
 
-pub async fn inbox(State(state): State<AppState>, user: User, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn inbox(
+    State(state): State<AppState>,
+    user: User,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     user.require(Permission::ReadMessages)?;
     let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let field = |k: &str| fields.get(k).map(str::to_owned);
@@ -64,7 +68,11 @@ struct Event {
     status: Option<String>,
 }
 
-pub async fn message(State(state): State<AppState>, user: User, Path(id): Path<String>) -> PageResult {
+pub async fn message(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+) -> PageResult {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
     let mut conn = state.ctx.db.conn().await?;
     may_read_message(&user.caller, &mut conn, &id)
@@ -82,8 +90,14 @@ pub async fn message(State(state): State<AppState>, user: User, Path(id): Path<S
     let lead = leads::for_message(&mut conn, &id).await?;
     let context = match &message.thread_id {
         Some(thread) => {
-            messages::thread_context(&mut conn, message.platform.as_str(), thread, message.received_at, 5)
-                .await?
+            messages::thread_context(
+                &mut conn,
+                message.platform.as_str(),
+                thread,
+                message.received_at,
+                5,
+            )
+            .await?
         }
         None => Vec::new(),
     };
@@ -142,7 +156,11 @@ pub async fn message(State(state): State<AppState>, user: User, Path(id): Path<S
         if let Some(at) = r.decided_at {
             timeline.push(Event {
                 at,
-                what: format!("Review {} by {}", r.status, r.reviewer.as_deref().unwrap_or("?")),
+                what: format!(
+                    "Review {} by {}",
+                    r.status,
+                    r.reviewer.as_deref().unwrap_or("?")
+                ),
                 detail: r.note.clone(),
                 status: None,
             });
@@ -166,7 +184,11 @@ pub async fn message(State(state): State<AppState>, user: User, Path(id): Path<S
     )
 }
 
-pub async fn dashboard(State(state): State<AppState>, user: User, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: User,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     user.require(Permission::ReadMessages)?;
     let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let days = match fields.get("days") {
@@ -200,7 +222,11 @@ pub async fn dashboard(State(state): State<AppState>, user: User, RawQuery(raw):
     )
 }
 
-pub async fn audit(State(state): State<AppState>, user: User, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn audit(
+    State(state): State<AppState>,
+    user: User,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     user.require(Permission::ReadAudit)?;
     let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let before = fields
@@ -223,7 +249,11 @@ pub async fn tokens(State(state): State<AppState>, user: User) -> PageResult {
     tokens_page(&state, &user, None).await
 }
 
-async fn tokens_page(state: &AppState, user: &User, created: Option<(String, String)>) -> PageResult {
+async fn tokens_page(
+    state: &AppState,
+    user: &User,
+    created: Option<(String, String)>,
+) -> PageResult {
     user.require(Permission::ManageTokens)?;
     let mut conn = state.ctx.db.conn().await?;
     let list = tokens::list(&mut conn).await?;
@@ -252,13 +282,13 @@ pub async fn create_token(
             ApiError::bad_request("invalid_field", "a name of 1 to 100 characters").field("name")
         })?
         .to_owned();
-    let role: Role = form
-        .get("role")
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e: crate::domain::ParseError| {
-            ApiError::bad_request("invalid_field", e.message).field("role")
-        })?;
+    let role: Role =
+        form.get("role")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: crate::domain::ParseError| {
+                ApiError::bad_request("invalid_field", e.message).field("role")
+            })?;
     let token = generate_token();
     let mut tx = state.ctx.db.begin().await?;
     let id = tokens::insert(&mut tx, &name, role, &hash_token(&token)).await?;

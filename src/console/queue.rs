@@ -19,7 +19,13 @@ use crate::store::stats;
 /// Earlier messages of the conversation shown above each item.
 const CONTEXT_MESSAGES: u32 = 3;
 /// Filters a decision returns to, in the order the form shows them.
-const FILTER_KEYS: &[&str] = &["platform", "intent", "sentiment", "flag", "older_than_hours"];
+const FILTER_KEYS: &[&str] = &[
+    "platform",
+    "intent",
+    "sentiment",
+    "flag",
+    "older_than_hours",
+];
 
 #[derive(Serialize)]
 struct QueueEntry {
@@ -192,12 +198,11 @@ fn verdict(form: &FormFields, original: Option<&str>) -> Result<Verdict, Console
             Some(reason) => Ok(Verdict::Reject {
                 reason: reason.to_owned(),
             }),
-            None => Err(ApiError::bad_request(
-                "missing_field",
-                "A rejection needs a reason.",
-            )
-            .field("reason")
-            .into()),
+            None => Err(
+                ApiError::bad_request("missing_field", "A rejection needs a reason.")
+                    .field("reason")
+                    .into(),
+            ),
         },
         _ => Err(ApiError::bad_request("invalid_field", "Approve or reject?")
             .field("verdict")
@@ -244,9 +249,11 @@ pub async fn bulk(
     };
     let ids = form.all("ids");
     if ids.is_empty() {
-        return Err(ApiError::bad_request("missing_field", "Select at least one item.")
-            .field("ids")
-            .into());
+        return Err(
+            ApiError::bad_request("missing_field", "Select at least one item.")
+                .field("ids")
+                .into(),
+        );
     }
     let (mut done, mut failed) = (0u32, 0u32);
     for id in ids {

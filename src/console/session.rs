@@ -9,7 +9,7 @@
 //! not come from another origin. Bearer-token calls carry no cookie and
 //! need no CSRF token.
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +21,17 @@ use crate::auth::{generate_secret, hash_token, Caller, Permission, Via};
 use crate::store::{audit, now_ms, sessions, tokens};
 
 pub const COOKIE: &str = "replyd_session";
+/// Sign-in attempts one client address may make per minute. Tokens are 256
+/// random bits, so guessing is hopeless anyway; this keeps a script from
+/// hammering the token table and filling the log.
+const SIGN_INS_PER_MINUTE: u32 = 20;
+
+pub type SignInLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
+pub fn sign_in_limiter() -> SignInLimiter {
+    let per_minute = std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).expect("not zero");
+    governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))
+}
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -167,8 +178,19 @@ fn login_form(status: StatusCode, next: Option<&str>, error: Option<&str>) -> Re
     }
 }
 
-pub async fn login(State(state): State<AppState>, form: FormFields) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    form: FormFields,
+) -> Response {
     let next = form.get("next");
+    if state.sign_ins.check_key(&client.ip()).is_err() {
+        return login_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            Some("Too many sign-in attempts from here; wait a minute."),
+        );
+    }
     let Some(token) = form.get("token") else {
         return login_form(StatusCode::BAD_REQUEST, next, Some("Paste your API token."));
     };
@@ -190,8 +212,13 @@ async fn start_session(
     token: &str,
 ) -> Result<Result<HeaderValue, &'static str>, ApiError> {
     let config = &state.ctx.config.console;
-    let mut tx = state.ctx.db.begin().await?;
-    let Some(record) = tokens::find_by_hash(&mut tx, &hash_token(token)).await? else {
+    // Read outside the transaction: on SQLite a transaction that reads
+    // before it writes can fail to take the write lock from a busy pipeline.
+    let found = {
+        let mut conn = state.ctx.db.conn().await?;
+        tokens::find_by_hash(&mut conn, &hash_token(token)).await?
+    };
+    let Some(record) = found else {
         return Ok(Err("That token is unknown or has been revoked."));
     };
     if !Permission::ReadMessages.granted_to(record.role)
@@ -202,7 +229,15 @@ async fn start_session(
     let id = generate_secret("rps");
     let csrf = generate_secret("csrf");
     let ttl_ms = i64::from(config.session_hours) * 3_600_000;
-    sessions::insert(&mut tx, &hash_token(&id), &record.id, &csrf, now_ms() + ttl_ms).await?;
+    let mut tx = state.ctx.db.begin().await?;
+    sessions::insert(
+        &mut tx,
+        &hash_token(&id),
+        &record.id,
+        &csrf,
+        now_ms() + ttl_ms,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &format!("console:{}", record.name),
@@ -212,7 +247,11 @@ async fn start_session(
     )
     .await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
-    Ok(Ok(session_cookie(&id, ttl_ms / 1000, config.secure_cookies)))
+    Ok(Ok(session_cookie(
+        &id,
+        ttl_ms / 1000,
+        config.secure_cookies,
+    )))
 }
 
 pub async fn logout(
@@ -247,7 +286,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/queue?platform=shop")), "/queue?platform=shop");
+        assert_eq!(
+            safe_next(Some("/queue?platform=shop")),
+            "/queue?platform=shop"
+        );
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
@@ -279,7 +321,13 @@ mod tests {
     fn the_session_cookie_is_http_only_and_strict() {
         let c = session_cookie("abc", 60, true);
         let c = c.to_str().unwrap();
-        for part in ["HttpOnly", "SameSite=Strict", "Max-Age=60", "Secure", "Path=/"] {
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Max-Age=60",
+            "Secure",
+            "Path=/",
+        ] {
             assert!(c.contains(part), "{c}");
         }
     }

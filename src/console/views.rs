@@ -33,6 +33,10 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("when", when);
     env.add_filter("duration", duration);
     env.add_filter("ago", ago);
+    env.add_filter("date", date);
+    env.add_filter("truncate", truncate);
+    env.add_filter("decimal", decimal);
+    env.add_filter("json", json);
     env
 });
 
@@ -41,6 +45,29 @@ fn when(ms: Option<i64>) -> String {
     ms.and_then(chrono::DateTime::from_timestamp_millis)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "–".into())
+}
+
+/// `2026-11-26` from milliseconds since the epoch.
+fn date(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "–".into())
+}
+
+/// At most `chars` characters, with an ellipsis when cut.
+fn truncate(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+fn decimal(value: f64, places: usize) -> String {
+    format!("{value:.places$}")
+}
+
+fn json(value: Value) -> String {
+    serde_json::to_string(&value).unwrap_or_default()
 }
 
 /// A span of milliseconds, as a person reads it.
@@ -113,6 +140,14 @@ mod tests {
         .unwrap();
         assert!(!page.0.contains("<script>alert"), "{}", page.0);
         assert!(page.0.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn filters_shorten_and_format() {
+        assert_eq!(truncate("héllo wörld", 5), "héllo…");
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(decimal(0.456, 2), "0.46");
+        assert_eq!(date(Some(86_400_000)), "1970-01-02");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use crate::api::{decode_cursor, encode_cursor, ApiError, AppState};
 use crate::auth::{Caller, Permission};
-use crate::pipeline::Ctx;
 use crate::domain::{LeadId, LeadStatus, Platform};
+use crate::pipeline::Ctx;
 use crate::store::leads::{self, LeadFilter, StoredLead};
 use crate::store::{audit, StoreError};
 
@@ -247,7 +247,6 @@ pub async fn update(
     }
     Ok(after)
 }
-
 
 const CSV_COLUMNS: &[&str] = &[
     "id",

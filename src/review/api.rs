@@ -21,7 +21,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/reviews/{id}/reject", post(reject))
 }
 
-
 /// The queue's filters, shared by the API and the console's queue page.
 #[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -81,12 +80,16 @@ async fn list(
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = reviews::list(&mut conn, &filter).await?;
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor(&filter, &items) })))
+    Ok(Json(
+        json!({ "items": items, "next_cursor": next_cursor(&filter, &items) }),
+    ))
 }
 
 /// Where the next page starts, when this one was full.
 pub fn next_cursor(filter: &ReviewFilter, items: &[ReviewItem]) -> Option<String> {
-    let last = items.last().filter(|_| items.len() == filter.limit as usize)?;
+    let last = items
+        .last()
+        .filter(|_| items.len() == filter.limit as usize)?;
     let at = match filter.status {
         ReviewStatus::Held => last.created_at,
         _ => last.decided_at.unwrap_or(last.created_at),

@@ -118,20 +118,40 @@ pub async fn list(
         sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
     };
     if let Some(platform) = &filter.platform {
-        push(&mut sql, " AND m.platform = ?", BindValue::Text(platform.as_str().into()));
+        push(
+            &mut sql,
+            " AND m.platform = ?",
+            BindValue::Text(platform.as_str().into()),
+        );
     }
     if let Some(intent) = filter.intent {
-        push(&mut sql, " AND c.intent = ?", BindValue::Text(intent.as_str().into()));
+        push(
+            &mut sql,
+            " AND c.intent = ?",
+            BindValue::Text(intent.as_str().into()),
+        );
     }
     if let Some(sentiment) = filter.sentiment {
-        push(&mut sql, " AND c.sentiment = ?", BindValue::Text(sentiment.as_str().into()));
+        push(
+            &mut sql,
+            " AND c.sentiment = ?",
+            BindValue::Text(sentiment.as_str().into()),
+        );
     }
     if let Some(flag) = filter.flag {
         // Flags are a JSON array of names; a quoted name matches one element.
-        push(&mut sql, " AND c.flags LIKE ?", BindValue::Text(format!("%\"{}\"%", flag.as_str())));
+        push(
+            &mut sql,
+            " AND c.flags LIKE ?",
+            BindValue::Text(format!("%\"{}\"%", flag.as_str())),
+        );
     }
     if let Some(age) = filter.min_age_ms {
-        push(&mut sql, " AND r.created_at <= ?", BindValue::Int(now_ms() - age));
+        push(
+            &mut sql,
+            " AND r.created_at <= ?",
+            BindValue::Int(now_ms() - age),
+        );
     }
     let order = if filter.status == ReviewStatus::Held {
         if let Some((at, id)) = &filter.after {
@@ -148,8 +168,13 @@ pub async fn list(
         }
         "r.decided_at DESC, r.id DESC"
     };
-    sql.push_str(&format!(" ORDER BY {order} LIMIT {}", filter.limit.clamp(1, 500)));
-    let rows = BindValue::bind_all(&sql, binds).fetch_all(&mut *conn).await?;
+    sql.push_str(&format!(
+        " ORDER BY {order} LIMIT {}",
+        filter.limit.clamp(1, 500)
+    ));
+    let rows = BindValue::bind_all(&sql, binds)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -33,7 +33,9 @@ pub async fn volume(conn: &mut AnyConnection, since: i64) -> Result<Volume, Stor
         let n: i64 = row.try_get("n")?;
         let unclassified = || "unclassified".to_owned();
         let platform: String = row.try_get("platform")?;
-        let intent = row.try_get::<Option<String>, _>("intent")?.unwrap_or_else(unclassified);
+        let intent = row
+            .try_get::<Option<String>, _>("intent")?
+            .unwrap_or_else(unclassified);
         let sentiment = row
             .try_get::<Option<String>, _>("sentiment")?
             .unwrap_or_else(unclassified);
