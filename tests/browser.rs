@@ -97,8 +97,20 @@ impl Browser {
         }
     }
 
+    /// The page's main text. A page that is still being replaced (after a
+    /// click) answers "stale element"; ask the new one.
     async fn text(&self) -> String {
-        self.css("main").await.text().await.unwrap()
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.css("main").await.text().await {
+                Ok(text) => return text,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("retrying the page text: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no page text: {e}"),
+            }
+        }
     }
 
     /// Reloads until the page says `what`.
