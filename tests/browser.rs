@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, message, settled, Backend, TestApp};
+use common::{free_port, message, post_settled, Backend, TestApp};
 use fantoccini::{Client, ClientBuilder, Locator};
 use replyd::domain::Role;
 use serde_json::{json, Value};
@@ -189,14 +189,6 @@ impl Drop for Browser {
     }
 }
 
-async fn post(app: &TestApp, ingest: &str, reader: &str, msg: Value) -> String {
-    let (status, body) = app.post_messages(ingest, &msg).await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["id"].as_str().unwrap().to_owned();
-    app.wait_for_message(reader, &id, WAIT, settled).await;
-    id
-}
-
 async fn review_of(app: &TestApp, token: &str, status: &str, message_id: &str) -> Option<Value> {
     let (_, body) = app
         .get_json(token, &format!("/v1/reviews?status={status}"))
@@ -217,25 +209,25 @@ async fn reviewers_and_sales_work_in_the_browser() {
     let sales = app.token(Role::Sales).await;
     let viewer = app.token(Role::Viewer).await;
 
-    let norway = post(
+    let norway = post_settled(
         &app,
         &ingest,
         &viewer,
-        message("shop", "dm", "b-1", "Do you ship your bikes to Norway?"),
+        &message("shop", "dm", "b-1", "Do you ship your bikes to Norway?"),
     )
     .await;
-    let iceland = post(
+    let iceland = post_settled(
         &app,
         &ingest,
         &viewer,
-        message("shop", "dm", "b-2", "Do you ship your bikes to Iceland?"),
+        &message("shop", "dm", "b-2", "Do you ship your bikes to Iceland?"),
     )
     .await;
-    let sunday = post(
+    let sunday = post_settled(
         &app,
         &ingest,
         &viewer,
-        message("shop", "dm", "b-3", "Is the Utrecht shop open on Sunday?"),
+        &message("shop", "dm", "b-3", "Is the Utrecht shop open on Sunday?"),
     )
     .await;
     let mut lead = message(
@@ -246,7 +238,7 @@ async fn reviewers_and_sales_work_in_the_browser() {
     );
     lead["lang"] = json!("en");
     lead["author"] = json!({"id": "cafe-owner", "name": "Robin Peeters"});
-    post(&app, &ingest, &viewer, lead).await;
+    post_settled(&app, &ingest, &viewer, &lead).await;
 
     let browser = Browser::start(&app).await;
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{message, settled, Backend, TestApp};
+use common::{message, post_settled, settled, Backend, TestApp};
 use replyd::domain::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -109,14 +109,7 @@ fn csrf_of(page: &str) -> String {
 
 /// A question nobody answered yet: its reply is held for a person.
 async fn held(app: &TestApp, ingest: &str, reader: &str, id: &str, text: &str) -> String {
-    let (status, body) = app
-        .post_messages(ingest, &message("shop", "dm", id, text))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let message_id = body["id"].as_str().unwrap().to_owned();
-    app.wait_for_message(reader, &message_id, WAIT, settled)
-        .await;
-    message_id
+    post_settled(app, ingest, reader, &message("shop", "dm", id, text)).await
 }
 
 async fn review_ids(app: &TestApp, token: &str) -> Vec<String> {
@@ -347,10 +340,10 @@ const ADMIN: &[Role] = &[Role::Admin];
 const INGEST: &[Role] = &[Role::Admin, Role::Ingest];
 
 fn new_message() -> Value {
-    json!({"platform": "shop", "kind": "comment", "external_id": uuid_like(), "author": {"id": "a"}, "text": "hello"})
+    json!({"platform": "shop", "kind": "comment", "external_id": unique_external_id(), "author": {"id": "a"}, "text": "hello"})
 }
 
-fn uuid_like() -> String {
+fn unique_external_id() -> String {
     format!(
         "m-{}",
         std::time::SystemTime::now()
@@ -360,14 +353,17 @@ fn uuid_like() -> String {
     )
 }
 
-fn api_routes() -> Vec<Route> {
-    use Body::*;
-    let r = |method: Method, path: &'static str, body: Body, allowed: &'static [Role]| Route {
+fn r(method: Method, path: &'static str, body: Body, allowed: &'static [Role]) -> Route {
+    Route {
         method,
         path,
         body,
         allowed,
-    };
+    }
+}
+
+fn api_routes() -> Vec<Route> {
+    use Body::*;
     vec![
         r(Method::POST, "/v1/messages", Json(new_message), INGEST),
         r(Method::GET, "/v1/messages", None, READ_MESSAGES),
@@ -411,12 +407,6 @@ fn api_routes() -> Vec<Route> {
 
 fn page_routes() -> Vec<Route> {
     use Body::*;
-    let r = |method: Method, path: &'static str, body: Body, allowed: &'static [Role]| Route {
-        method,
-        path,
-        body,
-        allowed,
-    };
     vec![
         r(Method::GET, "/queue", None, READ_REVIEWS),
         r(

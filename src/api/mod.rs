@@ -132,12 +132,7 @@ impl MessageQuery {
             platform: query_param::<Platform>("platform", &self.platform)?,
             intent: query_param::<Intent>("intent", &self.intent)?,
             search: self.q.clone().filter(|q| !q.trim().is_empty()),
-            before: self
-                .cursor
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .map(decode_cursor)
-                .transpose()?,
+            before: cursor_param(&self.cursor)?,
             limit: self.limit.unwrap_or(50).clamp(1, 500),
         })
     }
@@ -153,23 +148,27 @@ async fn list_messages(
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = messages::list(&mut conn, &filter).await?;
-    Ok(Json(
-        json!({ "items": items, "next_cursor": next_message_cursor(&filter, &items) }),
-    ))
+    let next = next_cursor(&items, filter.limit, |m| {
+        (m.message.received_at, m.message.id.as_str())
+    });
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
-/// Where the next page of messages starts, when this one was full.
-pub fn next_message_cursor(
-    filter: &messages::MessageFilter,
-    items: &[messages::MessageSummary],
-) -> Option<String> {
-    let last = items
-        .last()
-        .filter(|_| items.len() == filter.limit as usize)?;
-    Some(encode_cursor(
-        last.message.received_at,
-        last.message.id.as_str(),
-    ))
+/// Where the next page starts when this one was full: the `(time, id)` key
+/// of its last item, as an opaque cursor.
+pub fn next_cursor<T>(items: &[T], limit: u32, key: impl Fn(&T) -> (i64, &str)) -> Option<String> {
+    let last = items.last().filter(|_| items.len() == limit as usize)?;
+    let (at, id) = key(last);
+    Some(encode_cursor(at, id))
+}
+
+/// An optional `cursor` parameter; empty counts as absent.
+pub fn cursor_param(value: &Option<String>) -> Result<Option<(i64, String)>, ApiError> {
+    value
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()
 }
 
 pub(crate) fn encode_cursor(at: i64, id: &str) -> String {

@@ -1,11 +1,11 @@
 //! The sales board: leads by status, a lead's detail, and its changes.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::Redirect;
 use minijinja::context;
 use serde::Serialize;
 
-use super::{render, ConsoleError, FormFields, PageResult, User};
+use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
 use crate::api::{query_param, ApiError, AppState};
 use crate::auth::Permission;
 use crate::domain::{LeadId, LeadStatus};
@@ -25,10 +25,9 @@ struct Column {
 pub async fn board(
     State(state): State<AppState>,
     user: User,
-    RawQuery(raw): RawQuery,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadLeads)?;
-    let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let platform = fields.get("platform").map(str::to_owned);
     let min_score = fields
         .get("min_score")

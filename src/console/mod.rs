@@ -218,6 +218,11 @@ impl FormFields {
             .filter(|v| !v.is_empty())
     }
 
+    /// [`FormFields::get`], owned.
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
@@ -231,12 +236,7 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
     type Rejection = ConsoleError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ConsoleError> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
+        if !is_form(req.headers()) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_body",
@@ -249,6 +249,26 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
             .map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
         Ok(FormFields::parse(&body))
     }
+}
+
+/// A page's query string, read like a form (filters are GET forms).
+pub struct QueryFields(pub FormFields);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryFields {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(QueryFields(FormFields::parse(query.as_bytes())))
+    }
+}
+
+/// Whether a request's body is an HTML form submission.
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// An HTML page, or the error page.

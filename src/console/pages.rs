@@ -1,12 +1,12 @@
 //! The inbox, a message's timeline, the dashboard, and the admin pages.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, Redirect};
 use minijinja::context;
 use serde::Serialize;
 
-use super::{render, ConsoleError, FormFields, PageResult, User};
-use crate::api::{may_read_message, next_message_cursor, ApiError, AppState, MessageQuery};
+use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
+use crate::api::{may_read_message, next_cursor, ApiError, AppState, MessageQuery};
 use crate::auth::{generate_token, hash_token, Permission};
 use crate::domain::{Intent, MessageId, Role, Stage};
 use crate::store::{actions, audit, leads, messages, reviews, stats, tokens};
@@ -14,23 +14,24 @@ use crate::store::{actions, audit, leads, messages, reviews, stats, tokens};
 pub async fn inbox(
     State(state): State<AppState>,
     user: User,
-    RawQuery(raw): RawQuery,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadMessages)?;
-    let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
-    let field = |k: &str| fields.get(k).map(str::to_owned);
     let query = MessageQuery {
-        status: field("status"),
-        platform: field("platform"),
-        intent: field("intent"),
-        q: field("q"),
-        cursor: field("cursor"),
+        status: fields.owned("status"),
+        platform: fields.owned("platform"),
+        intent: fields.owned("intent"),
+        q: fields.owned("q"),
+        cursor: fields.owned("cursor"),
         limit: None,
     };
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = messages::list(&mut conn, &filter).await?;
-    let next = next_message_cursor(&filter, &items).map(|cursor| {
+    let next = next_cursor(&items, filter.limit, |m| {
+        (m.message.received_at, m.message.id.as_str())
+    })
+    .map(|cursor| {
         let mut out = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
             ("status", &query.status),
@@ -187,10 +188,9 @@ pub async fn message(
 pub async fn dashboard(
     State(state): State<AppState>,
     user: User,
-    RawQuery(raw): RawQuery,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadMessages)?;
-    let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
     let days = match fields.get("days") {
         None => 7,
         Some(d) => d
@@ -225,20 +225,13 @@ pub async fn dashboard(
 pub async fn audit(
     State(state): State<AppState>,
     user: User,
-    RawQuery(raw): RawQuery,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadAudit)?;
-    let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
-    let before = fields
-        .get("before")
-        .map(crate::api::decode_cursor)
-        .transpose()?;
+    let before = crate::api::cursor_param(&fields.owned("before"))?;
     let mut conn = state.ctx.db.conn().await?;
     let entries = audit::page(&mut conn, before, 100).await?;
-    let next = (entries.len() == 100)
-        .then(|| entries.last())
-        .flatten()
-        .map(|e| crate::api::encode_cursor(e.at, &e.id));
+    let next = next_cursor(&entries, 100, |e| (e.at, e.id.as_str()));
     render(
         "audit.html",
         context! { layout => user.layout("audit"), entries, next },

@@ -1,16 +1,16 @@
 //! The review queue: held drafts with everything a reviewer needs to decide,
 //! one at a time or in bulk.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::Redirect;
 use minijinja::context;
 use serde::Serialize;
 
-use super::{render, ConsoleError, FormFields, PageResult, User};
+use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
 use crate::api::{ApiError, AppState};
 use crate::auth::Permission;
 use crate::domain::{Flag, Intent, ReviewStatus, Sentiment};
-use crate::review::api::{next_cursor, ReviewQuery};
+use crate::review::api::{next_review_cursor, ReviewQuery};
 use crate::review::{decide, ReviewError, Verdict};
 use crate::store::messages::{self, StoredMessage};
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
@@ -55,24 +55,22 @@ fn notice_text(fields: &FormFields) -> Option<String> {
 pub async fn page(
     State(state): State<AppState>,
     user: User,
-    RawQuery(raw): RawQuery,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadReviews)?;
-    let fields = FormFields::parse(raw.unwrap_or_default().as_bytes());
-    let field = |k: &str| fields.get(k).map(str::to_owned);
     let query = ReviewQuery {
-        platform: field("platform"),
-        intent: field("intent"),
-        sentiment: field("sentiment"),
-        flag: field("flag"),
-        older_than_hours: field("older_than_hours"),
-        cursor: field("cursor"),
+        platform: fields.owned("platform"),
+        intent: fields.owned("intent"),
+        sentiment: fields.owned("sentiment"),
+        flag: fields.owned("flag"),
+        older_than_hours: fields.owned("older_than_hours"),
+        cursor: fields.owned("cursor"),
         ..ReviewQuery::default()
     };
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = reviews::list(&mut conn, &filter).await?;
-    let next = next_cursor(&filter, &items);
+    let next = next_review_cursor(&filter, &items);
     let mut entries = Vec::with_capacity(items.len());
     for item in items {
         let context = match &item.thread_id {

@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 
-use super::{ConsoleError, FormFields, User};
+use super::{is_form, ConsoleError, FormFields, User};
 use crate::api::{ApiError, AppState, MAX_BODY_BYTES};
 use crate::auth::{generate_secret, hash_token, Caller, Permission, Via};
 use crate::store::{audit, now_ms, sessions, tokens};
@@ -99,12 +99,7 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, String> {
     if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if matches(given) { Ok(req) } else { Err(path) };
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(req.headers()) {
         return Err(path);
     }
     let (parts, body) = req.into_parts();

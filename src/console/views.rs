@@ -11,6 +11,7 @@ use crate::api::ApiError;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
+    ("macros.html", include_str!("templates/macros.html")),
     ("login.html", include_str!("templates/login.html")),
     ("error.html", include_str!("templates/error.html")),
     ("queue.html", include_str!("templates/queue.html")),

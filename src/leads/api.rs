@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use crate::api::{decode_cursor, encode_cursor, ApiError, AppState};
+use crate::api::{cursor_param, next_cursor, ApiError, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::{LeadId, LeadStatus, Platform};
 use crate::pipeline::Ctx;
@@ -85,7 +85,7 @@ fn filter(
         min_score: q.min_score,
         since: date("since", q.since)?,
         until: date("until", q.until)?,
-        before: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        before: cursor_param(&q.cursor)?,
         limit: q.limit.unwrap_or(default_limit).clamp(1, max_limit),
     })
 }
@@ -99,11 +99,8 @@ async fn list(
     let filter = filter(query, 50, 500)?;
     let mut conn = state.ctx.db.conn().await?;
     let items = leads::list(&mut conn, &filter).await?;
-    let next_cursor = (items.len() == filter.limit as usize)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| encode_cursor(last.created_at, last.id.as_str()));
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    let next = next_cursor(&items, filter.limit, |l| (l.created_at, l.id.as_str()));
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
 async fn list_csv(
@@ -185,7 +182,6 @@ pub async fn update(
     patch: LeadPatch,
     actor: &str,
 ) -> Result<StoredLead, ApiError> {
-    let id = id.clone();
     if patch.status == Some(LeadStatus::HandedOff) {
         return Err(ApiError::bad_request(
             "invalid_field",
@@ -209,27 +205,27 @@ pub async fn update(
         );
     }
     let mut tx = ctx.db.begin().await?;
-    let before = leads::get(&mut tx, &id).await?;
+    let before = leads::get(&mut tx, id).await?;
     let mut queued = false;
     if let Some(to) = patch.status.filter(|s| *s != before.status) {
-        if !leads::transition(&mut tx, &id, &[before.status], to).await? {
+        if !leads::transition(&mut tx, id, &[before.status], to).await? {
             return Err(
                 StoreError::Conflict("the lead changed meanwhile; try again".into()).into(),
             );
         }
-        let handed_off_before = !leads::deliveries(&mut tx, &id).await?.is_empty();
+        let handed_off_before = !leads::deliveries(&mut tx, id).await?.is_empty();
         if to == LeadStatus::Qualified && !handed_off_before {
-            queued = super::handoff::queue(&mut tx, &ctx.config.leads, &id).await?;
+            queued = super::handoff::queue(&mut tx, &ctx.config.leads, id).await?;
         }
     }
     leads::set_owner_and_notes(
         &mut tx,
-        &id,
+        id,
         patch.owner.as_ref().map(|o| o.as_deref()),
         patch.notes.as_ref().map(|n| n.as_deref()),
     )
     .await?;
-    let after = leads::get(&mut tx, &id).await?;
+    let after = leads::get(&mut tx, id).await?;
     audit::record(
         &mut tx,
         actor,

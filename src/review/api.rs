@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{decide, ReviewError, Verdict};
-use crate::api::{decode_cursor, encode_cursor, query_param, ApiError, AppState};
+use crate::api::{cursor_param, next_cursor, query_param, ApiError, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::ReviewStatus;
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
@@ -59,12 +59,7 @@ impl ReviewQuery {
             sentiment: query_param("sentiment", &self.sentiment)?,
             flag: query_param("flag", &self.flag)?,
             min_age_ms: hours.map(|h| (h * 3_600_000.0) as i64),
-            after: self
-                .cursor
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .map(decode_cursor)
-                .transpose()?,
+            after: cursor_param(&self.cursor)?,
             limit: self.limit.unwrap_or(50).clamp(1, 500),
         })
     }
@@ -80,21 +75,19 @@ async fn list(
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = reviews::list(&mut conn, &filter).await?;
-    Ok(Json(
-        json!({ "items": items, "next_cursor": next_cursor(&filter, &items) }),
-    ))
+    let next = next_review_cursor(&filter, &items);
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
-/// Where the next page starts, when this one was full.
-pub fn next_cursor(filter: &ReviewFilter, items: &[ReviewItem]) -> Option<String> {
-    let last = items
-        .last()
-        .filter(|_| items.len() == filter.limit as usize)?;
-    let at = match filter.status {
-        ReviewStatus::Held => last.created_at,
-        _ => last.decided_at.unwrap_or(last.created_at),
-    };
-    Some(encode_cursor(at, &last.id))
+/// The queue pages by when items were held; decided items by the decision.
+pub fn next_review_cursor(filter: &ReviewFilter, items: &[ReviewItem]) -> Option<String> {
+    next_cursor(items, filter.limit, |item| {
+        let at = match filter.status {
+            ReviewStatus::Held => item.created_at,
+            _ => item.decided_at.unwrap_or(item.created_at),
+        };
+        (at, item.id.as_str())
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,8 +7,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::messages::{message_from_row, BindValue, StoredMessage, MESSAGE_COLUMNS};
-use super::{now_ms, to_json, AnyConnection, StoreError};
+use super::messages::{message_from_row, StoredMessage, MESSAGE_COLUMNS};
+use super::{now_ms, to_json, AnyConnection, BindValue, Filtered, StoreError};
 use crate::domain::{HandoffStatus, Kind, Lang, LeadId, LeadStatus, MessageId, Platform};
 
 /// A lead as detection creates it.
@@ -298,46 +298,28 @@ pub async fn list(
     conn: &mut AnyConnection,
     filter: &LeadFilter,
 ) -> Result<Vec<StoredLead>, StoreError> {
-    let mut sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE 1 = 1");
-    let mut binds: Vec<BindValue> = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, value: BindValue| {
-        binds.push(value);
-        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
-    };
+    let mut query = Filtered::new(format!("SELECT {LEAD_COLUMNS} FROM leads WHERE 1 = 1"));
     if let Some(status) = filter.status {
-        push(
-            &mut sql,
-            " AND status = ?",
-            BindValue::Text(status.as_str().into()),
-        );
+        query.and("status = ?", BindValue::Text(status.as_str().into()));
     }
     if let Some(platform) = &filter.platform {
-        push(
-            &mut sql,
-            " AND platform = ?",
-            BindValue::Text(platform.as_str().into()),
-        );
+        query.and("platform = ?", BindValue::Text(platform.as_str().into()));
     }
     if let Some(min) = filter.min_score {
-        push(&mut sql, " AND score >= ?", BindValue::Float(min));
+        query.and("score >= ?", BindValue::Float(min));
     }
     if let Some(since) = filter.since {
-        push(&mut sql, " AND created_at >= ?", BindValue::Int(since));
+        query.and("created_at >= ?", BindValue::Int(since));
     }
     if let Some(until) = filter.until {
-        push(&mut sql, " AND created_at < ?", BindValue::Int(until));
+        query.and("created_at < ?", BindValue::Int(until));
     }
     if let Some((at, id)) = &filter.before {
-        push(&mut sql, " AND (created_at < ?", BindValue::Int(*at));
-        push(&mut sql, " OR (created_at = ?", BindValue::Int(*at));
-        push(&mut sql, " AND id < ?))", BindValue::Text(id.clone()));
+        query.page_past("created_at", "id", *at, id, false);
     }
-    sql.push_str(&format!(
-        " ORDER BY created_at DESC, id DESC LIMIT {}",
-        filter.limit.max(1)
-    ));
-    let rows = BindValue::bind_all(&sql, binds)
-        .fetch_all(&mut *conn)
+    let rows = query
+        .finish("created_at DESC, id DESC", filter.limit.max(1))
+        .fetch_all(conn)
         .await?;
     rows.iter().map(lead_from_row).collect()
 }

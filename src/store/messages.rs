@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{now_ms, to_json, AnyConnection, StoreError};
+use super::{now_ms, to_json, AnyConnection, BindValue, Filtered, StoreError};
 use crate::domain::{Classification, Kind, MessageId, Platform, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -314,55 +314,29 @@ pub async fn list(
     conn: &mut AnyConnection,
     filter: &MessageFilter,
 ) -> Result<Vec<MessageSummary>, StoreError> {
-    let mut sql = format!(
+    let mut query = Filtered::new(format!(
         "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags FROM messages m \
          LEFT JOIN classifications c ON c.message_id = m.id WHERE 1 = 1"
-    );
-    let mut binds: Vec<BindValue> = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, value: BindValue| {
-        binds.push(value);
-        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
-    };
+    ));
     if let Some(stage) = filter.stage {
-        push(
-            &mut sql,
-            " AND m.stage = ?",
-            BindValue::Text(stage.as_str().into()),
-        );
+        query.and("m.stage = ?", BindValue::Text(stage.as_str().into()));
     }
     if let Some(platform) = &filter.platform {
-        push(
-            &mut sql,
-            " AND m.platform = ?",
-            BindValue::Text(platform.as_str().into()),
-        );
+        query.and("m.platform = ?", BindValue::Text(platform.as_str().into()));
     }
     if let Some(intent) = filter.intent {
-        push(
-            &mut sql,
-            " AND c.intent = ?",
-            BindValue::Text(intent.as_str().into()),
-        );
+        query.and("c.intent = ?", BindValue::Text(intent.as_str().into()));
     }
     if let Some(search) = &filter.search {
         let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        push(
-            &mut sql,
-            " AND LOWER(m.text) LIKE ?",
-            BindValue::Text(pattern),
-        );
+        query.and("LOWER(m.text) LIKE ?", BindValue::Text(pattern));
     }
     if let Some((at, id)) = &filter.before {
-        push(&mut sql, " AND (m.received_at < ?", BindValue::Int(*at));
-        push(&mut sql, " OR (m.received_at = ?", BindValue::Int(*at));
-        push(&mut sql, " AND m.id < ?))", BindValue::Text(id.clone()));
+        query.page_past("m.received_at", "m.id", *at, id, false);
     }
-    sql.push_str(&format!(
-        " ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
-        filter.limit.clamp(1, 500)
-    ));
-    let rows = BindValue::bind_all(&sql, binds)
-        .fetch_all(&mut *conn)
+    let rows = query
+        .finish("m.received_at DESC, m.id DESC", filter.limit.clamp(1, 500))
+        .fetch_all(conn)
         .await?;
     rows.iter()
         .map(|row| {
@@ -378,30 +352,6 @@ pub async fn list(
             })
         })
         .collect()
-}
-
-pub(super) enum BindValue {
-    Text(String),
-    Int(i64),
-    Float(f64),
-}
-
-impl BindValue {
-    /// Binds each value in order to the `$n` placeholders of `sql`.
-    pub(super) fn bind_all(
-        sql: &str,
-        binds: Vec<BindValue>,
-    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-        let mut query = sqlx::query(sql);
-        for bind in binds {
-            query = match bind {
-                BindValue::Text(t) => query.bind(t),
-                BindValue::Int(i) => query.bind(i),
-                BindValue::Float(f) => query.bind(f),
-            };
-        }
-        query
-    }
 }
 
 /// Counts of messages per stage, for readiness and metrics.

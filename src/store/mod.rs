@@ -220,6 +220,78 @@ impl Db {
     }
 }
 
+/// A value bound to a `$n` placeholder of a [`Filtered`] query.
+pub(crate) enum BindValue {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// A list query whose WHERE clause grows one optional filter at a time,
+/// numbering the `$n` placeholders (which both backends accept) as it goes.
+pub(crate) struct Filtered {
+    sql: String,
+    binds: Vec<BindValue>,
+}
+
+impl Filtered {
+    /// `select` ends in a WHERE clause the filters extend with `AND`.
+    pub fn new(select: impl Into<String>) -> Self {
+        Filtered {
+            sql: select.into(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds ` AND <clause>`, where `?` in `clause` stands for `value`.
+    pub fn and(&mut self, clause: &str, value: BindValue) {
+        self.binds.push(value);
+        let placeholder = format!("${}", self.binds.len());
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&clause.replace('?', &placeholder));
+    }
+
+    /// Keyset paging past `(at, id)` in the order of `(at_column, id_column)`:
+    /// `newer` pages forward in ascending order, else backward in descending.
+    pub fn page_past(&mut self, at_column: &str, id_column: &str, at: i64, id: &str, newer: bool) {
+        let op = if newer { '>' } else { '<' };
+        self.binds.push(BindValue::Int(at));
+        self.binds.push(BindValue::Text(id.to_owned()));
+        let (a, b) = (self.binds.len() - 1, self.binds.len());
+        self.sql.push_str(&format!(
+            " AND ({at_column} {op} ${a} OR ({at_column} = ${a} AND {id_column} {op} ${b}))"
+        ));
+    }
+
+    /// Ends the query with its ORDER BY and LIMIT.
+    pub fn finish(mut self, order_by: &str, limit: u32) -> FilteredQuery {
+        self.sql
+            .push_str(&format!(" ORDER BY {order_by} LIMIT {limit}"));
+        FilteredQuery(self)
+    }
+}
+
+/// A finished [`Filtered`] query, ready to run.
+pub(crate) struct FilteredQuery(Filtered);
+
+impl FilteredQuery {
+    pub async fn fetch_all(
+        self,
+        conn: &mut AnyConnection,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let Filtered { sql, binds } = self.0;
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                BindValue::Text(t) => query.bind(t),
+                BindValue::Int(i) => query.bind(i),
+                BindValue::Float(f) => query.bind(f),
+            };
+        }
+        Ok(query.fetch_all(&mut *conn).await?)
+    }
+}
+
 /// Milliseconds since the Unix epoch: the one time unit the schema stores.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

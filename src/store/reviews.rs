@@ -3,8 +3,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::messages::BindValue;
-use super::{now_ms, AnyConnection, StoreError};
+use super::{now_ms, AnyConnection, BindValue, Filtered, StoreError};
 use crate::domain::{Flag, Intent, MessageId, Platform, ReviewStatus, Sentiment};
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,69 +110,44 @@ pub async fn list(
     conn: &mut AnyConnection,
     filter: &ReviewFilter,
 ) -> Result<Vec<ReviewItem>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} {FROM} WHERE r.status = $1");
-    let mut binds = vec![BindValue::Text(filter.status.as_str().into())];
-    let mut push = |sql: &mut String, clause: &str, value: BindValue| {
-        binds.push(value);
-        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
-    };
+    let mut query = Filtered::new(format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1"));
+    query.and(
+        "r.status = ?",
+        BindValue::Text(filter.status.as_str().into()),
+    );
     if let Some(platform) = &filter.platform {
-        push(
-            &mut sql,
-            " AND m.platform = ?",
-            BindValue::Text(platform.as_str().into()),
-        );
+        query.and("m.platform = ?", BindValue::Text(platform.as_str().into()));
     }
     if let Some(intent) = filter.intent {
-        push(
-            &mut sql,
-            " AND c.intent = ?",
-            BindValue::Text(intent.as_str().into()),
-        );
+        query.and("c.intent = ?", BindValue::Text(intent.as_str().into()));
     }
     if let Some(sentiment) = filter.sentiment {
-        push(
-            &mut sql,
-            " AND c.sentiment = ?",
+        query.and(
+            "c.sentiment = ?",
             BindValue::Text(sentiment.as_str().into()),
         );
     }
     if let Some(flag) = filter.flag {
         // Flags are a JSON array of names; a quoted name matches one element.
-        push(
-            &mut sql,
-            " AND c.flags LIKE ?",
-            BindValue::Text(format!("%\"{}\"%", flag.as_str())),
-        );
+        let element = format!("%\"{}\"%", flag.as_str());
+        query.and("c.flags LIKE ?", BindValue::Text(element));
     }
     if let Some(age) = filter.min_age_ms {
-        push(
-            &mut sql,
-            " AND r.created_at <= ?",
-            BindValue::Int(now_ms() - age),
-        );
+        query.and("r.created_at <= ?", BindValue::Int(now_ms() - age));
     }
-    let order = if filter.status == ReviewStatus::Held {
-        if let Some((at, id)) = &filter.after {
-            push(&mut sql, " AND (r.created_at > ?", BindValue::Int(*at));
-            push(&mut sql, " OR (r.created_at = ?", BindValue::Int(*at));
-            push(&mut sql, " AND r.id > ?))", BindValue::Text(id.clone()));
-        }
-        "r.created_at, r.id"
+    // The queue pages oldest first; decided items newest decision first.
+    let held = filter.status == ReviewStatus::Held;
+    let (at_column, order) = if held {
+        ("r.created_at", "r.created_at, r.id")
     } else {
-        if let Some((at, id)) = &filter.after {
-            push(&mut sql, " AND (r.decided_at < ?", BindValue::Int(*at));
-            push(&mut sql, " OR (r.decided_at = ?", BindValue::Int(*at));
-            push(&mut sql, " AND r.id < ?))", BindValue::Text(id.clone()));
-        }
-        "r.decided_at DESC, r.id DESC"
+        ("r.decided_at", "r.decided_at DESC, r.id DESC")
     };
-    sql.push_str(&format!(
-        " ORDER BY {order} LIMIT {}",
-        filter.limit.clamp(1, 500)
-    ));
-    let rows = BindValue::bind_all(&sql, binds)
-        .fetch_all(&mut *conn)
+    if let Some((at, id)) = &filter.after {
+        query.page_past(at_column, "r.id", *at, id, held);
+    }
+    let rows = query
+        .finish(order, filter.limit.clamp(1, 500))
+        .fetch_all(conn)
         .await?;
     rows.iter().map(from_row).collect()
 }

@@ -13,7 +13,6 @@ pub struct SessionRecord {
     pub name: String,
     pub role: Role,
     pub csrf: String,
-    pub expires_at: i64,
 }
 
 pub async fn insert(
@@ -50,7 +49,7 @@ pub async fn find(
     id_hash: &str,
 ) -> Result<Option<SessionRecord>, StoreError> {
     let row = sqlx::query(
-        "SELECT s.token_id, t.name, t.role, s.csrf, s.expires_at FROM sessions s \
+        "SELECT s.token_id, t.name, t.role, s.csrf FROM sessions s \
          JOIN api_tokens t ON t.id = s.token_id \
          WHERE s.id_hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL",
     )
@@ -64,7 +63,6 @@ pub async fn find(
             name: r.try_get("name")?,
             role: r.try_get::<String, _>("role")?.parse()?,
             csrf: r.try_get("csrf")?,
-            expires_at: r.try_get("expires_at")?,
         })
     })
     .transpose()

@@ -194,6 +194,16 @@ pub fn message(platform: &str, kind: &str, external_id: &str, text: &str) -> Val
 }
 
 /// A message is settled when it is done, or decided with only held actions.
+/// Posts one message and waits until the pipeline has settled it; its id.
+pub async fn post_settled(app: &TestApp, ingest: &str, reader: &str, msg: &Value) -> String {
+    let (status, body) = app.post_messages(ingest, msg).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    app.wait_for_message(reader, &id, Duration::from_secs(60), settled)
+        .await;
+    id
+}
+
 pub fn settled(body: &Value) -> bool {
     let stage = body["message"]["stage"].as_str().unwrap_or_default();
     stage == "done"
