@@ -207,13 +207,8 @@ async fn start_session(
     token: &str,
 ) -> Result<Result<HeaderValue, &'static str>, ApiError> {
     let config = &state.ctx.config.console;
-    // Read outside the transaction: on SQLite a transaction that reads
-    // before it writes can fail to take the write lock from a busy pipeline.
-    let found = {
-        let mut conn = state.ctx.db.conn().await?;
-        tokens::find_by_hash(&mut conn, &hash_token(token)).await?
-    };
-    let Some(record) = found else {
+    let mut tx = state.ctx.db.begin().await?;
+    let Some(record) = tokens::find_by_hash(&mut tx, &hash_token(token)).await? else {
         return Ok(Err("That token is unknown or has been revoked."));
     };
     if !Permission::ReadMessages.granted_to(record.role)
@@ -224,7 +219,6 @@ async fn start_session(
     let id = generate_secret("rps");
     let csrf = generate_secret("csrf");
     let ttl_ms = i64::from(config.session_hours) * 3_600_000;
-    let mut tx = state.ctx.db.begin().await?;
     sessions::insert(
         &mut tx,
         &hash_token(&id),

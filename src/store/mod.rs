@@ -206,8 +206,15 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
+    /// On SQLite the transaction takes the write lock at once: a deferred
+    /// one that reads first may find it cannot upgrade to a writer while
+    /// another connection writes, and fails with "database is locked"
+    /// instead of waiting its turn.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
