@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::classify::model::Precision;
 use crate::classify::rules::RulesConfig;
 use crate::domain::{ActionKind, Platform};
 use crate::draft::guardrails::GuardrailConfig;
@@ -150,6 +151,10 @@ pub struct ModelConfig {
     /// Requests waiting for the model beyond this are refused (and retried
     /// later by the pipeline) instead of piling up in memory.
     pub queue_capacity: usize,
+    /// Matrix arithmetic of the encoder: "int8" (8-bit integer kernels,
+    /// fastest on CPUs with VNNI), "f32" (the reference) or "q4" (least
+    /// memory). Unset: the fastest for this CPU.
+    pub precision: Option<Precision>,
 }
 
 impl Default for ModelConfig {
@@ -161,6 +166,7 @@ impl Default for ModelConfig {
             max_batch_tokens: 4096,
             max_batch_size: 64,
             queue_capacity: 1024,
+            precision: None,
         }
     }
 }

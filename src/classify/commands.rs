@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::heads::Heads;
 use super::local::assemble;
-use super::model::{self, Encoder};
+use super::model::{self, Encoder, EncoderOptions};
 use super::rules::Rules;
 use crate::config::Config;
 use crate::domain::{Classification, Intent, Sentiment};
@@ -28,9 +28,7 @@ pub struct LocalModel {
 impl LocalModel {
     /// Fetches the base weights when they are missing, saying so.
     pub fn load(config: &Config) -> anyhow::Result<LocalModel> {
-        let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
-        let encoder =
-            Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+        let encoder = load_encoder(config)?;
         let heads = match &config.model.heads_dir {
             Some(dir) => Heads::load_dir(dir)
                 .with_context(|| format!("loading heads from {}", dir.display()))?,
@@ -65,6 +63,17 @@ impl LocalModel {
             })
             .collect())
     }
+}
+
+/// The encoder at the configured precision (the fastest for this CPU unless
+/// `model.precision` says otherwise), fetching the base weights when missing.
+pub fn load_encoder(config: &Config) -> anyhow::Result<Encoder> {
+    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+    let options = EncoderOptions {
+        precision: config.model.precision.unwrap_or_default(),
+        ..EncoderOptions::default()
+    };
+    Encoder::load_with(&files.model, &files.tokenizer, options).context("loading the encoder")
 }
 
 pub fn cache_dir(config: &Config) -> PathBuf {
@@ -271,9 +280,10 @@ pub fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
         .map(|n| n.get())
         .unwrap_or(1);
     println!(
-        "corpus: {} messages; {} cores; whole classification (encoder, heads, rules)",
+        "corpus: {} messages; {} cores; encoder precision {:?}; whole classification (encoder, heads, rules)",
         texts.len(),
-        threads
+        threads,
+        local.encoder.options().precision,
     );
     // Warm up caches and allocators.
     local.classify_batch(
@@ -372,8 +382,7 @@ pub fn start_classifier(
     config: &Config,
     rules: Arc<Rules>,
 ) -> anyhow::Result<super::local::ModelClassifier> {
-    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
-    let encoder = Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+    let encoder = load_encoder(config)?;
     let heads = match &config.model.heads_dir {
         Some(dir) => {
             Heads::load_dir(dir).with_context(|| format!("loading heads from {}", dir.display()))?
@@ -410,14 +419,19 @@ pub struct TrainArgs {
 }
 
 pub fn train(config: &Config, args: &TrainArgs) -> anyhow::Result<()> {
-    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
-    let encoder = Encoder::load(&files.model, &files.tokenizer).context("loading the encoder")?;
+    let encoder = load_encoder(config)?;
     let opts = super::train::TrainOptions::standard(
         &args.shared_data,
         &args.own_data,
         &args.out,
         &cache_dir(config).join("embeddings"),
-        model::fetch::MODEL_SHA256,
+        // Cached embeddings are only reused by the same weights at the same
+        // precision.
+        &format!(
+            "{}:{:?}",
+            model::fetch::MODEL_SHA256,
+            encoder.options().precision
+        ),
     );
     let mut embed = |texts: &[&str]| encoder.embed(texts).map_err(|e| e.to_string());
     let (_heads, report) = super::train::train(&opts, &mut embed)?;

