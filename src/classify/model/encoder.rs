@@ -53,6 +53,7 @@ use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, Q
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::e5s1::{self, Config, E5Tokenizer, SpecialTokens, TensorView, Q4_BLOCK_BYTES, QK};
+use super::gelu;
 use super::ModelError;
 
 /// Embedding dimension.
@@ -136,6 +137,11 @@ pub struct EncoderOptions {
     /// Max padded tokens (batch × longest sequence) per forward pass inside
     /// one `embed` call; bigger inputs are split into several passes.
     pub max_forward_tokens: usize,
+    /// OS threads one `embed` call spreads its forward passes over. Each pass
+    /// runs on one thread: independent passes in parallel keep every core
+    /// busy without the lock-step barrier between matmuls that intra-op
+    /// threading needs, which stalls whenever the OS preempts one thread.
+    pub threads: usize,
 }
 
 impl Default for EncoderOptions {
@@ -144,8 +150,50 @@ impl Default for EncoderOptions {
             precision: Precision::default(),
             tokenizer: TokenizerKind::default(),
             max_forward_tokens: 8192,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
+}
+
+/// Most padding a forward pass may carry, as a fraction of its longest
+/// sequence: a shorter sequence starts a new pass instead.
+const MAX_PADDING_FRACTION: f32 = 0.25;
+
+/// Cuts sequence lengths, sorted longest first, into forward passes: each
+/// within `max_tokens` padded tokens and `MAX_PADDING_FRACTION` padding, and
+/// at least `threads` passes when there are that many sequences, so every
+/// thread gets work. Returns ranges into the sorted order.
+fn plan_passes(
+    sorted_lengths: &[usize],
+    max_tokens: usize,
+    threads: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut passes = Vec::new();
+    let mut start = 0;
+    while start < sorted_lengths.len() {
+        let longest = sorted_lengths[start];
+        let max_rows = (max_tokens / longest.max(1)).max(1);
+        let shortest_allowed = longest as f32 * (1.0 - MAX_PADDING_FRACTION);
+        let mut end = start + 1;
+        while end < sorted_lengths.len()
+            && end - start < max_rows
+            && sorted_lengths[end] as f32 >= shortest_allowed
+        {
+            end += 1;
+        }
+        passes.push(start..end);
+        start = end;
+    }
+    while passes.len() < threads {
+        let (widest, range) = match passes.iter().enumerate().max_by_key(|(_, r)| r.len()) {
+            Some((i, r)) if r.len() > 1 => (i, r.clone()),
+            _ => break,
+        };
+        let middle = range.start + range.len() / 2;
+        passes[widest] = range.start..middle;
+        passes.insert(widest + 1, middle..range.end);
+    }
+    passes
 }
 
 /// A tokenized text: its windows, each already wrapped in `<s> … </s>`.
@@ -224,7 +272,13 @@ fn aligned_q4(parts: &[&[u8]]) -> Vec<u16> {
 /// lets gemm read it without repacking a transposed view on every call.
 enum Linear {
     Q4(QMatMul),
-    Int8 { matmul: QMatMul, padding: usize },
+    Int8 {
+        matmul: QMatMul,
+        padding: usize,
+        /// Divides the input, channel by channel, before it is quantized
+        /// (the weight's columns were multiplied by the same factors).
+        smoothing: Option<Tensor>,
+    },
     F32(Tensor),
 }
 
@@ -235,10 +289,25 @@ impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Linear::Q4(m) => m.forward(x),
-            Linear::Int8 { matmul, padding } if *padding > 0 => {
-                matmul.forward(&x.pad_with_zeros(candle_core::D::Minus1, 0, *padding)?)
+            Linear::Int8 {
+                matmul,
+                padding,
+                smoothing,
+            } => {
+                let smoothed;
+                let x = match smoothing {
+                    Some(inverse) => {
+                        smoothed = x.broadcast_mul(inverse)?;
+                        &smoothed
+                    }
+                    None => x,
+                };
+                if *padding > 0 {
+                    matmul.forward(&x.pad_with_zeros(candle_core::D::Minus1, 0, *padding)?)
+                } else {
+                    matmul.forward(x)
+                }
             }
-            Linear::Int8 { matmul, .. } => matmul.forward(x),
             Linear::F32(wt) => x.matmul(wt),
         }
     }
@@ -249,10 +318,14 @@ impl Linear {
     }
 }
 
+/// Builds one linear layer from its Q4_0 blocks. `input_range` is, per input
+/// channel, how large the input can get: the `|γ| + |β|` of the LayerNorm
+/// that produces it, where there is one.
 fn q4_matmul(
     parts: &[&[u8]],
     n_out: usize,
     n_in: usize,
+    input_range: Option<&[f32]>,
     precision: Precision,
     dev: &Device,
 ) -> Result<Linear, ModelError> {
@@ -271,17 +344,64 @@ fn q4_matmul(
         Precision::Q4 => Linear::Q4(QMatMul::QTensor(Arc::new(qt))),
         Precision::Int8 => {
             let padding = n_in.next_multiple_of(INT8_K_MULTIPLE) - n_in;
-            let weight = qt
-                .dequantize(dev)?
-                .pad_with_zeros(candle_core::D::Minus1, 0, padding)?;
+            let mut weight = qt.dequantize(dev)?;
+            let smoothing = match input_range {
+                Some(range) => {
+                    let factors = smoothing_factors(&weight, range)?;
+                    weight = weight.broadcast_mul(&Tensor::new(factors.as_slice(), dev)?)?;
+                    let inverse: Vec<f32> = factors.iter().map(|f| 1.0 / f).collect();
+                    Some(Tensor::new(inverse.as_slice(), dev)?)
+                }
+                None => None,
+            };
+            let weight = weight.pad_with_zeros(candle_core::D::Minus1, 0, padding)?;
             let q8 = QTensor::quantize(&weight, GgmlDType::Q8_0)?;
             Linear::Int8 {
                 matmul: QMatMul::QTensor(Arc::new(q8)),
                 padding,
+                smoothing,
             }
         }
         Precision::F32 => Linear::F32(qt.dequantize(dev)?.t()?.contiguous()?),
     })
+}
+
+/// Per-input-channel factors that move the activations' outliers into the
+/// weight (SmoothQuant, Xiao et al. 2023, with α = ½): the activations are
+/// quantized with one scale per 256 channels, so a few channels hundreds of
+/// times larger than the rest would leave the rest with almost no bits; the
+/// weights are quantized per 32 values and absorb the difference better.
+/// Data-free: the activation range comes from the LayerNorm in front.
+fn smoothing_factors(weight: &Tensor, input_range: &[f32]) -> Result<Vec<f32>, ModelError> {
+    let column_max: Vec<f32> = weight.abs()?.max(0)?.to_vec1()?;
+    if column_max.len() != input_range.len() {
+        return Err(ModelError::Inference(format!(
+            "{} LayerNorm channels for a {}-wide input",
+            input_range.len(),
+            column_max.len()
+        )));
+    }
+    Ok(input_range
+        .iter()
+        .zip(&column_max)
+        .map(|(&a, &w)| {
+            if a > 0.0 && w > 0.0 {
+                (a / w).sqrt()
+            } else {
+                1.0
+            }
+        })
+        .collect())
+}
+
+/// `|γ| + |β|` of a LayerNorm, per channel: a bound on its output's size.
+fn layer_norm_range(gamma: &TensorView<'_>, beta: &TensorView<'_>) -> Vec<f32> {
+    gamma
+        .to_f32_vec()
+        .iter()
+        .zip(beta.to_f32_vec())
+        .map(|(g, b)| g.abs() + b.abs())
+        .collect()
 }
 
 fn f32_tensor(parts: &[&TensorView<'_>], dev: &Device) -> Result<Tensor, ModelError> {
@@ -353,27 +473,40 @@ impl Encoder {
                 .flat_map(|r| r.iter().zip(&ty[..h]).map(|(a, b)| a + b))
                 .collect();
             let mut layers = Vec::with_capacity(cfg.layers);
+            // Each layer's input is the LayerNorm before it: the embeddings'
+            // for the first layer, the previous layer's output one after.
+            let mut input_range = layer_norm_range(&m.emb_ln_w, &m.emb_ln_b);
             for l in &m.layers {
+                let attention_range = layer_norm_range(&l.aln_w, &l.aln_b);
                 layers.push(Layer {
                     qkv: q4_matmul(
                         &[l.q_w.data, l.k_w.data, l.v_w.data],
                         3 * h,
                         h,
+                        Some(&input_range),
                         opts.precision,
                         &device,
                     )?,
                     qkv_b: f32_tensor(&[&l.q_b, &l.k_b, &l.v_b], &device)?,
-                    ao: q4_matmul(&[l.ao_w.data], h, h, opts.precision, &device)?,
+                    ao: q4_matmul(&[l.ao_w.data], h, h, None, opts.precision, &device)?,
                     ao_b: f32_tensor(&[&l.ao_b], &device)?,
                     aln_w: f32_tensor(&[&l.aln_w], &device)?,
                     aln_b: f32_tensor(&[&l.aln_b], &device)?,
-                    fi: q4_matmul(&[l.fi_w.data], ff, h, opts.precision, &device)?,
+                    fi: q4_matmul(
+                        &[l.fi_w.data],
+                        ff,
+                        h,
+                        Some(&attention_range),
+                        opts.precision,
+                        &device,
+                    )?,
                     fi_b: f32_tensor(&[&l.fi_b], &device)?,
-                    fo: q4_matmul(&[l.fo_w.data], h, ff, opts.precision, &device)?,
+                    fo: q4_matmul(&[l.fo_w.data], h, ff, None, opts.precision, &device)?,
                     fo_b: f32_tensor(&[&l.fo_b], &device)?,
                     oln_w: f32_tensor(&[&l.oln_w], &device)?,
                     oln_b: f32_tensor(&[&l.oln_b], &device)?,
                 });
+                input_range = layer_norm_range(&l.oln_w, &l.oln_b);
             }
             (
                 cfg,
@@ -491,23 +624,51 @@ impl Encoder {
         let mut order: Vec<usize> = (0..segs.len()).collect();
         order.sort_by_key(|&s| std::cmp::Reverse(segs[s].2.len()));
 
+        let lengths: Vec<usize> = order.iter().map(|&s| segs[s].2.len()).collect();
+        let passes = plan_passes(
+            &lengths,
+            self.opts.max_forward_tokens,
+            self.opts.threads.max(1),
+        );
+        let run = |pass: &std::ops::Range<usize>| {
+            let batch: Vec<&[u32]> = order[pass.clone()].iter().map(|&s| segs[s].2).collect();
+            self.forward_mean(&batch)
+        };
+        let pooled: Vec<Vec<f32>> = if passes.len() == 1 || self.opts.threads <= 1 {
+            passes.iter().map(run).collect::<Result<_, _>>()?
+        } else {
+            // Passes are claimed from a shared counter, longest first, so a
+            // thread that finishes early takes the next one.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let results = std::sync::Mutex::new(vec![None; passes.len()]);
+            std::thread::scope(|scope| {
+                for _ in 0..self.opts.threads.min(passes.len()) {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(pass) = passes.get(i) else { break };
+                        let result = run(pass);
+                        results.lock().expect("no panics while held")[i] = Some(result);
+                    });
+                }
+            });
+            results
+                .into_inner()
+                .expect("no panics while held")
+                .into_iter()
+                .map(|r| r.expect("every pass ran"))
+                .collect::<Result<_, _>>()?
+        };
+
         let mut acc = vec![vec![0f32; h]; toks.len()];
         let mut wsum = vec![0f32; toks.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let l = segs[order[start]].2.len();
-            let max_b = (self.opts.max_forward_tokens / l).max(1);
-            let end = (start + max_b).min(order.len());
-            let batch: Vec<&[u32]> = order[start..end].iter().map(|&s| segs[s].2).collect();
-            let means = self.forward_mean(&batch)?;
-            for (k, &s) in order[start..end].iter().enumerate() {
+        for (pass, means) in passes.iter().zip(&pooled) {
+            for (k, &s) in order[pass.clone()].iter().enumerate() {
                 let (ti, w, _) = segs[s];
                 for (a, m) in acc[ti].iter_mut().zip(&means[k * h..(k + 1) * h]) {
                     *a += w * m;
                 }
                 wsum[ti] += w;
             }
-            start = end;
         }
         for (v, w) in acc.iter_mut().zip(&wsum) {
             let inv = if *w > 0.0 { 1.0 / w } else { 1.0 };
@@ -582,7 +743,7 @@ impl Encoder {
             };
             let ao = ly.ao.forward_bias(&ctx, &ly.ao_b)?;
             x = candle_nn::ops::layer_norm(&(x + ao)?, &ly.aln_w, &ly.aln_b, cfg.eps)?;
-            let mid = ly.fi.forward_bias(&x, &ly.fi_b)?.gelu_erf()?;
+            let mid = gelu::gelu(&ly.fi.forward_bias(&x, &ly.fi_b)?)?;
             let fo = ly.fo.forward_bias(&mid, &ly.fo_b)?;
             x = candle_nn::ops::layer_norm(&(x + fo)?, &ly.oln_w, &ly.oln_b, cfg.eps)?;
         }
@@ -786,6 +947,49 @@ mod tests {
         }
         eprintln!("{} texts, {bad} tokenizer mismatches", texts.len());
         assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn passes_bound_padding_and_feed_every_thread() {
+        let lengths = [80, 78, 70, 41, 40, 39, 12, 11, 10, 10];
+        let passes = plan_passes(&lengths, 8192, 1);
+        assert_eq!(passes, vec![0..3, 3..6, 6..10]);
+        for pass in &passes {
+            let longest = lengths[pass.start] as f32;
+            assert!(lengths[pass.end - 1] as f32 >= longest * (1.0 - MAX_PADDING_FRACTION));
+        }
+        // the token budget caps a pass too
+        assert_eq!(plan_passes(&[10; 5], 20, 1), vec![0..2, 2..4, 4..5]);
+        // two threads, one bucket of similar lengths: split in two
+        assert_eq!(plan_passes(&[20, 20, 19, 19], 8192, 2), vec![0..2, 2..4]);
+        // a single sequence cannot be split
+        assert_eq!(plan_passes(&[20], 8192, 4), vec![0..1]);
+        assert!(plan_passes(&[], 8192, 2).is_empty());
+    }
+
+    #[test]
+    fn threads_do_not_change_the_embeddings() {
+        let files = fetch::ensure_model(&fetch::default_cache_dir()).expect("model files");
+        let texts: Vec<String> = reference().into_iter().map(|(t, _)| t).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let embed = |threads| {
+            let options = EncoderOptions {
+                threads,
+                ..Default::default()
+            };
+            Encoder::load_with(&files.model, &files.tokenizer, options)
+                .unwrap()
+                .embed(&texts)
+                .unwrap()
+        };
+        for (a, b) in embed(1).iter().zip(embed(3)) {
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "threads changed an embedding by {worst}");
+        }
     }
 
     #[test]
