@@ -17,10 +17,12 @@ pub mod stats;
 pub mod tokens;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub use sqlx::AnyConnection;
 
@@ -63,6 +65,8 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    /// Stops SQLite's checkpoint task when the last clone goes.
+    _checkpointer: Option<Arc<DropGuard>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -100,7 +104,7 @@ impl Db {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
                             )
                             .await?;
                             Ok(())
@@ -117,13 +121,23 @@ impl Db {
                     .await?
             }
         };
-        if backend == Backend::Sqlite {
+        let checkpointer = if backend == Backend::Sqlite {
             // WAL is a property of the file: set once, it stays.
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
-        }
-        Ok(Db { pool, backend, url })
+            let stop = CancellationToken::new();
+            tokio::spawn(checkpoint_wal(pool.clone(), stop.clone()));
+            Some(Arc::new(stop.drop_guard()))
+        } else {
+            None
+        };
+        Ok(Db {
+            pool,
+            backend,
+            url,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Makes this process the only one serving a SQLite database: SQLite
@@ -224,6 +238,35 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Copies SQLite's write-ahead log back into the database file once a
+/// second, off the request path. By default the commit that fills the log
+/// does this itself, with an fsync, and an ingestion request that happened
+/// to be that commit waited tens of milliseconds for it. A passive
+/// checkpoint never blocks a writer. The task ends with the pool or when
+/// the last `Db` handle is dropped.
+async fn checkpoint_wal(pool: AnyPool, stop: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "SQLite checkpoint failed; retrying in a second");
+        }
     }
 }
 
