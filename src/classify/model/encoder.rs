@@ -106,19 +106,6 @@ impl Default for Precision {
     }
 }
 
-impl std::str::FromStr for Precision {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "q4" => Ok(Precision::Q4),
-            "int8" => Ok(Precision::Int8),
-            "f32" => Ok(Precision::F32),
-            other => Err(format!("unknown precision {other:?} (q4, int8 or f32)")),
-        }
-    }
-}
-
 /// Which tokenizer implementation to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenizerKind {
@@ -267,7 +254,7 @@ fn aligned_q4(parts: &[&[u8]]) -> Vec<u16> {
 }
 
 /// A linear layer's weight: candle Q4_0 `QMatMul` over `[out, in]`, an
-/// 8-bit `QMatMul` whose input dimension is padded to `padded_in`, or the
+/// 8-bit `QMatMul` whose input dimension is zero-padded by `padding`, or the
 /// dequantized f32 weight stored pre-transposed `[in, out]` (contiguous), which
 /// lets gemm read it without repacking a transposed view on every call.
 enum Linear {
