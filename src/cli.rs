@@ -60,7 +60,8 @@ pub enum Command {
     /// Score the model on a labelled JSONL file (precision, recall, F1,
     /// confusion matrix, per-language breakdown).
     Eval(classify::commands::EvalArgs),
-    /// Train the heads from labelled JSONL and write them to a directory.
+    /// Train the heads from labelled JSONL and write them to a directory
+    /// (with --adapters, fine-tune the encoder with LoRA adapters first).
     Train(classify::commands::TrainArgs),
     /// Measure the model's speed and memory on a fixed corpus (`bench`,
     /// `bench model`), or ingestion under load (`bench ingest`).
@@ -175,6 +176,13 @@ impl clap::ValueEnum for Role {
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl Cli {
+    /// Whether this run fine-tunes the encoder (`train --adapters`).
+    pub fn fine_tunes(&self) -> bool {
+        matches!(&self.command, Command::Train(args) if args.adapters)
     }
 }
 

@@ -145,6 +145,13 @@ pub struct ModelConfig {
     pub cache_dir: Option<PathBuf>,
     /// Retrained heads to use instead of the ones built into the binary.
     pub heads_dir: Option<PathBuf>,
+    /// Encoder adapters (from `replyd train --adapters`) to use instead of
+    /// the ones built into the binary.
+    pub adapters_dir: Option<PathBuf>,
+    /// Apply the encoder adapters (the built-in ones, or `adapters_dir`'s);
+    /// false runs the base encoder. Heads only fit the encoder they were
+    /// trained on, so turning this off calls for heads trained without.
+    pub adapters: bool,
     /// Most tokens in one batch; bounds memory and latency.
     pub max_batch_tokens: usize,
     pub max_batch_size: usize,
@@ -163,6 +170,8 @@ impl Default for ModelConfig {
             enabled: true,
             cache_dir: None,
             heads_dir: None,
+            adapters_dir: None,
+            adapters: true,
             max_batch_tokens: 4096,
             max_batch_size: 64,
             queue_capacity: 1024,

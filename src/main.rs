@@ -1,7 +1,12 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    replyd::classify::model::one_thread_per_forward_pass();
+    let cli = replyd::cli::Cli::parse();
+    // Fine-tuning runs one large backward pass at a time: it needs candle's
+    // intra-op pool, which everything else is better off without.
+    if !cli.fine_tunes() {
+        replyd::classify::model::one_thread_per_forward_pass();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -12,7 +17,6 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let cli = replyd::cli::Cli::parse();
     match runtime.block_on(replyd::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -10,9 +10,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::json;
 
+use super::finetune::{FinetuneOptions, FinetuneParams};
 use super::heads::Heads;
 use super::local::assemble;
-use super::model::{self, Encoder, EncoderOptions};
+use super::model::lora::StoredAs;
+use super::model::{self, Adapters, Encoder, EncoderOptions, Precision};
 use super::rules::Rules;
 use crate::config::Config;
 use crate::domain::{Classification, Intent, Sentiment};
@@ -66,14 +68,55 @@ impl LocalModel {
 }
 
 /// The encoder at the configured precision (the fastest for this CPU unless
-/// `model.precision` says otherwise), fetching the base weights when missing.
+/// `model.precision` says otherwise) with the configured adapters merged,
+/// fetching the base weights when missing.
 pub fn load_encoder(config: &Config) -> anyhow::Result<Encoder> {
     let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
-    let options = EncoderOptions {
+    let adapters = load_adapters(config)?;
+    Encoder::load_with_adapters(
+        &files.model,
+        &files.tokenizer,
+        encoder_options(config),
+        adapters.as_ref(),
+    )
+    .context("loading the encoder")
+}
+
+fn encoder_options(config: &Config) -> EncoderOptions {
+    EncoderOptions {
         precision: config.model.precision.unwrap_or_default(),
         ..EncoderOptions::default()
-    };
-    Encoder::load_with(&files.model, &files.tokenizer, options).context("loading the encoder")
+    }
+}
+
+/// `model.adapters_dir`'s adapters, else the built-in ones if the binary
+/// has any; none when `model.adapters` is off.
+pub fn load_adapters(config: &Config) -> anyhow::Result<Option<Adapters>> {
+    if !config.model.adapters {
+        return Ok(None);
+    }
+    match &config.model.adapters_dir {
+        Some(dir) => Adapters::load_dir(dir)
+            .map(Some)
+            .with_context(|| format!("loading adapters from {}", dir.display())),
+        None => Adapters::builtin().context("loading the built-in adapters"),
+    }
+}
+
+/// Names the encoder's weights for the embedding cache and the heads'
+/// manifest: cached embeddings are only reused by the same weights
+/// (adapters included) at the same precision. Without adapters the name is
+/// the one caches had before adapters existed, so they stay valid.
+fn encoder_id(encoder: &Encoder) -> String {
+    let base = format!(
+        "{}:{:?}",
+        model::fetch::MODEL_SHA256,
+        encoder.options().precision
+    );
+    match encoder.adapters_id() {
+        Some(adapters) => format!("{base}:lora-{adapters}"),
+        None => base,
+    }
 }
 
 pub fn cache_dir(config: &Config) -> PathBuf {
@@ -416,22 +459,123 @@ pub struct TrainArgs {
     /// Where heads.safetensors and manifest.json are written.
     #[arg(long, default_value = "models/heads")]
     pub out: PathBuf,
+    /// First fine-tune the encoder with LoRA adapters (from the base
+    /// encoder, whatever `model.adapters` says), then train the heads on
+    /// the adapted encoder.
+    #[arg(long)]
+    pub adapters: bool,
+    /// Where adapters.safetensors and its manifest.json are written.
+    #[arg(long, default_value = "models/adapters", requires = "adapters")]
+    pub adapters_out: PathBuf,
+    /// Adapt the top N of the encoder's layers [default: all 12].
+    #[arg(long, requires = "adapters")]
+    pub layers: Option<usize>,
+    /// Rank of the adapters [default: 8].
+    #[arg(long, requires = "adapters")]
+    pub rank: Option<usize>,
+    /// Adapter scale numerator (the scale is alpha / rank) [default: 2 × rank].
+    #[arg(long, requires = "adapters")]
+    pub alpha: Option<f32>,
+    /// Passes over the training rows [default: 2].
+    #[arg(long, requires = "adapters")]
+    pub epochs: Option<usize>,
+    /// Rows per step [default: 32].
+    #[arg(long, requires = "adapters")]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate of the adapters [default: 5e-4].
+    #[arg(long, requires = "adapters")]
+    pub lr: Option<f64>,
+    /// Fine-tune on N randomly chosen rows instead of all of them.
+    #[arg(long, requires = "adapters")]
+    pub sample: Option<usize>,
+    /// Stop fine-tuning after N steps.
+    #[arg(long, requires = "adapters")]
+    pub max_steps: Option<usize>,
+    /// Also fine-tune on the hate and offensive tweets (about twice the rows).
+    #[arg(long, requires = "adapters")]
+    pub toxicity: bool,
+    /// Store the adapters as f32 (twice the size of the default f16).
+    #[arg(long, requires = "adapters")]
+    pub adapters_f32: bool,
+    /// Only fine-tune: leave the heads as they are.
+    #[arg(long, requires = "adapters")]
+    pub skip_heads: bool,
+}
+
+impl TrainArgs {
+    fn finetune_params(&self) -> FinetuneParams {
+        let d = FinetuneParams::default();
+        let rank = self.rank.unwrap_or(d.rank);
+        FinetuneParams {
+            rank,
+            alpha: self.alpha.unwrap_or(2.0 * rank as f32),
+            layers: self.layers.unwrap_or(d.layers),
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            learning_rate: self.lr.unwrap_or(d.learning_rate),
+            sample: self.sample,
+            max_steps: self.max_steps,
+            toxicity: self.toxicity,
+            stored_as: if self.adapters_f32 {
+                StoredAs::F32
+            } else {
+                StoredAs::F16
+            },
+            ..d
+        }
+    }
+}
+
+/// Fine-tunes adapters from the base encoder; returns the encoder with them
+/// merged, at the configured precision.
+fn train_adapters(config: &Config, args: &TrainArgs) -> anyhow::Result<Encoder> {
+    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+    // The trainable forward reads the frozen weights as f32 tensors.
+    let base = Encoder::load_with(
+        &files.model,
+        &files.tokenizer,
+        EncoderOptions {
+            precision: Precision::F32,
+            ..EncoderOptions::default()
+        },
+    )
+    .context("loading the encoder")?;
+    let opts = FinetuneOptions::standard(
+        &args.shared_data,
+        &args.own_data,
+        &args.adapters_out,
+        args.finetune_params(),
+    );
+    // This process runs candle's intra-op pool (see `main`): passes on
+    // parallel threads of our own would only fight it for the cores.
+    let options = EncoderOptions {
+        threads: 1,
+        ..encoder_options(config)
+    };
+    let (encoder, report) = super::finetune::finetune(&opts, &base, &mut |adapters| {
+        Encoder::load_with_adapters(&files.model, &files.tokenizer, options, Some(adapters))
+    })?;
+    println!("{report}");
+    eprintln!("adapters written to {}", args.adapters_out.display());
+    Ok(encoder)
 }
 
 pub fn train(config: &Config, args: &TrainArgs) -> anyhow::Result<()> {
-    let encoder = load_encoder(config)?;
+    let encoder = if args.adapters {
+        let encoder = train_adapters(config, args)?;
+        if args.skip_heads {
+            return Ok(());
+        }
+        encoder
+    } else {
+        load_encoder(config)?
+    };
     let opts = super::train::TrainOptions::standard(
         &args.shared_data,
         &args.own_data,
         &args.out,
         &cache_dir(config).join("embeddings"),
-        // Cached embeddings are only reused by the same weights at the same
-        // precision.
-        &format!(
-            "{}:{:?}",
-            model::fetch::MODEL_SHA256,
-            encoder.options().precision
-        ),
+        &encoder_id(&encoder),
     );
     let mut embed = |texts: &[&str]| encoder.embed(texts).map_err(|e| e.to_string());
     let (_heads, report) = super::train::train(&opts, &mut embed)?;

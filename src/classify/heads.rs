@@ -22,6 +22,7 @@ use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
 
+use super::tensor_file::{f16_bytes, floats, le_bytes, serialize, RawTensor};
 use crate::domain::{Intent, Scored, Sentiment, Toxicity};
 
 /// The file `load_dir` reads.
@@ -239,7 +240,7 @@ impl Heads {
         // Weights as F16 (half the size, and far finer than the heads' own
         // error; training rounds them first so nothing shifts on reload),
         // temperatures as F32.
-        let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        let mut tensors: Vec<RawTensor> = Vec::new();
         for (name, head) in self.named() {
             for (i, l) in head.layers.iter().enumerate() {
                 tensors.push((
@@ -262,7 +263,7 @@ impl Heads {
                 le_bytes(&head.temperature),
             ));
         }
-        serialize(&tensors, metadata)
+        serialize(&tensors, metadata).map_err(|e| HeadsError::Format(e.to_string()))
     }
 
     fn named(&self) -> [(&'static str, &Head); 3] {
@@ -313,33 +314,6 @@ impl Heads {
     }
 }
 
-/// Writes `(name, dtype, shape, little-endian bytes)` as safetensors.
-pub(crate) fn serialize(
-    tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)],
-    metadata: HashMap<String, String>,
-) -> Result<Vec<u8>, HeadsError> {
-    let views = tensors
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            safetensors::tensor::TensorView::new(*dtype, shape.clone(), data)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| HeadsError::Format(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    safetensors::tensor::serialize(views, Some(metadata))
-        .map_err(|e| HeadsError::Format(e.to_string()))
-}
-
-fn f16_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter()
-        .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-        .collect()
-}
-
-fn le_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
 fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, HeadsError> {
     let view = st
         .tensor(name)
@@ -351,24 +325,10 @@ fn read_f32(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32
             expected: shape.to_vec(),
         });
     }
-    let values: Vec<f32> = match view.dtype() {
-        Dtype::F32 => view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => view
-            .data()
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        other => {
-            return Err(HeadsError::Dtype {
-                name: name.to_owned(),
-                dtype: format!("{other:?}"),
-            })
-        }
-    };
+    let values = floats(&view).ok_or_else(|| HeadsError::Dtype {
+        name: name.to_owned(),
+        dtype: format!("{:?}", view.dtype()),
+    })?;
     if values.iter().any(|v| !v.is_finite()) {
         return Err(HeadsError::Value {
             name: name.to_owned(),

@@ -6,10 +6,12 @@
 
 pub mod commands;
 pub mod eval;
+pub mod finetune;
 pub mod heads;
 pub mod local;
 pub mod model;
 pub mod rules;
+mod tensor_file;
 pub mod train;
 
 use std::future::Future;

@@ -118,6 +118,14 @@ impl Default for HyperParams {
     }
 }
 
+impl HyperParams {
+    /// Whether `text` falls in the validation split carved from the
+    /// training rows.
+    pub fn holds_out(&self, text: &str) -> bool {
+        in_validation(text, self.validation_fraction, self.seed)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     /// Labelled files to learn from (a validation split is carved out).
@@ -356,7 +364,7 @@ struct Row<'a> {
 
 /// What a head predicts, and so how it is trained and calibrated.
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     /// One of `n` classes, softmax.
     Softmax(usize),
     /// `n` independent yes/no signals, sigmoids; a row may lack some.
@@ -481,13 +489,13 @@ pub struct FitInfo {
 
 /// A trainable dense layer; initialised from the run's seed so a run is
 /// reproducible (candle's own initialisers draw from an unseeded RNG).
-struct TrainLayer {
-    w: Var,
-    b: Var,
+pub(crate) struct TrainLayer {
+    pub(crate) w: Var,
+    pub(crate) b: Var,
 }
 
 impl TrainLayer {
-    fn new(
+    pub(crate) fn new(
         inputs: usize,
         outputs: usize,
         rng: &mut impl Rng,
@@ -505,7 +513,7 @@ impl TrainLayer {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         x.matmul(&self.w.as_tensor().t()?)?
             .broadcast_add(self.b.as_tensor())
     }
@@ -563,21 +571,7 @@ impl Trainer<'_> {
     /// Weighted loss: class-balanced cross-entropy, or masked, class-balanced
     /// binary cross-entropy. `w` already folds in the class weights.
     fn loss(&self, logits: &Tensor, y: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-        match self.kind {
-            Kind::Softmax(_) => {
-                let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-                let picked = logp
-                    .gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?
-                    .squeeze(1)?;
-                (picked * w)?.sum_all()?.neg()? / w.sum_all()?.to_scalar::<f32>()? as f64
-            }
-            Kind::Sigmoid(_) => {
-                // max(x,0) - x*y + log(1 + exp(-|x|)), stable for any x.
-                let bce = ((logits.relu()? - (logits * y)?)?
-                    + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
-                (bce * w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64
-            }
-        }
+        weighted_loss_sum(self.kind, logits, y, w)? / w.sum_all()?.to_scalar::<f32>()? as f64
     }
 
     /// The trained layers as plain `f32`, the standardisation folded into
@@ -608,6 +602,33 @@ impl Trainer<'_> {
             });
         }
         Ok(out)
+    }
+}
+
+/// The sum of the rows' losses times their weights `w` (0 for a row or
+/// signal without a label): cross-entropy against the class index `y`
+/// (softmax), or binary cross-entropy against the 0/1 targets `y`, one
+/// column per signal (sigmoids).
+pub(crate) fn weighted_loss_sum(
+    kind: Kind,
+    logits: &Tensor,
+    y: &Tensor,
+    w: &Tensor,
+) -> candle_core::Result<Tensor> {
+    match kind {
+        Kind::Softmax(_) => {
+            let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+            let picked = logp
+                .gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?
+                .squeeze(1)?;
+            (picked * w)?.sum_all()?.neg()
+        }
+        Kind::Sigmoid(_) => {
+            // max(x,0) - x*y + log(1 + exp(-|x|)), stable for any x.
+            let bce = ((logits.relu()? - (logits * y)?)?
+                + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+            (bce * w)?.sum_all()
+        }
     }
 }
 

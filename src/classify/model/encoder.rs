@@ -30,6 +30,10 @@
 //!   to Q8_0 inside the matmul exactly as `e5.c` does. Smallest (~95 MB RSS),
 //!   but candle has no packed x86 kernel for Q4_0, so it is the slowest.
 //!
+//! LoRA adapters (`lora.rs`), when given, are added to each dequantized f32
+//! weight at load, before it takes one of these three forms: an adapted
+//! encoder runs at the same speed as the base one.
+//!
 //! The word-embedding table (250k x 384) stays 4-bit in memory; only the rows
 //! of the tokens in a batch are dequantized.
 //!
@@ -54,6 +58,7 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use super::e5s1::{self, Config, E5Tokenizer, SpecialTokens, TensorView, Q4_BLOCK_BYTES, QK};
 use super::gelu;
+use super::lora::{Adapters, Target};
 use super::ModelError;
 
 /// Embedding dimension.
@@ -207,6 +212,16 @@ struct Layer {
     oln_b: Tensor,
 }
 
+/// One layer's parameters as [`Encoder::frozen_layers`] lends them.
+pub(crate) struct FrozenLayer<'a> {
+    /// Pre-transposed `[in, out]`, indexed like [`Target::ALL`].
+    pub weights: [&'a Tensor; 4],
+    pub biases: [&'a Tensor; 4],
+    /// LayerNorm weight and bias after attention, and after the FFN.
+    pub attn_norm: [&'a Tensor; 2],
+    pub out_norm: [&'a Tensor; 2],
+}
+
 enum Tok {
     Builtin(E5Tokenizer),
     Hf(Box<tokenizers::Tokenizer>),
@@ -228,6 +243,8 @@ pub struct Encoder {
     layers: Vec<Layer>,
     device: Device,
     opts: EncoderOptions,
+    /// [`Adapters::id`] of the adapters merged into the weights.
+    adapters_id: Option<String>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -307,13 +324,15 @@ impl Linear {
 
 /// Builds one linear layer from its Q4_0 blocks. `input_range` is, per input
 /// channel, how large the input can get: the `|γ| + |β|` of the LayerNorm
-/// that produces it, where there is one.
+/// that produces it, where there is one. `delta` (`[n_out, n_in]`, from LoRA
+/// adapters) is added to the weight.
 fn q4_matmul(
     parts: &[&[u8]],
     n_out: usize,
     n_in: usize,
     input_range: Option<&[f32]>,
     precision: Precision,
+    delta: Option<Tensor>,
     dev: &Device,
 ) -> Result<Linear, ModelError> {
     let buf = aligned_q4(parts);
@@ -327,11 +346,29 @@ fn q4_matmul(
         )));
     }
     let qt: QTensor = qtensor_from_ggml(GgmlDType::Q4_0, &bytes[..nbytes], vec![n_out, n_in], dev)?;
+    // The adapters change the weight itself, before it takes the precision's
+    // form, so every precision runs an ordinary weight at its usual speed.
+    let adapted = match delta {
+        Some(delta) => Some((qt.dequantize(dev)? + delta)?),
+        None => None,
+    };
+    let dense = |qt: &QTensor| match &adapted {
+        Some(w) => Ok(w.clone()),
+        None => qt.dequantize(dev),
+    };
     Ok(match precision {
-        Precision::Q4 => Linear::Q4(QMatMul::QTensor(Arc::new(qt))),
+        Precision::Q4 => {
+            let qt = match &adapted {
+                // Back onto the 4-bit grid: a change smaller than half a
+                // step there is rounded away.
+                Some(w) => QTensor::quantize(w, GgmlDType::Q4_0)?,
+                None => qt,
+            };
+            Linear::Q4(QMatMul::QTensor(Arc::new(qt)))
+        }
         Precision::Int8 => {
             let padding = n_in.next_multiple_of(INT8_K_MULTIPLE) - n_in;
-            let mut weight = qt.dequantize(dev)?;
+            let mut weight = dense(&qt)?;
             let smoothing = match input_range {
                 Some(range) => {
                     let factors = smoothing_factors(&weight, range)?;
@@ -349,7 +386,7 @@ fn q4_matmul(
                 smoothing,
             }
         }
-        Precision::F32 => Linear::F32(qt.dequantize(dev)?.t()?.contiguous()?),
+        Precision::F32 => Linear::F32(dense(&qt)?.t()?.contiguous()?),
     })
 }
 
@@ -414,6 +451,16 @@ impl Encoder {
         tokenizer_path: &Path,
         opts: EncoderOptions,
     ) -> Result<Encoder, ModelError> {
+        Self::load_with_adapters(model_path, tokenizer_path, opts, None)
+    }
+
+    /// [`Encoder::load_with`], with `adapters` merged into the weights.
+    pub fn load_with_adapters(
+        model_path: &Path,
+        tokenizer_path: &Path,
+        opts: EncoderOptions,
+        adapters: Option<&Adapters>,
+    ) -> Result<Encoder, ModelError> {
         let image = std::fs::read(model_path).map_err(|e| ModelError::io(model_path, e))?;
         let hf = match opts.tokenizer {
             TokenizerKind::Builtin => None,
@@ -428,17 +475,28 @@ impl Encoder {
                 Some(t)
             }
         };
-        Self::from_parts(image, hf, opts)
+        Self::from_parts_with_adapters(image, hf, opts, adapters)
     }
 
     /// Build from an in-memory E5S1 image (and optionally a HF tokenizer,
     /// used instead of the builtin one when given).
     pub fn from_parts(
-        mut image: Vec<u8>,
+        image: Vec<u8>,
         hf: Option<tokenizers::Tokenizer>,
         opts: EncoderOptions,
     ) -> Result<Encoder, ModelError> {
+        Self::from_parts_with_adapters(image, hf, opts, None)
+    }
+
+    /// [`Encoder::from_parts`], with `adapters` merged into the weights.
+    pub fn from_parts_with_adapters(
+        mut image: Vec<u8>,
+        hf: Option<tokenizers::Tokenizer>,
+        opts: EncoderOptions,
+        adapters: Option<&Adapters>,
+    ) -> Result<Encoder, ModelError> {
         let device = Device::Cpu;
+        let adapters = adapters.filter(|a| !a.is_empty());
         let (cfg, special, tokenizer, word_off, word_end, pos_type, emb_ln_w, emb_ln_b, layers) = {
             let m = e5s1::parse(&image)?;
             let tokenizer = match hf {
@@ -452,6 +510,15 @@ impl Encoder {
                     cfg.hidden
                 ))));
             }
+            if let Some(a) = adapters {
+                a.check_fits(&cfg)?;
+            }
+            let delta = |layer: usize, target: Target| -> Result<Option<Tensor>, ModelError> {
+                Ok(match adapters {
+                    Some(a) => a.delta(layer, target, &device)?,
+                    None => None,
+                })
+            };
             let (h, ff) = (cfg.hidden, cfg.intermediate);
             let pos = m.pos.to_f32_vec();
             let ty = m.token_type.to_f32_vec();
@@ -463,7 +530,7 @@ impl Encoder {
             // Each layer's input is the LayerNorm before it: the embeddings'
             // for the first layer, the previous layer's output one after.
             let mut input_range = layer_norm_range(&m.emb_ln_w, &m.emb_ln_b);
-            for l in &m.layers {
+            for (li, l) in m.layers.iter().enumerate() {
                 let attention_range = layer_norm_range(&l.aln_w, &l.aln_b);
                 layers.push(Layer {
                     qkv: q4_matmul(
@@ -472,10 +539,19 @@ impl Encoder {
                         h,
                         Some(&input_range),
                         opts.precision,
+                        delta(li, Target::Qkv)?,
                         &device,
                     )?,
                     qkv_b: f32_tensor(&[&l.q_b, &l.k_b, &l.v_b], &device)?,
-                    ao: q4_matmul(&[l.ao_w.data], h, h, None, opts.precision, &device)?,
+                    ao: q4_matmul(
+                        &[l.ao_w.data],
+                        h,
+                        h,
+                        None,
+                        opts.precision,
+                        delta(li, Target::AttnOut)?,
+                        &device,
+                    )?,
                     ao_b: f32_tensor(&[&l.ao_b], &device)?,
                     aln_w: f32_tensor(&[&l.aln_w], &device)?,
                     aln_b: f32_tensor(&[&l.aln_b], &device)?,
@@ -485,10 +561,19 @@ impl Encoder {
                         h,
                         Some(&attention_range),
                         opts.precision,
+                        delta(li, Target::FfnIn)?,
                         &device,
                     )?,
                     fi_b: f32_tensor(&[&l.fi_b], &device)?,
-                    fo: q4_matmul(&[l.fo_w.data], h, ff, None, opts.precision, &device)?,
+                    fo: q4_matmul(
+                        &[l.fo_w.data],
+                        h,
+                        ff,
+                        None,
+                        opts.precision,
+                        delta(li, Target::FfnOut)?,
+                        &device,
+                    )?,
                     fo_b: f32_tensor(&[&l.fo_b], &device)?,
                     oln_w: f32_tensor(&[&l.oln_w], &device)?,
                     oln_b: f32_tensor(&[&l.oln_b], &device)?,
@@ -524,6 +609,7 @@ impl Encoder {
             layers,
             device,
             opts,
+            adapters_id: adapters.map(Adapters::id),
         })
     }
 
@@ -533,6 +619,11 @@ impl Encoder {
 
     pub fn options(&self) -> EncoderOptions {
         self.opts
+    }
+
+    /// [`Adapters::id`] of the adapters merged into this encoder, if any.
+    pub fn adapters_id(&self) -> Option<&str> {
+        self.adapters_id.as_deref()
     }
 
     /// Token ids of `"query: " + text`, wrapped in `<s> … </s>`.
@@ -670,17 +761,15 @@ impl Encoder {
         Ok(acc)
     }
 
-    /// Run a padded batch; returns the mean-pooled (un-normalised) last hidden
-    /// state of each sequence, `[batch * H]`.
-    fn forward_mean(&self, seqs: &[&[u32]]) -> Result<Vec<f32>, ModelError> {
+    /// The embedding layer's output for a padded batch, `[b*l, H]`, and the
+    /// additive attention mask over keys, `[b, 1, 1, l]` (0 for real tokens,
+    /// -inf for padding). Shared with `finetune`, whose trainable layers
+    /// start from the same frozen input.
+    pub(crate) fn embedding_layer(&self, seqs: &[&[u32]]) -> Result<(Tensor, Tensor), ModelError> {
         let cfg = &self.cfg;
-        let (h, nh) = (cfg.hidden, cfg.heads);
-        let hd = h / nh;
+        let h = cfg.hidden;
         let b = seqs.len();
         let l = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
-        if b == 0 || l == 0 {
-            return Ok(vec![]);
-        }
         // Embeddings (gathered + dequantized here; padding rows stay zero).
         let mut x = vec![0f32; b * l * h];
         let mut mask = vec![0f32; b * l];
@@ -706,8 +795,59 @@ impl Encoder {
         }
         let dev = &self.device;
         let x = Tensor::from_vec(x, (b * l, h), dev)?;
-        let mut x = candle_nn::ops::layer_norm(&x, &self.emb_ln_w, &self.emb_ln_b, cfg.eps)?;
+        let x = candle_nn::ops::layer_norm(&x, &self.emb_ln_w, &self.emb_ln_b, cfg.eps)?;
         let att_mask = Tensor::from_vec(mask, (b, 1, 1, l), dev)?;
+        Ok((x, att_mask))
+    }
+
+    /// The frozen weights `finetune` learns adapters against: an F32
+    /// encoder's, since those are plain tensors, and only without adapters,
+    /// since new adapters must be relative to the base weights.
+    pub(crate) fn frozen_layers(&self) -> Result<Vec<FrozenLayer<'_>>, ModelError> {
+        if self.adapters_id.is_some() {
+            return Err(ModelError::Inference(
+                "adapters are trained against the base encoder, not an adapted one".into(),
+            ));
+        }
+        fn dense(l: &Linear) -> Option<&Tensor> {
+            match l {
+                Linear::F32(wt) => Some(wt),
+                _ => None,
+            }
+        }
+        self.layers
+            .iter()
+            .map(|ly| {
+                let weights = [&ly.qkv, &ly.ao, &ly.fi, &ly.fo].map(dense);
+                let [Some(qkv), Some(ao), Some(fi), Some(fo)] = weights else {
+                    return Err(ModelError::Inference(format!(
+                        "training needs the f32 weights, the encoder runs at {:?}",
+                        self.opts.precision
+                    )));
+                };
+                Ok(FrozenLayer {
+                    weights: [qkv, ao, fi, fo],
+                    biases: [&ly.qkv_b, &ly.ao_b, &ly.fi_b, &ly.fo_b],
+                    attn_norm: [&ly.aln_w, &ly.aln_b],
+                    out_norm: [&ly.oln_w, &ly.oln_b],
+                })
+            })
+            .collect()
+    }
+
+    /// Run a padded batch; returns the mean-pooled (un-normalised) last hidden
+    /// state of each sequence, `[batch * H]`.
+    fn forward_mean(&self, seqs: &[&[u32]]) -> Result<Vec<f32>, ModelError> {
+        let cfg = &self.cfg;
+        let (h, nh) = (cfg.hidden, cfg.heads);
+        let hd = h / nh;
+        let b = seqs.len();
+        let l = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        if b == 0 || l == 0 {
+            return Ok(vec![]);
+        }
+        let (mut x, att_mask) = self.embedding_layer(seqs)?;
+        let dev = &self.device;
         let scale = 1.0 / (hd as f64).sqrt();
         for ly in &self.layers {
             let qkv = ly.qkv.forward_bias(&x, &ly.qkv_b)?; // [b*l, 3h]

@@ -4,6 +4,7 @@
 //! * [`encoder`] — the BERT/XLM-R encoder (`Encoder::embed`): int8, f32 or
 //!   Q4_0 matmuls, forward passes spread over OS threads.
 //! * [`fetch`]   — obtains + verifies the model and tokenizer files (`ensure_model`).
+//! * [`lora`]    — LoRA adapters merged into the encoder's weights at load.
 //! * [`batcher`] — dedicated model thread behind a bounded, token-budgeted
 //!   dynamic-batching queue (`ModelHandle`).
 
@@ -14,11 +15,13 @@ pub mod e5s1;
 pub mod encoder;
 pub mod fetch;
 mod gelu;
+pub mod lora;
 
 pub use batcher::{BatcherConfig, ModelHandle};
 pub use e5s1::E5s1Error;
 pub use encoder::{Encoder, EncoderOptions, Precision, TokenizerKind, DIM, MAX_TOKENS};
 pub use fetch::{default_cache_dir, ensure_model, ModelFiles};
+pub use lora::{AdapterError, Adapters};
 
 /// Makes each of candle's matmuls run on the thread that calls it, unless
 /// the operator set `CANDLE_NUM_THREADS` / `RAYON_NUM_THREADS` already.
@@ -64,6 +67,8 @@ pub enum ModelError {
     Overloaded(usize),
     #[error("model worker has stopped")]
     Stopped,
+    #[error(transparent)]
+    Adapters(#[from] AdapterError),
 }
 
 impl From<candle_core::Error> for ModelError {
