@@ -476,7 +476,7 @@ pub struct TrainArgs {
     /// Adapter scale numerator (the scale is alpha / rank) [default: 2 × rank].
     #[arg(long, requires = "adapters")]
     pub alpha: Option<f32>,
-    /// Passes over the training rows [default: 2].
+    /// Passes over the training rows [default: 3].
     #[arg(long, requires = "adapters")]
     pub epochs: Option<usize>,
     /// Rows per step [default: 32].
@@ -494,6 +494,10 @@ pub struct TrainArgs {
     /// Also fine-tune on the hate and offensive tweets (about twice the rows).
     #[arg(long, requires = "adapters")]
     pub toxicity: bool,
+    /// Share of the learnt change the written adapters apply, in (0, 1]
+    /// [default: 0.5, which keeps the base model's judgement on intents].
+    #[arg(long, requires = "adapters")]
+    pub merge_scale: Option<f32>,
     /// Store the adapters as f32 (twice the size of the default f16).
     #[arg(long, requires = "adapters")]
     pub adapters_f32: bool,
@@ -516,6 +520,7 @@ impl TrainArgs {
             sample: self.sample,
             max_steps: self.max_steps,
             toxicity: self.toxicity,
+            merge_scale: self.merge_scale.unwrap_or(d.merge_scale),
             stored_as: if self.adapters_f32 {
                 StoredAs::F32
             } else {

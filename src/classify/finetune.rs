@@ -108,6 +108,14 @@ pub struct FinetuneParams {
     pub max_tokens: usize,
     pub seed: u64,
     pub stored_as: StoredAs,
+    /// Share of the learnt change the stored adapters apply (their alpha is
+    /// scaled by it). Half is the default: fully merged, the adapters gave
+    /// 1 point more sentiment but read customer messages with a phone
+    /// number as spam (intent 0.904 -> 0.863, and legitimate criticism
+    /// deleted on the adversarial set); halfway between the base and the
+    /// tuned weights keeps most of the gain and the base model's judgement
+    /// (weight-space ensembling, as in Wortsman et al.'s WiSE-FT).
+    pub merge_scale: f32,
 }
 
 impl Default for FinetuneParams {
@@ -116,7 +124,7 @@ impl Default for FinetuneParams {
             rank: 8,
             alpha: 16.0,
             layers: 12,
-            epochs: 2,
+            epochs: 3,
             batch_size: 32,
             learning_rate: 5e-4,
             head_learning_rate: 2e-3,
@@ -129,6 +137,7 @@ impl Default for FinetuneParams {
             max_tokens: 128,
             seed: 17,
             stored_as: StoredAs::F16,
+            merge_scale: 0.5,
         }
     }
 }
@@ -844,6 +853,12 @@ pub fn finetune(
             "batch size, epochs, rank must be at least 1 and max tokens at least 3".into(),
         ));
     }
+    if !(p.merge_scale > 0.0 && p.merge_scale <= 1.0) {
+        return Err(FinetuneError::Settings(format!(
+            "merge scale {} is not in (0, 1]",
+            p.merge_scale
+        )));
+    }
     let (items, mut files) = load_items(opts, base)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(p.seed);
     let model = Trainable::fresh(base, p.rank, p.alpha, p.layers, &mut rng)?;
@@ -948,6 +963,7 @@ pub fn finetune(
     let bytes = learner
         .model
         .adapters()?
+        .scaled(p.merge_scale)?
         .to_safetensors(p.stored_as, metadata)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
     let path = opts.out_dir.join(super::model::lora::ADAPTERS_FILE);

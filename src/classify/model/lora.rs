@@ -202,6 +202,20 @@ impl Adapters {
         self.alpha / self.rank as f32
     }
 
+    /// The same adapters with `B·A` scaled by `factor` (through alpha): a
+    /// factor under 1 merges only part of what fine-tuning changed.
+    pub fn scaled(mut self, factor: f32) -> Result<Self, AdapterError> {
+        let alpha = self.alpha * factor;
+        if !alpha.is_finite() || alpha <= 0.0 {
+            return Err(AdapterError::Metadata {
+                key: "alpha",
+                msg: format!("scaling alpha {} by {factor} gives {alpha}", self.alpha),
+            });
+        }
+        self.alpha = alpha;
+        Ok(self)
+    }
+
     /// The adapted layers, ascending.
     pub fn layer_indices(&self) -> Vec<usize> {
         self.layers.keys().copied().collect()
@@ -501,6 +515,34 @@ pub(crate) mod tests {
             .id(),
             back.id()
         );
+    }
+
+    #[test]
+    fn scaling_scales_the_delta() {
+        let adapters = random_adapters(&[0], 2, 0.5, 5);
+        let full: Vec<f32> = adapters
+            .delta(0, Target::FfnIn, &Device::Cpu)
+            .unwrap()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let half = adapters.clone().scaled(0.5).unwrap();
+        assert_eq!(half.alpha(), adapters.alpha() / 2.0);
+        assert_ne!(half.id(), adapters.id());
+        let d: Vec<f32> = half
+            .delta(0, Target::FfnIn, &Device::Cpu)
+            .unwrap()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(full.iter().any(|v| v.abs() > 1e-3));
+        assert!(full.iter().zip(&d).all(|(f, h)| (f / 2.0 - h).abs() < 1e-6));
+        assert!(adapters.clone().scaled(0.0).is_err());
+        assert!(adapters.scaled(f32::NAN).is_err());
     }
 
     #[test]
