@@ -1459,11 +1459,11 @@ mod tests {
                 let intent = intents[k % 8];
                 serde_json::json!({
                     "text": format!("{intent} message number {k}"),
-                    "lang": if k % 2 == 0 { "nl" } else { "en" },
+                    "lang": if k.is_multiple_of(2) { "nl" } else { "en" },
                     "intent": intent,
                     "sentiment": sentiments[(k % 8) % 3],
                     "hate": k % 8 == 5,
-                    "offensive": k % 8 == 5 || k % 8 == 0,
+                    "offensive": k % 8 == 5 || k.is_multiple_of(8),
                 })
             })
             .collect()

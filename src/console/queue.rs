@@ -120,7 +120,7 @@ async fn recently_decided(
         filter.limit = 8;
         recent.extend(reviews::list(conn, &filter).await?);
     }
-    recent.sort_by(|a, b| b.decided_at.cmp(&a.decided_at));
+    recent.sort_by_key(|d| std::cmp::Reverse(d.decided_at));
     recent.truncate(8);
     Ok(recent)
 }

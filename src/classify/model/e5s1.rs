@@ -337,7 +337,7 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1<'_>, E5s1Error> {
         let (dtype, expect) = match dt {
             0 => (TensorDType::F32, mul(n, 4)?),
             1 => {
-                if n % QK != 0 {
+                if !n.is_multiple_of(QK) {
                     return Err(E5s1Error::BadTensor {
                         name,
                         msg: format!("{n} elements not a multiple of {QK}"),
