@@ -519,26 +519,15 @@ pub(crate) mod tests {
 
     #[test]
     fn scaling_scales_the_delta() {
+        let ffn_in_delta = |a: &Adapters| -> Vec<f32> {
+            let d = a.delta(0, Target::FfnIn, &Device::Cpu).unwrap().unwrap();
+            d.flatten_all().unwrap().to_vec1().unwrap()
+        };
         let adapters = random_adapters(&[0], 2, 0.5, 5);
-        let full: Vec<f32> = adapters
-            .delta(0, Target::FfnIn, &Device::Cpu)
-            .unwrap()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
         let half = adapters.clone().scaled(0.5).unwrap();
         assert_eq!(half.alpha(), adapters.alpha() / 2.0);
         assert_ne!(half.id(), adapters.id());
-        let d: Vec<f32> = half
-            .delta(0, Target::FfnIn, &Device::Cpu)
-            .unwrap()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let (full, d) = (ffn_in_delta(&adapters), ffn_in_delta(&half));
         assert!(full.iter().any(|v| v.abs() > 1e-3));
         assert!(full.iter().zip(&d).all(|(f, h)| (f / 2.0 - h).abs() < 1e-6));
         assert!(adapters.clone().scaled(0.0).is_err());
