@@ -548,26 +548,22 @@ impl TaskHeads {
             weight += sum_w;
             Ok(())
         };
-        let class = |i: Option<usize>| i.map_or(0.0, |i| i as f32);
-        let (y, w): (Vec<f32>, Vec<f32>) = items
-            .iter()
-            .map(|it| {
-                let c = it
-                    .sentiment
-                    .and_then(|s| Sentiment::ALL.iter().position(|x| *x == s));
-                (class(c), if c.is_some() { it.weight } else { 0.0 })
-            })
-            .unzip();
+        // Rows without the task's label weigh nothing in its loss.
+        let classes = |class_of: &dyn Fn(&Item) -> Option<usize>| -> (Vec<f32>, Vec<f32>) {
+            items
+                .iter()
+                .map(|it| class_of(it).map_or((0.0, 0.0), |c| (c as f32, it.weight)))
+                .unzip()
+        };
+        let (y, w) = classes(&|it| {
+            let s = it.sentiment?;
+            Sentiment::ALL.iter().position(|x| *x == s)
+        });
         add(&self.sentiment, Kind::Softmax(Sentiment::ALL.len()), y, w)?;
-        let (y, w): (Vec<f32>, Vec<f32>) = items
-            .iter()
-            .map(|it| {
-                let c = it
-                    .intent
-                    .and_then(|s| Intent::ALL.iter().position(|x| *x == s));
-                (class(c), if c.is_some() { it.weight } else { 0.0 })
-            })
-            .unzip();
+        let (y, w) = classes(&|it| {
+            let i = it.intent?;
+            Intent::ALL.iter().position(|x| *x == i)
+        });
         add(&self.intent, Kind::Softmax(Intent::ALL.len()), y, w)?;
         if let Some(layer) = &self.toxicity {
             let mut y = Vec::with_capacity(2 * n);
