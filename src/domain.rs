@@ -380,6 +380,18 @@ impl<L: Ord + Copy> Scored<L> {
     }
 }
 
+impl Scored<Sentiment> {
+    /// Negative or positive, whichever is likelier: the answer to "is this
+    /// review good or bad?" when the writer is known to have taken a side.
+    pub fn polarity(&self) -> Sentiment {
+        if self.prob(Sentiment::Positive) >= self.prob(Sentiment::Negative) {
+            Sentiment::Positive
+        } else {
+            Sentiment::Negative
+        }
+    }
+}
+
 /// Probabilities of the two toxicity signals (independent, each 0..1).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Toxicity {

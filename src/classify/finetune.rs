@@ -21,7 +21,7 @@
 //! validation files, through the adapted encoder as it will run in
 //! production (weights merged, at the configured precision).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -38,8 +38,8 @@ use super::model::encoder::FrozenLayer;
 use super::model::lora::{AdapterError, Adapters, LayerAdapters, LowRank, StoredAs, Target};
 use super::model::{Encoder, ModelError};
 use super::train::{
-    evaluate_examples, read_examples, weighted_loss_sum, Example, FileEval, FileInfo, Kind,
-    TrainError, TrainLayer,
+    evaluate_examples, read_examples, text_key, weighted_loss_sum, Example, FileEval, FileInfo,
+    Kind, TrainError, TrainLayer, OWN_TRAIN_FILES,
 };
 use crate::domain::{Intent, Sentiment};
 
@@ -161,7 +161,7 @@ pub struct FinetuneOptions {
 
 impl FinetuneOptions {
     /// All the sentiment data (tweets and English review sentences) and the
-    /// project's intent messages; the tweet validation split and the Dutch
+    /// project's own messages; the tweet validation split and the Dutch
     /// reviews are only scored.
     pub fn standard(
         shared_data: &Path,
@@ -172,8 +172,8 @@ impl FinetuneOptions {
         let mut train_files = vec![
             shared_data.join("sentiment_tweets_train.jsonl"),
             shared_data.join("reviews_en_uci.jsonl"),
-            own_data.join("intents_train.jsonl"),
         ];
+        train_files.extend(OWN_TRAIN_FILES.iter().map(|f| own_data.join(f)));
         if params.toxicity {
             train_files.push(shared_data.join("hate_tweets_train.jsonl"));
             train_files.push(shared_data.join("offensive_tweets_train.jsonl"));
@@ -184,7 +184,7 @@ impl FinetuneOptions {
                 shared_data.join("sentiment_tweets_val.jsonl"),
                 own_data.join("reviews_nl.jsonl"),
             ],
-            own_files: vec!["intents_train.jsonl".into()],
+            own_files: OWN_TRAIN_FILES.iter().map(|f| f.to_string()).collect(),
             out_dir: out_dir.to_owned(),
             params,
             heads: super::train::HyperParams::default(),
@@ -791,6 +791,10 @@ fn load_items(
     let mut items = Vec::new();
     let mut files = Vec::new();
     let mut origin = Vec::new();
+    let mut scored_only = HashSet::new();
+    for path in &opts.validation_files {
+        scored_only.extend(read_examples(path)?.0.iter().map(|e| text_key(&e.text)));
+    }
     for (fi, path) in opts.train_files.iter().enumerate() {
         let (rows, sha256) = read_examples(path)?;
         let own = path
@@ -808,7 +812,10 @@ fn load_items(
             let learnable = ex.sentiment.is_some()
                 || ex.intent.is_some()
                 || (p.toxicity && (ex.hate.is_some() || ex.offensive.is_some()));
-            if learnable && !opts.heads.holds_out(&ex.text) {
+            if learnable
+                && !opts.heads.holds_out(&ex.text)
+                && !scored_only.contains(&text_key(&ex.text))
+            {
                 items.push(Item::new(encoder, ex, weight, p.max_tokens)?);
                 origin.push(fi);
             }
@@ -1161,7 +1168,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_the_heads_validate_on_are_not_learnt() {
+    fn rows_the_heads_validate_on_and_validation_texts_are_not_learnt() {
         let dir = tempfile::tempdir().unwrap();
         let train = dir.path().join("sentiment_tweets_train.jsonl");
         let texts: Vec<String> = (0..40)
@@ -1178,16 +1185,28 @@ mod tests {
             validation_fraction: 0.5,
             ..Default::default()
         };
+        // A training text that the validation file also holds (as public
+        // splits sometimes do) is only scored.
+        let shared = texts.iter().find(|t| !heads.holds_out(t)).unwrap().clone();
+        let validation = dir.path().join("sentiment_tweets_val.jsonl");
+        std::fs::write(
+            &validation,
+            &lines[texts.iter().position(|t| *t == shared).unwrap()],
+        )
+        .unwrap();
         let opts = FinetuneOptions {
             train_files: vec![train],
-            validation_files: vec![],
+            validation_files: vec![validation],
             own_files: vec![],
             out_dir: dir.path().to_owned(),
             params: FinetuneParams::default(),
             heads: heads.clone(),
         };
         let (items, files) = load_items(&opts, base()).unwrap();
-        let kept: Vec<&String> = texts.iter().filter(|t| !heads.holds_out(t)).collect();
+        let kept: Vec<&String> = texts
+            .iter()
+            .filter(|t| !heads.holds_out(t) && **t != shared)
+            .collect();
         assert!(
             kept.len() > 5 && kept.len() < 35,
             "split of 40: {}",

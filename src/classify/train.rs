@@ -126,6 +126,12 @@ impl HyperParams {
     }
 }
 
+/// The project's own labelled messages that are learnt from (in the project's
+/// data folder); their rows get `own_data_weight`. Dutch has no public
+/// labelled set, so `sentiment_nl_train.jsonl` (Dutch reviews, comments and
+/// DMs) anchors the Dutch transfer beside the intent messages' own Dutch.
+pub const OWN_TRAIN_FILES: &[&str] = &["intents_train.jsonl", "sentiment_nl_train.jsonl"];
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     /// Labelled files to learn from (a validation split is carved out).
@@ -169,8 +175,10 @@ impl TrainOptions {
                 // kind replyd answers (they lift the Dutch reviews through
                 // the multilingual embedding).
                 shared("reviews_en_uci.jsonl"),
-                own("intents_train.jsonl"),
-            ],
+            ]
+            .into_iter()
+            .chain(OWN_TRAIN_FILES.iter().map(|f| own(f)))
+            .collect(),
             eval_files: vec![
                 shared("sentiment_tweets_val.jsonl"),
                 shared("hate_tweets_val.jsonl"),
@@ -178,7 +186,7 @@ impl TrainOptions {
                 own("intents_heldout.jsonl"),
                 own("reviews_nl.jsonl"),
             ],
-            own_files: vec!["intents_train.jsonl".into()],
+            own_files: OWN_TRAIN_FILES.iter().map(|f| f.to_string()).collect(),
             out_dir: out_dir.to_owned(),
             cache_dir: cache_dir.to_owned(),
             encoder_id: encoder_id.to_owned(),
@@ -214,6 +222,16 @@ pub struct FileInfo {
     pub rows_used: usize,
     /// `train` or `eval`.
     pub role: &'static str,
+}
+
+/// The form in which two texts count as the same message: case and runs of
+/// whitespace ignored. A few public rows sit in both a training and an
+/// evaluation split; training skips every text an evaluation file holds.
+pub fn text_key(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Reads a JSONL file of examples, hashing its bytes for the manifest.
@@ -1137,14 +1155,7 @@ pub fn evaluate_examples(
         if let Some(gold) = ex.sentiment {
             sent.push((gold, out.sentiment.label, lang.clone()));
             if gold != Sentiment::Neutral {
-                let pred = if out.sentiment.prob(Sentiment::Positive)
-                    >= out.sentiment.prob(Sentiment::Negative)
-                {
-                    Sentiment::Positive
-                } else {
-                    Sentiment::Negative
-                };
-                polarity.push((gold, pred, lang.clone()));
+                polarity.push((gold, out.sentiment.polarity(), lang.clone()));
             }
         }
         if let Some(gold) = ex.intent {
@@ -1224,27 +1235,13 @@ pub fn train(
     embed: &mut dyn FnMut(&[&str]) -> Result<Vec<Vec<f32>>, String>,
 ) -> Result<(Heads, TrainReport), TrainError> {
     let hyper = &opts.hyper;
-    let mut files = Vec::new();
-    let mut train_examples: Vec<(Example, f32)> = Vec::new();
+    // Evaluation files are read first so training can skip their texts; the
+    // manifest lists training files first.
+    let mut eval_files = Vec::new();
     let mut eval_sets: Vec<(String, Vec<Example>)> = Vec::new();
-    for path in &opts.train_files {
-        let (rows, sha) = read_examples(path)?;
-        let own = path
-            .file_name()
-            .is_some_and(|f| opts.own_files.iter().any(|o| f == o.as_str()));
-        let weight = if own { hyper.own_data_weight } else { 1.0 };
-        files.push(FileInfo {
-            path: path.display().to_string(),
-            sha256: sha,
-            rows: rows.len(),
-            rows_used: 0,
-            role: "train",
-        });
-        train_examples.extend(rows.into_iter().map(|r| (r, weight)));
-    }
     for path in &opts.eval_files {
         let (rows, sha) = read_examples(path)?;
-        files.push(FileInfo {
+        eval_files.push(FileInfo {
             path: path.display().to_string(),
             sha256: sha,
             rows: rows.len(),
@@ -1253,12 +1250,39 @@ pub fn train(
         });
         eval_sets.push((path.display().to_string(), rows));
     }
+    let held_out: HashSet<String> = eval_sets
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|e| text_key(&e.text)))
+        .collect();
+    let mut files = Vec::new();
+    // (example, weight, index into `files`)
+    let mut train_examples: Vec<(Example, f32, usize)> = Vec::new();
+    for path in &opts.train_files {
+        let (rows, sha) = read_examples(path)?;
+        let own = path
+            .file_name()
+            .is_some_and(|f| opts.own_files.iter().any(|o| f == o.as_str()));
+        let weight = if own { hyper.own_data_weight } else { 1.0 };
+        let file = files.len();
+        files.push(FileInfo {
+            path: path.display().to_string(),
+            sha256: sha,
+            rows: rows.len(),
+            rows_used: 0,
+            role: "train",
+        });
+        train_examples.extend(
+            rows.into_iter()
+                .filter(|r| !held_out.contains(&text_key(&r.text)))
+                .map(|r| (r, weight, file)),
+        );
+    }
 
     let embed_start = Instant::now();
     let mut cache = EmbeddingCache::open(&opts.cache_dir, &opts.encoder_id)?;
     let texts: Vec<&str> = train_examples
         .iter()
-        .map(|(e, _)| e.text.as_str())
+        .map(|(e, _, _)| e.text.as_str())
         .chain(
             eval_sets
                 .iter()
@@ -1271,24 +1295,18 @@ pub fn train(
         cache.fill(&texts, embed)?
     };
     let embed_seconds = embed_start.elapsed().as_secs_f64();
-    // Files are listed train first, then eval, as they were read.
-    let row_sets = train_examples.iter().map(|(e, _)| e).collect::<Vec<_>>();
-    let mut offset = 0;
-    for info in files.iter_mut().filter(|f| f.role == "train") {
-        let rows = &row_sets[offset..offset + info.rows];
-        info.rows_used = rows.iter().filter(|e| cache.get(&e.text).is_some()).count();
-        offset += info.rows;
+    for (e, _, file) in &train_examples {
+        if cache.get(&e.text).is_some() {
+            files[*file].rows_used += 1;
+        }
     }
-    for (info, (_, rows)) in files
-        .iter_mut()
-        .filter(|f| f.role == "eval")
-        .zip(&eval_sets)
-    {
+    for (mut info, (_, rows)) in eval_files.into_iter().zip(&eval_sets) {
         info.rows_used = rows.iter().filter(|e| cache.get(&e.text).is_some()).count();
+        files.push(info);
     }
 
     let train_start = Instant::now();
-    let refs: Vec<(&Example, f32)> = train_examples.iter().map(|(e, w)| (e, *w)).collect();
+    let refs: Vec<(&Example, f32)> = train_examples.iter().map(|(e, w, _)| (e, *w)).collect();
     let sets = build_sets(&refs, &cache, hyper);
     let specs: [(&str, &HeadSet<'_>, Kind, usize); 3] = [
         (
@@ -1333,8 +1351,8 @@ pub fn train(
     // The validation split, scored through the same path as the eval files.
     let val_examples: Vec<Example> = train_examples
         .iter()
-        .filter(|(e, _)| in_validation(&e.text, hyper.validation_fraction, hyper.seed))
-        .map(|(e, _)| e.clone())
+        .filter(|(e, _, _)| in_validation(&e.text, hyper.validation_fraction, hyper.seed))
+        .map(|(e, _, _)| e.clone())
         .collect();
     let lookup = |t: &str| cache.get(t).map(<[f32]>::to_vec);
     let validation = evaluate_examples(&heads, "validation split", &val_examples, &lookup)?;
@@ -1436,6 +1454,41 @@ mod tests {
             .collect())
     }
 
+    /// The project's own messages never repeat a text of an evaluation file
+    /// (the public splits' few shared tweets are skipped by `train`, but a
+    /// copy in our own data would be our mistake), and all of them are
+    /// trained on.
+    #[test]
+    fn own_training_data_shares_no_text_with_the_evaluation_files() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/data");
+        let opts = TrainOptions::standard(&data, &data, Path::new("-"), Path::new("-"), "");
+        let mut held_out = HashSet::new();
+        for file in &opts.eval_files {
+            held_out.extend(
+                read_examples(file)
+                    .unwrap()
+                    .0
+                    .iter()
+                    .map(|e| text_key(&e.text)),
+            );
+        }
+        for name in OWN_TRAIN_FILES {
+            let file = data.join(name);
+            assert!(opts.train_files.contains(&file), "{name} is trained on");
+            let (rows, _) = read_examples(&file).unwrap();
+            assert!(rows.len() > 200, "{name} has its rows");
+            let leaked: Vec<&str> = rows
+                .iter()
+                .filter(|r| held_out.contains(&text_key(&r.text)))
+                .map(|r| r.text.as_str())
+                .collect();
+            assert!(
+                leaked.is_empty(),
+                "{name} repeats evaluation texts: {leaked:?}"
+            );
+        }
+    }
+
     fn write_jsonl(path: &Path, rows: &[serde_json::Value]) {
         let text: String = rows.iter().map(|r| r.to_string() + "\n").collect();
         std::fs::write(path, text).unwrap();
@@ -1474,8 +1527,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let train_file = dir.path().join("train.jsonl");
         let eval_file = dir.path().join("heldout.jsonl");
-        write_jsonl(&train_file, &rows(400, 0));
-        write_jsonl(&eval_file, &rows(80, 1000));
+        let held_out = rows(80, 1000);
+        // One public-split accident: an evaluation text, recased and
+        // respaced, among the training rows. It must not be learnt from.
+        let mut train_rows = rows(400, 0);
+        let mut copy = held_out[0].clone();
+        copy["text"] = format!("  {} ", copy["text"].as_str().unwrap().to_uppercase()).into();
+        train_rows.push(copy);
+        write_jsonl(&train_file, &train_rows);
+        write_jsonl(&eval_file, &held_out);
         let opts = TrainOptions {
             train_files: vec![train_file],
             eval_files: vec![eval_file.clone()],
@@ -1525,7 +1585,9 @@ mod tests {
             &std::fs::read_to_string(opts.out_dir.join(MANIFEST_FILE)).unwrap(),
         )
         .unwrap();
-        assert_eq!(manifest["files"][0]["rows"], 400);
+        assert_eq!(manifest["files"][0]["rows"], 401);
+        assert_eq!(manifest["files"][0]["rows_used"], 400);
+        assert_eq!(manifest["files"][1]["role"], "eval");
         assert_eq!(manifest["files"][0]["sha256"].as_str().unwrap().len(), 64);
         assert!(
             manifest["fits"]["intent"]["temperature"][0]
