@@ -221,6 +221,7 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
     let local = LocalModel::load(config)?;
     let rows = read_rows(&args.file)?;
     let mut sentiment: Vec<(Sentiment, Sentiment, Option<String>)> = Vec::new();
+    let mut polarity: Vec<(Sentiment, Sentiment, Option<String>)> = Vec::new();
     let mut intent: Vec<(Intent, Intent, Option<String>)> = Vec::new();
     for chunk in rows.chunks(32) {
         let texts: Vec<(&str, Option<&str>)> = chunk
@@ -231,6 +232,9 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
         for (row, c) in chunk.iter().zip(results) {
             if let Some(gold) = row.sentiment {
                 sentiment.push((gold, c.sentiment.label, row.lang.clone()));
+                if gold != Sentiment::Neutral {
+                    polarity.push((gold, c.sentiment.polarity(), row.lang.clone()));
+                }
             }
             if let Some(gold) = row.intent {
                 intent.push((gold, c.intent.label, row.lang.clone()));
@@ -251,6 +255,16 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
             "sentiment",
             sentiment.len(),
             super::eval::EvalReport::compute(Sentiment::ALL, &sentiment)?,
+        )?;
+    }
+    if !polarity.is_empty() {
+        show(
+            "sentiment_polarity",
+            polarity.len(),
+            super::eval::EvalReport::compute(
+                &[Sentiment::Negative, Sentiment::Positive],
+                &polarity,
+            )?,
         )?;
     }
     if !intent.is_empty() {
