@@ -508,6 +508,11 @@ pub struct TrainArgs {
     /// Also fine-tune on the hate and offensive tweets (about twice the rows).
     #[arg(long, requires = "adapters")]
     pub toxicity: bool,
+    /// Loss weight of a row of the project's own messages (intents, Dutch
+    /// sentiment) against a public tweet's 1: higher keeps the encoder's
+    /// judgement of customer messages as the tweets pull it [default: 5].
+    #[arg(long, requires = "adapters")]
+    pub own_data_weight: Option<f32>,
     /// Share of the learnt change the written adapters apply, in (0, 1]
     /// [default: 0.5, which keeps the base model's judgement on intents].
     #[arg(long, requires = "adapters")]
@@ -534,6 +539,7 @@ impl TrainArgs {
             sample: self.sample,
             max_steps: self.max_steps,
             toxicity: self.toxicity,
+            own_data_weight: self.own_data_weight.unwrap_or(d.own_data_weight),
             merge_scale: self.merge_scale.unwrap_or(d.merge_scale),
             stored_as: if self.adapters_f32 {
                 StoredAs::F32
