@@ -490,7 +490,7 @@ pub struct TrainArgs {
     /// Adapter scale numerator (the scale is alpha / rank) [default: 2 × rank].
     #[arg(long, requires = "adapters")]
     pub alpha: Option<f32>,
-    /// Passes over the training rows [default: 3].
+    /// Passes over the training rows [default: 2].
     #[arg(long, requires = "adapters")]
     pub epochs: Option<usize>,
     /// Rows per step [default: 32].
@@ -510,11 +510,11 @@ pub struct TrainArgs {
     pub toxicity: bool,
     /// Loss weight of a row of the project's own messages (intents, Dutch
     /// sentiment) against a public tweet's 1: higher keeps the encoder's
-    /// judgement of customer messages as the tweets pull it [default: 5].
+    /// judgement of customer messages as the tweets pull it [default: 12].
     #[arg(long, requires = "adapters")]
     pub own_data_weight: Option<f32>,
-    /// Share of the learnt change the written adapters apply, in (0, 1]
-    /// [default: 0.5, which keeps the base model's judgement on intents].
+    /// Share of the learnt change the written adapters apply, in (0, 1]:
+    /// below 1 blends the tuned encoder with the base one [default: 1].
     #[arg(long, requires = "adapters")]
     pub merge_scale: Option<f32>,
     /// Store the adapters as f32 (twice the size of the default f16).

@@ -95,7 +95,10 @@ pub struct FinetuneParams {
     /// they then fall linearly to zero at the last step.
     pub warmup_fraction: f64,
     /// Loss weight of the project's own labelled messages relative to the
-    /// public ones (there are few of them).
+    /// public tweets. Higher than the heads' weight: at 5 the encoder, pulled
+    /// by 12k tweets against 700 customer messages, came to read a Dutch
+    /// complaint with a phone number as spam; at 12 it keeps judging
+    /// customer messages as they are meant while learning the tweets.
     pub own_data_weight: f32,
     /// Also learn from the hate and offensive tweets.
     pub toxicity: bool,
@@ -109,12 +112,11 @@ pub struct FinetuneParams {
     pub seed: u64,
     pub stored_as: StoredAs,
     /// Share of the learnt change the stored adapters apply (their alpha is
-    /// scaled by it). Half is the default: fully merged, the adapters gave
-    /// 1 point more sentiment but read customer messages with a phone
-    /// number as spam (intent 0.904 -> 0.863, and legitimate criticism
-    /// deleted on the adversarial set); halfway between the base and the
-    /// tuned weights keeps most of the gain and the base model's judgement
-    /// (weight-space ensembling, as in Wortsman et al.'s WiSE-FT).
+    /// scaled by it): below 1 interpolates between the base and the tuned
+    /// weights (weight-space ensembling, as in Wortsman et al.'s WiSE-FT).
+    /// Half rescued adapters tuned with the own messages weighted 5, which
+    /// fully merged deleted legitimate criticism; tuned with them weighted
+    /// 12 the full change is safe and scores best, so 1 is the default.
     pub merge_scale: f32,
 }
 
@@ -124,20 +126,20 @@ impl Default for FinetuneParams {
             rank: 8,
             alpha: 16.0,
             layers: 12,
-            epochs: 3,
+            epochs: 2,
             batch_size: 32,
             learning_rate: 5e-4,
             head_learning_rate: 2e-3,
             weight_decay: 0.01,
             warmup_fraction: 0.06,
-            own_data_weight: super::train::HyperParams::default().own_data_weight,
+            own_data_weight: 12.0,
             toxicity: false,
             sample: None,
             max_steps: None,
             max_tokens: 128,
             seed: 17,
             stored_as: StoredAs::F16,
-            merge_scale: 0.5,
+            merge_scale: 1.0,
         }
     }
 }
