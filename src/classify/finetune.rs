@@ -96,7 +96,7 @@ pub struct FinetuneParams {
     pub warmup_fraction: f64,
     /// Loss weight of the project's own labelled messages relative to the
     /// public tweets. Higher than the heads' weight: at 5 the encoder, pulled
-    /// by 12k tweets against 700 customer messages, came to read a Dutch
+    /// by 12k tweets against a few hundred customer messages, read a Dutch
     /// complaint with a phone number as spam; at 12 it keeps judging
     /// customer messages as they are meant while learning the tweets.
     pub own_data_weight: f32,
