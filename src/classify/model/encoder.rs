@@ -915,6 +915,7 @@ impl Encoder {
         }
         Ok(out)
     }
+
     /// [`Encoder::forward_mean`] for one sequence, its token rows shared by
     /// `parts` threads. Every step of a layer but attention is row-wise, so
     /// each thread runs the usual candle ops on its own rows; the threads meet
@@ -937,63 +938,61 @@ impl Encoder {
             RwLock::new(vec![0f32; l * 3 * h]),
         ];
         let barrier = Barrier::new(parts);
-        let ranges = row_ranges(l, parts);
-        let worker = |rows: std::ops::Range<usize>| -> Result<Vec<f32>, ModelError> {
-            // A failed thread keeps meeting the others at the barrier (they
-            // would wait for it forever otherwise) and reports at the end.
-            let mut failure: Option<ModelError> = None;
-            let mut guarded = |step: &mut dyn FnMut() -> Result<(), ModelError>| {
-                if failure.is_none() {
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
-                        .unwrap_or_else(|_| {
-                            Err(ModelError::Inference(
-                                "a forward-pass thread panicked".into(),
-                            ))
-                        });
-                    failure = outcome.err();
-                }
-            };
-            let mut mine = x.narrow(0, rows.start, rows.len())?;
-            for (i, ly) in self.layers.iter().enumerate() {
-                let buffer = &shared[i % 2];
-                guarded(&mut || {
-                    let qkv = ly.qkv.forward_bias(&mine, &ly.qkv_b)?;
-                    let qkv = qkv.flatten_all()?.to_vec1::<f32>()?;
-                    let mut all = buffer.write().map_err(|_| poisoned())?;
-                    all[rows.start * 3 * h..rows.end * 3 * h].copy_from_slice(&qkv);
-                    Ok(())
-                });
-                barrier.wait();
-                guarded(&mut || {
-                    let mut ctx = vec![0f32; rows.len() * h];
-                    {
-                        let all = buffer.read().map_err(|_| poisoned())?;
-                        attend(&all, 0..l, rows.clone(), nh, hd, scale, &mut ctx);
+        // Cut before any thread starts: past this point a thread must not
+        // return early, or the others would wait for it at the barrier.
+        let shares = row_ranges(l, parts)
+            .into_iter()
+            .map(|rows| Ok((x.narrow(0, rows.start, rows.len())?, rows)))
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let worker =
+            |(mut mine, rows): (Tensor, std::ops::Range<usize>)| -> Result<Vec<f32>, ModelError> {
+                // A failed thread keeps meeting the others at the barrier (they
+                // would wait for it forever otherwise) and reports at the end.
+                let mut failure: Option<ModelError> = None;
+                let mut guarded = |step: &mut dyn FnMut() -> Result<(), ModelError>| {
+                    if failure.is_none() {
+                        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+                            .unwrap_or_else(|_| Err(thread_panicked()));
+                        failure = outcome.err();
                     }
-                    let ctx = Tensor::from_vec(ctx, (rows.len(), h), &self.device)?;
-                    mine = ly.after_attention(&mine, &ctx, cfg.eps)?;
-                    Ok(())
-                });
-            }
-            if let Some(failure) = failure {
-                return Err(failure);
-            }
-            // This thread's rows, summed; the caller divides by the length.
-            Ok(mine.sum(0)?.to_vec1::<f32>()?)
-        };
+                };
+                for (i, ly) in self.layers.iter().enumerate() {
+                    let buffer = &shared[i % 2];
+                    guarded(&mut || {
+                        let qkv = ly.qkv.forward_bias(&mine, &ly.qkv_b)?;
+                        let qkv = qkv.flatten_all()?.to_vec1::<f32>()?;
+                        let mut all = buffer.write().map_err(|_| poisoned())?;
+                        all[rows.start * 3 * h..rows.end * 3 * h].copy_from_slice(&qkv);
+                        Ok(())
+                    });
+                    barrier.wait();
+                    guarded(&mut || {
+                        let mut ctx = vec![0f32; rows.len() * h];
+                        {
+                            let all = buffer.read().map_err(|_| poisoned())?;
+                            attend(&all, 0..l, rows.clone(), nh, hd, scale, &mut ctx);
+                        }
+                        let ctx = Tensor::from_vec(ctx, (rows.len(), h), &self.device)?;
+                        mine = ly.after_attention(&mine, &ctx, cfg.eps)?;
+                        Ok(())
+                    });
+                }
+                if let Some(failure) = failure {
+                    return Err(failure);
+                }
+                // This thread's rows, summed; the caller divides by the length.
+                Ok(mine.sum(0)?.to_vec1::<f32>()?)
+            };
         let sums: Vec<Result<Vec<f32>, ModelError>> = std::thread::scope(|scope| {
-            let others: Vec<_> = ranges[1..]
-                .iter()
-                .map(|rows| scope.spawn(|| worker(rows.clone())))
-                .collect();
-            let mut sums = vec![worker(ranges[0].clone())];
-            sums.extend(others.into_iter().map(|t| {
-                t.join().unwrap_or_else(|_| {
-                    Err(ModelError::Inference(
-                        "a forward-pass thread panicked".into(),
-                    ))
-                })
-            }));
+            let mut shares = shares.into_iter();
+            let first = shares.next().expect("at least one share");
+            let others: Vec<_> = shares.map(|share| scope.spawn(|| worker(share))).collect();
+            let mut sums = vec![worker(first)];
+            sums.extend(
+                others
+                    .into_iter()
+                    .map(|t| t.join().unwrap_or_else(|_| Err(thread_panicked()))),
+            );
             sums
         });
         let mut mean = vec![0f32; h];
@@ -1006,6 +1005,10 @@ impl Encoder {
         mean.iter_mut().for_each(|m| *m *= inv);
         Ok(mean)
     }
+}
+
+fn thread_panicked() -> ModelError {
+    ModelError::Inference("a forward-pass thread panicked".into())
 }
 
 fn poisoned() -> ModelError {
@@ -1083,7 +1086,7 @@ fn attend(
             let mut mx = f32::NEG_INFINITY;
             for (pj, j) in p.iter_mut().zip(keys.clone()) {
                 let k = &qkv[j * row + h + hh * hd..][..hd];
-                let d: f32 = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                let d = dot(q, k) * scale;
                 *pj = d;
                 mx = mx.max(d);
             }
@@ -1103,6 +1106,26 @@ fn attend(
             }
         }
     }
+}
+
+/// `a · b`, summed in eight lanes: a single running sum is a dependency
+/// chain the compiler may not reorder, eight are SIMD registers.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
