@@ -99,8 +99,10 @@ impl Dense {
 }
 
 /// A dot product over eight independent lanes: a plain `sum()` must add in
-/// order, which keeps the compiler from using SIMD.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// order, which keeps the compiler from using SIMD. The encoder's attention
+/// uses it too.
+#[inline]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca

@@ -65,6 +65,7 @@ use super::e5s1::{self, Config, E5Tokenizer, SpecialTokens, TensorView, Q4_BLOCK
 use super::gelu;
 use super::lora::{Adapters, Target};
 use super::ModelError;
+use crate::classify::heads::dot;
 
 /// Embedding dimension.
 pub const DIM: usize = 384;
@@ -1108,26 +1109,6 @@ fn attend(
     }
 }
 
-/// `a · b`, summed in eight lanes: a single running sum is a dependency
-/// chain the compiler may not reorder, eight are SIMD registers.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fetch;
@@ -1151,6 +1132,13 @@ mod tests {
         let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
         let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
         d / (na * nb)
+    }
+
+    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
     }
 
     fn reference() -> Vec<(String, Vec<f32>)> {
@@ -1294,11 +1282,7 @@ mod tests {
                 .unwrap()
         };
         for (a, b) in embed(1).iter().zip(embed(3)) {
-            let worst = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
+            let worst = largest_difference(a, &b);
             assert!(worst < 1e-5, "threads changed an embedding by {worst}");
         }
     }
@@ -1322,11 +1306,7 @@ mod tests {
             }
             let a = one.embed(&[text.as_str()]).unwrap().remove(0);
             let b = three.embed(&[text.as_str()]).unwrap().remove(0);
-            let worst = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
+            let worst = largest_difference(&a, &b);
             assert!(worst < 1e-5, "sharing rows changed {text:?} by {worst}");
         }
         assert!(shared >= 5, "only {shared} reference texts were shared out");
