@@ -31,13 +31,42 @@ fn normal_cdf_table() -> &'static [f32] {
 /// GELU of every value of `xs`, in place.
 pub fn gelu_in_place(xs: &mut [f32]) {
     let table = normal_cdf_table();
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU has the features the function is compiled with.
+        return unsafe { gelu_avx512(xs, table) };
+    }
+    gelu_with(xs, table);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx512() -> bool {
+    use std::arch::is_x86_feature_detected as has;
+    has!("avx512f") && has!("avx512dq") && has!("avx2") && has!("fma")
+}
+
+/// The same loop compiled for AVX-512, where the compiler turns the two
+/// table reads into 16-lane gathers: GELU took a tenth of a message's time
+/// in the portable x86-64-v2 build, which reads one value at a time, and a
+/// twentieth with this. (With AVX2 alone the compiler keeps it scalar.)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+unsafe fn gelu_avx512(xs: &mut [f32], table: &[f32]) {
+    gelu_with(xs, table);
+}
+
+#[inline(always)]
+fn gelu_with(xs: &mut [f32], table: &[f32]) {
     let last = (table.len() - 2) as f32;
     for x in xs.iter_mut() {
         let position = ((*x + RANGE) * STEPS_PER_UNIT).clamp(0.0, last);
-        let index = position as usize;
+        let index = position as i32 as usize;
         let fraction = position - index as f32;
-        let cdf = table[index] + fraction * (table[index + 1] - table[index]);
-        *x *= cdf;
+        // SAFETY: `position` is clamped to [0, len - 2] (NaN converts to
+        // 0), so `index + 1` is in bounds. Unchecked reads let the loop
+        // vectorise: a bounds check's panic branch would keep it scalar.
+        let (low, high) = unsafe { (*table.get_unchecked(index), *table.get_unchecked(index + 1)) };
+        *x *= low + fraction * (high - low);
     }
 }
 
@@ -84,6 +113,32 @@ mod tests {
             x += 0.000_37;
         }
         assert!(worst < 1e-6, "worst error {worst}");
+    }
+
+    #[test]
+    fn every_instruction_set_computes_the_same_values() {
+        let values: Vec<f32> = (-20_000..20_000)
+            .map(|i| i as f32 / 1_537.0)
+            .chain([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30])
+            .collect();
+        let mut portable = values.clone();
+        gelu_with(&mut portable, normal_cdf_table());
+        let same = |other: &[f32]| {
+            other
+                .iter()
+                .zip(&portable)
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+        };
+        assert!(portable[..40_000].iter().any(|v| *v > 1.0));
+        let mut dispatched = values.clone();
+        gelu_in_place(&mut dispatched);
+        assert!(same(&dispatched));
+        #[cfg(target_arch = "x86_64")]
+        if has_avx512() {
+            let mut v = values.clone();
+            unsafe { gelu_avx512(&mut v, normal_cdf_table()) };
+            assert!(same(&v));
+        }
     }
 
     #[test]
