@@ -16,12 +16,10 @@
 //! Weights: the Q4_0 blocks are turned into candle `QTensor`s straight from
 //! the file bytes (E5S1's block layout is bit-identical to GGML's
 //! `block_q4_0`, see `e5s1.rs`). Three matmul paths ([`Precision`]):
-//! * `Int8` (default where the CPU has VNNI): the exact 4-bit values are
-//!   requantized to Q8_0 once at load and run on candle's repacked integer
-//!   kernels (`vpdpbusd`, 16 output columns per instruction). Those kernels
-//!   quantize activations in blocks of 256, so the 384-wide input dimension
-//!   is zero-padded to 512; the padding costs a third more integer work on
-//!   three of the four matmuls and is still several times faster than f32.
+//! * `Int8` (default where the CPU has AVX-512 VNNI): weights and
+//!   activations in 8 bits with one scale per 32 values, on the project's
+//!   own `vpdpbusd` kernel (`int8.rs`), which fuses the smoothing factors
+//!   into the activations' quantization and the bias into the product.
 //! * `F32` (the reference, and the default without VNNI): each QTensor is
 //!   dequantized once at load and stored transposed `[in, out]` so candle's
 //!   f32 GEMM (`gemm` crate, runtime AVX2/AVX-512 dispatch) reads it without
@@ -63,6 +61,7 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use super::e5s1::{self, Config, E5Tokenizer, SpecialTokens, TensorView, Q4_BLOCK_BYTES, QK};
 use super::gelu;
+use super::int8::Int8Linear;
 use super::lora::{Adapters, Target};
 use super::ModelError;
 use crate::classify::heads::dot;
@@ -82,11 +81,10 @@ pub enum Precision {
     /// Smallest memory (~95 MB RSS) but candle's CPU Q4_0 kernel is ~3x
     /// slower than the f32 GEMM here.
     Q4,
-    /// 8-bit weights (the exact 4-bit values requantized to Q8_0, input
-    /// dimension zero-padded to a multiple of 256) and 8-bit activations, on
-    /// candle's repacked integer kernels (`vpdpbusd`). Fastest wherever the
-    /// CPU has AVX-512 VNNI or AVX-VNNI; elsewhere candle has no packed
-    /// kernel for it and F32 is faster.
+    /// 8-bit weights and activations, one scale per 32 values, on the
+    /// project's own AVX-512 VNNI kernel (`int8.rs`). Fastest wherever the
+    /// CPU has AVX-512 VNNI; elsewhere the same arithmetic runs one value at
+    /// a time, and F32 is faster.
     Int8,
     /// Weights dequantized once at load to f32 (exact Q4_0 values), f32 GEMMs
     /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). The reference path;
@@ -95,19 +93,14 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The fastest precision on this CPU: Int8 where candle's VNNI kernels
-    /// run, F32 otherwise.
+    /// The fastest precision on this CPU: Int8 where its AVX-512 VNNI
+    /// kernel runs, F32 otherwise.
     pub fn fastest() -> Precision {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let vnni = (is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512vnni"))
-                || (is_x86_feature_detected!("avxvnni") && is_x86_feature_detected!("avx2"));
-            if vnni {
-                return Precision::Int8;
-            }
+        if super::int8::vector_kernel_runs() {
+            Precision::Int8
+        } else {
+            Precision::F32
         }
-        Precision::F32
     }
 }
 
@@ -226,10 +219,10 @@ impl Layer {
     /// any subset of a batch's rows can run it on its own.
     fn after_attention(&self, x: &Tensor, ctx: &Tensor, eps: f32) -> candle_core::Result<Tensor> {
         let ao = self.ao.forward_bias(ctx, &self.ao_b)?;
-        let x = candle_nn::ops::layer_norm(&(x + ao)?, &self.aln_w, &self.aln_b, eps)?;
+        let x = residual_layer_norm(x, &ao, &self.aln_w, &self.aln_b, eps)?;
         let mid = gelu::gelu(&self.fi.forward_bias(&x, &self.fi_b)?)?;
         let fo = self.fo.forward_bias(&mid, &self.fo_b)?;
-        candle_nn::ops::layer_norm(&(x + fo)?, &self.oln_w, &self.oln_b, eps)
+        residual_layer_norm(&x, &fo, &self.oln_w, &self.oln_b, eps)
     }
 }
 
@@ -291,55 +284,31 @@ fn aligned_q4(parts: &[&[u8]]) -> Vec<u16> {
     v
 }
 
-/// A linear layer's weight: candle Q4_0 `QMatMul` over `[out, in]`, an
-/// 8-bit `QMatMul` whose input dimension is zero-padded by `padding`, or the
-/// dequantized f32 weight stored pre-transposed `[in, out]` (contiguous), which
-/// lets gemm read it without repacking a transposed view on every call.
+/// A linear layer's weight: candle Q4_0 `QMatMul` over `[out, in]`, the
+/// project's own 8-bit kernel (`int8.rs`), or the dequantized f32 weight
+/// stored pre-transposed `[in, out]` (contiguous), which lets gemm read it
+/// without repacking a transposed view on every call.
 enum Linear {
     Q4(QMatMul),
-    Int8 {
-        matmul: QMatMul,
-        padding: usize,
-        /// Divides the input, channel by channel, before it is quantized
-        /// (the weight's columns were multiplied by the same factors).
-        smoothing: Option<Tensor>,
-    },
+    Int8(Int8Linear),
     F32(Tensor),
 }
 
-/// candle's packed 8-bit kernels take activations in blocks of 256.
-const INT8_K_MULTIPLE: usize = 256;
-
 impl Linear {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            Linear::Q4(m) => m.forward(x),
-            Linear::Int8 {
-                matmul,
-                padding,
-                smoothing,
-            } => {
-                let smoothed;
-                let x = match smoothing {
-                    Some(inverse) => {
-                        smoothed = x.broadcast_mul(inverse)?;
-                        &smoothed
-                    }
-                    None => x,
-                };
-                if *padding > 0 {
-                    matmul.forward(&x.pad_with_zeros(candle_core::D::Minus1, 0, *padding)?)
-                } else {
-                    matmul.forward(x)
-                }
-            }
-            Linear::F32(wt) => x.matmul(wt),
-        }
-    }
-
     /// `x · Wᵀ + b`.
     fn forward_bias(&self, x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
-        self.forward(x)?.broadcast_add(b)
+        match self {
+            Linear::Q4(m) => m.forward(x)?.broadcast_add(b),
+            Linear::Int8(m) => {
+                let rows = x.elem_count() / m.inputs();
+                let values = x.flatten_all()?.to_vec1::<f32>()?;
+                let y = m
+                    .forward(&values, &b.to_vec1::<f32>()?)
+                    .map_err(candle_core::Error::wrap)?;
+                Tensor::from_vec(y, (rows, m.outputs()), x.device())
+            }
+            Linear::F32(wt) => x.matmul(wt)?.broadcast_add(b),
+        }
     }
 }
 
@@ -388,34 +357,30 @@ fn q4_matmul(
             Linear::Q4(QMatMul::QTensor(Arc::new(qt)))
         }
         Precision::Int8 => {
-            let padding = n_in.next_multiple_of(INT8_K_MULTIPLE) - n_in;
             let mut weight = dense(&qt)?;
-            let smoothing = match input_range {
+            let input_scale = match input_range {
                 Some(range) => {
                     let factors = smoothing_factors(&weight, range)?;
                     weight = weight.broadcast_mul(&Tensor::new(factors.as_slice(), dev)?)?;
-                    let inverse: Vec<f32> = factors.iter().map(|f| 1.0 / f).collect();
-                    Some(Tensor::new(inverse.as_slice(), dev)?)
+                    Some(factors.iter().map(|f| 1.0 / f).collect())
                 }
                 None => None,
             };
-            let weight = weight.pad_with_zeros(candle_core::D::Minus1, 0, padding)?;
-            let q8 = QTensor::quantize(&weight, GgmlDType::Q8_0)?;
-            Linear::Int8 {
-                matmul: QMatMul::QTensor(Arc::new(q8)),
-                padding,
-                smoothing,
-            }
+            let weight = weight.flatten_all()?.to_vec1::<f32>()?;
+            Linear::Int8(
+                Int8Linear::new(&weight, n_out, n_in, input_scale)
+                    .map_err(|e| ModelError::Inference(e.to_string()))?,
+            )
         }
         Precision::F32 => Linear::F32(dense(&qt)?.t()?.contiguous()?),
     })
 }
 
 /// Per-input-channel factors that move the activations' outliers into the
-/// weight (SmoothQuant, Xiao et al. 2023, with α = ½): the activations are
-/// quantized with one scale per 256 channels, so a few channels hundreds of
-/// times larger than the rest would leave the rest with almost no bits; the
-/// weights are quantized per 32 values and absorb the difference better.
+/// weight (SmoothQuant, Xiao et al. 2023, with α = ½): a few channels
+/// hundreds of times larger than the rest would leave the other values of
+/// their 32-value block with almost no bits; the weights, whose blocks run
+/// along one output, absorb the difference better.
 /// Data-free: the activation range comes from the LayerNorm in front.
 fn smoothing_factors(weight: &Tensor, input_range: &[f32]) -> Result<Vec<f32>, ModelError> {
     let column_max: Vec<f32> = weight.abs()?.max(0)?.to_vec1()?;
@@ -437,6 +402,53 @@ fn smoothing_factors(weight: &Tensor, input_range: &[f32]) -> Result<Vec<f32>, M
             }
         })
         .collect())
+}
+
+/// LayerNorm of each row of `rows` (as wide as `weight`), in place.
+/// candle's own hands every call to its rayon pool and waits for the pool's
+/// thread to wake, which on the encoder's threads took longer than the
+/// arithmetic. The sums run in sixteen lanes so the compiler vectorises them.
+fn layer_norm_in_place(rows: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
+    const LANES: usize = 16;
+    fn sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+        let mut lanes = [0f32; LANES];
+        let chunks = row.chunks_exact(LANES);
+        let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += f(v);
+            }
+        }
+        lanes.iter().sum::<f32>() + tail
+    }
+    let width = weight.len() as f32;
+    for row in rows.chunks_exact_mut(weight.len()) {
+        let mean = sum(row, |v| v) / width;
+        let variance = sum(row, |v| (v - mean) * (v - mean)) / width;
+        let inverse = 1.0 / (variance + eps).sqrt();
+        for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
+            *v = (*v - mean) * inverse * w + b;
+        }
+    }
+}
+
+/// LayerNorm of `x + residual` (post-LN BERT's residual step).
+fn residual_layer_norm(
+    x: &Tensor,
+    residual: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f32,
+) -> candle_core::Result<Tensor> {
+    let mut rows = x.flatten_all()?.to_vec1::<f32>()?;
+    for (v, r) in rows
+        .iter_mut()
+        .zip(residual.flatten_all()?.to_vec1::<f32>()?)
+    {
+        *v += r;
+    }
+    layer_norm_in_place(&mut rows, &weight.to_vec1()?, &bias.to_vec1()?, eps);
+    Tensor::from_vec(rows, x.shape(), x.device())
 }
 
 /// `|γ| + |β|` of a LayerNorm, per channel: a bound on its output's size.
@@ -821,9 +833,14 @@ impl Encoder {
                 mask[si * l + t] = f32::NEG_INFINITY;
             }
         }
+        layer_norm_in_place(
+            &mut x,
+            &self.emb_ln_w.to_vec1::<f32>()?,
+            &self.emb_ln_b.to_vec1::<f32>()?,
+            cfg.eps,
+        );
         let dev = &self.device;
         let x = Tensor::from_vec(x, (b * l, h), dev)?;
-        let x = candle_nn::ops::layer_norm(&x, &self.emb_ln_w, &self.emb_ln_b, cfg.eps)?;
         let att_mask = Tensor::from_vec(mask, (b, 1, 1, l), dev)?;
         Ok((x, att_mask))
     }

@@ -15,6 +15,7 @@ pub mod e5s1;
 pub mod encoder;
 pub mod fetch;
 mod gelu;
+mod int8;
 pub mod lora;
 
 pub use batcher::{BatcherConfig, ModelHandle};
