@@ -159,7 +159,7 @@ pub struct ModelConfig {
     /// later by the pipeline) instead of piling up in memory.
     pub queue_capacity: usize,
     /// Matrix arithmetic of the encoder: "int8" (8-bit integer kernels,
-    /// fastest on CPUs with AVX-512 VNNI), "f32" (the reference) or "q4" (least
+    /// fastest on CPUs with AVX-512 VNNI or AVX-VNNI), "f32" (the reference) or "q4" (least
     /// memory). Unset: the fastest for this CPU.
     pub precision: Option<Precision>,
 }

@@ -16,10 +16,11 @@
 //! Weights: the Q4_0 blocks are turned into candle `QTensor`s straight from
 //! the file bytes (E5S1's block layout is bit-identical to GGML's
 //! `block_q4_0`, see `e5s1.rs`). Three matmul paths ([`Precision`]):
-//! * `Int8` (default where the CPU has AVX-512 VNNI): weights and
-//!   activations in 8 bits with one scale per 32 values, on the project's
-//!   own `vpdpbusd` kernel (`int8.rs`), which fuses the smoothing factors
-//!   into the activations' quantization and the bias into the product.
+//! * `Int8` (default where the CPU has AVX-512 VNNI or AVX-VNNI): weights
+//!   and activations in 8 bits with one scale per 32 values, on the
+//!   project's own `vpdpbusd` kernels (`int8.rs`), which fuse the smoothing
+//!   factors into the activations' quantization and the bias into the
+//!   product.
 //! * `F32` (the reference, and the default without VNNI): each QTensor is
 //!   dequantized once at load and stored transposed `[in, out]` so candle's
 //!   f32 GEMM (`gemm` crate, runtime AVX2/AVX-512 dispatch) reads it without
@@ -82,9 +83,9 @@ pub enum Precision {
     /// slower than the f32 GEMM here.
     Q4,
     /// 8-bit weights and activations, one scale per 32 values, on the
-    /// project's own AVX-512 VNNI kernel (`int8.rs`). Fastest wherever the
-    /// CPU has AVX-512 VNNI; elsewhere the same arithmetic runs one value at
-    /// a time, and F32 is faster.
+    /// project's own AVX-512 VNNI or AVX-VNNI kernels (`int8.rs`). Fastest
+    /// wherever the CPU has either; elsewhere the same arithmetic runs one
+    /// value at a time, and F32 is faster.
     Int8,
     /// Weights dequantized once at load to f32 (exact Q4_0 values), f32 GEMMs
     /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). The reference path;
@@ -93,8 +94,8 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// The fastest precision on this CPU: Int8 where its AVX-512 VNNI
-    /// kernel runs, F32 otherwise.
+    /// The fastest precision on this CPU: Int8 where one of its vector
+    /// kernels runs, F32 otherwise.
     pub fn fastest() -> Precision {
         if super::int8::vector_kernel_runs() {
             Precision::Int8

@@ -144,14 +144,20 @@ impl Int8Linear {
         let rows = x.len() / self.inputs;
         let quantized = QuantizedRows::new(x, self.inputs, self.input_scale.as_deref());
         let mut out = vec![0f32; rows * self.outputs];
-        #[cfg(target_arch = "x86_64")]
-        if vnni512() {
-            // SAFETY: the CPU has every feature the kernel enables.
-            unsafe { self.multiply_vnni512(&quantized, bias, &mut out) };
-            return Ok(out);
-        }
-        self.multiply_portable(&quantized, bias, &mut out);
+        self.multiply(Kernel::best(), &quantized, bias, &mut out);
         Ok(out)
+    }
+
+    fn multiply(&self, kernel: Kernel, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
+        match kernel {
+            Kernel::Portable => self.multiply_portable(x, bias, out),
+            // SAFETY: `Kernel::best` and `Kernel::available` only name a
+            // kernel whose features the CPU has.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe { self.multiply_avxvnni(x, bias, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe { self.multiply_vnni512(x, bias, out) },
+        }
     }
 
     /// The reference: what the vector kernel computes, one value at a time.
@@ -178,26 +184,102 @@ impl Int8Linear {
         }
     }
 
+    /// The order the vector kernels take the work in: `(tile column, first
+    /// row, rows)`, at most `max_rows` rows at a time.
+    fn passes(
+        &self,
+        rows: usize,
+        max_rows: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        (0..rows).step_by(ROWS_PER_CHUNK).flat_map(move |chunk| {
+            let chunk_end = (chunk + ROWS_PER_CHUNK).min(rows);
+            (0..self.outputs / COLUMNS).flat_map(move |tile_column| {
+                (chunk..chunk_end)
+                    .step_by(max_rows)
+                    .map(move |row| (tile_column, row, (chunk_end - row).min(max_rows)))
+            })
+        })
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn multiply_vnni512(&self, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
-        let rows = x.rows();
-        let tile_columns = self.outputs / COLUMNS;
-        for chunk in (0..rows).step_by(ROWS_PER_CHUNK) {
-            let chunk_end = (chunk + ROWS_PER_CHUNK).min(rows);
-            for tile_column in 0..tile_columns {
-                let mut row = chunk;
-                while row < chunk_end {
-                    let take = (chunk_end - row).min(MAX_ROWS);
-                    match take {
-                        4 => self.tile_rows_vnni512::<4>(x, bias, tile_column, row, out),
-                        3 => self.tile_rows_vnni512::<3>(x, bias, tile_column, row, out),
-                        2 => self.tile_rows_vnni512::<2>(x, bias, tile_column, row, out),
-                        _ => self.tile_rows_vnni512::<1>(x, bias, tile_column, row, out),
+        for (tile_column, row, take) in self.passes(x.rows(), MAX_ROWS) {
+            match take {
+                4 => self.tile_rows_vnni512::<4>(x, bias, tile_column, row, out),
+                3 => self.tile_rows_vnni512::<3>(x, bias, tile_column, row, out),
+                2 => self.tile_rows_vnni512::<2>(x, bias, tile_column, row, out),
+                _ => self.tile_rows_vnni512::<1>(x, bias, tile_column, row, out),
+            }
+        }
+    }
+
+    /// [`Int8Linear::multiply_vnni512`] in 256-bit registers, for CPUs with
+    /// AVX-VNNI but not AVX-512 (Intel's client cores since Alder Lake, its
+    /// E-core Xeons). Sixteen of them hold half of what the 512-bit kernel
+    /// keeps in registers, so it takes two rows at a time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    unsafe fn multiply_avxvnni(&self, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
+        for (tile_column, row, take) in self.passes(x.rows(), 2) {
+            match take {
+                2 => self.tile_rows_avxvnni::<2>(x, bias, tile_column, row, out),
+                _ => self.tile_rows_avxvnni::<1>(x, bias, tile_column, row, out),
+            }
+        }
+    }
+
+    /// Sixteen output columns of `ROWS` rows as two halves of eight.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    #[inline]
+    unsafe fn tile_rows_avxvnni<const ROWS: usize>(
+        &self,
+        x: &QuantizedRows,
+        bias: &[f32],
+        tile_column: usize,
+        first_row: usize,
+        out: &mut [f32],
+    ) {
+        use std::arch::x86_64::*;
+        let blocks = self.inputs / BLOCK;
+        let bias = bias.as_ptr().add(tile_column * COLUMNS);
+        let mut acc = [[_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))]; ROWS];
+        let tiles = &self.tiles[tile_column * blocks..(tile_column + 1) * blocks];
+        for (block, tile) in tiles.iter().enumerate() {
+            let mut sums = [[_mm256_setzero_si256(); 2]; ROWS];
+            let row_values: [*const i8; ROWS] =
+                std::array::from_fn(|r| x.block(first_row + r, block).as_ptr());
+            for group in 0..BLOCK / 4 {
+                let at = tile.values.as_ptr().add(group * 64);
+                let weights = [
+                    _mm256_load_si256(at as *const _),
+                    _mm256_load_si256(at.add(32) as *const _),
+                ];
+                for r in 0..ROWS {
+                    let four = (row_values[r].add(group * 4) as *const i32).read_unaligned();
+                    let four = _mm256_set1_epi32(four);
+                    for half in 0..2 {
+                        sums[r][half] = _mm256_dpbusd_avx_epi32(sums[r][half], weights[half], four);
                     }
-                    row += take;
                 }
             }
+            for r in 0..ROWS {
+                let (a_scale, a_sum) = x.block_scale_and_sum(first_row + r, block);
+                for half in 0..2 {
+                    let weight_scales = _mm256_load_ps(tile.scales.as_ptr().add(half * 8));
+                    let exact = _mm256_sub_epi32(sums[r][half], _mm256_set1_epi32(OFFSET * a_sum));
+                    let scales = _mm256_mul_ps(weight_scales, _mm256_set1_ps(a_scale));
+                    acc[r][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(exact), scales, acc[r][half]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let at = out
+                .as_mut_ptr()
+                .add((first_row + r) * self.outputs + tile_column * COLUMNS);
+            _mm256_storeu_ps(at, acc[0]);
+            _mm256_storeu_ps(at.add(8), acc[1]);
         }
     }
 
@@ -257,7 +339,7 @@ impl QuantizedRows {
             blocks_per_row: width / BLOCK,
         };
         #[cfg(target_arch = "x86_64")]
-        if vnni512() {
+        if avx512_quantizer() {
             // SAFETY: the CPU has AVX-512F and BW, all the function uses.
             unsafe { rows.fill_avx512(x, width, scale) };
             return rows;
@@ -389,24 +471,55 @@ fn check_length(what: &'static str, got: usize, expected: usize) -> Result<(), I
     }
 }
 
-/// Whether this CPU runs the vector kernel rather than the portable loop.
-pub(crate) fn vector_kernel_runs() -> bool {
+/// Which loop multiplies: the portable one, or a vector kernel the CPU has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    Portable,
     #[cfg(target_arch = "x86_64")]
-    return vnni512();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    AvxVnni,
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
 }
 
-/// Whether the AVX-512 VNNI kernel can run here (checked once).
+impl Kernel {
+    /// Every kernel this CPU can run, the fastest last.
+    fn available() -> Vec<Kernel> {
+        #[allow(unused_mut)]
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("avxvnni")
+            {
+                kernels.push(Kernel::AvxVnni);
+            }
+            if avx512_quantizer() && is_x86_feature_detected!("avx512vnni") {
+                kernels.push(Kernel::Avx512Vnni);
+            }
+        }
+        kernels
+    }
+
+    /// The fastest kernel this CPU can run (checked once).
+    fn best() -> Kernel {
+        use std::sync::OnceLock;
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| *Kernel::available().last().expect("the portable loop"))
+    }
+}
+
+/// Whether this CPU runs a vector kernel rather than the portable loop.
+pub(crate) fn vector_kernel_runs() -> bool {
+    Kernel::best() != Kernel::Portable
+}
+
+/// Whether the activations are quantized with AVX-512 (checked once).
 #[cfg(target_arch = "x86_64")]
-fn vnni512() -> bool {
+fn avx512_quantizer() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vnni")
-    })
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw"))
 }
 
 #[cfg(test)]
@@ -497,14 +610,17 @@ mod tests {
         );
     }
 
-    /// The kernel this CPU runs against the portable loop, for every count of
-    /// rows a pass over a tile can take, a remainder, and more than one chunk.
+    /// Every kernel this CPU has against the portable loop, for every count
+    /// of rows a pass over a tile can take, a remainder, and more than one
+    /// chunk.
     #[test]
     fn the_vector_kernel_computes_the_portable_values() {
         let (outputs, inputs) = (48, 160);
         let w = values(outputs * inputs, 6);
         let b = values(outputs, 7);
         let layer = Int8Linear::new(&w, outputs, inputs, None).unwrap();
+        let kernels = Kernel::available();
+        eprintln!("kernels on this CPU: {kernels:?}");
         for rows in [1, 2, 3, 4, 5, 11, ROWS_PER_CHUNK + 5] {
             let mut x = values(rows * inputs, 8 + rows as u32);
             // An all-zero block, a huge value and an outlier.
@@ -514,14 +630,19 @@ mod tests {
             let quantized = QuantizedRows::new(&x, inputs, None);
             let mut portable = vec![0f32; rows * outputs];
             layer.multiply_portable(&quantized, &b, &mut portable);
-            let dispatched = layer.forward(&x, &b).unwrap();
-            for (i, (a, p)) in dispatched.iter().zip(&portable).enumerate() {
-                assert_eq!(
-                    a.to_bits(),
-                    p.to_bits(),
-                    "rows {rows}, value {i}: {a} vs {p}"
-                );
+            for &kernel in &kernels {
+                let mut vector = vec![f32::NAN; rows * outputs];
+                layer.multiply(kernel, &quantized, &b, &mut vector);
+                for (i, (v, p)) in vector.iter().zip(&portable).enumerate() {
+                    assert_eq!(
+                        v.to_bits(),
+                        p.to_bits(),
+                        "{kernel:?}, rows {rows}, value {i}: {v} vs {p}"
+                    );
+                }
             }
+            let dispatched = layer.forward(&x, &b).unwrap();
+            assert_eq!(dispatched, portable);
         }
     }
 
