@@ -1,8 +1,9 @@
 //! The encoder's 8-bit matmul: `y = x · Wᵀ + b` with `W` and `x` in int8,
-//! one scale per 32 values on both sides, on AVX-512 VNNI.
+//! one scale per 32 values on both sides, on AVX-512 VNNI or AVX-VNNI.
 //!
 //! candle's packed integer kernels did this job before, and three things
-//! about them cost a third of a message's time: they quantize activations in
+//! about them cost a fifth of a lone message's time and a third of a
+//! batch's: they quantize activations in
 //! blocks of 256, so the encoder's 384-wide inputs had to be zero-padded to
 //! 512 (a third more integer work on three of a layer's four matmuls); their
 //! activation quantizer is scalar (16 % of the time on its own); and every
@@ -19,12 +20,12 @@
 //! share each loaded weight register.
 //!
 //! Every CPU runs the same arithmetic: the portable loop below is the
-//! reference, and the AVX-512 path is bit for bit equal to it (integer sums
+//! reference, and the vector kernels are bit for bit equal to it (integer sums
 //! are exact; the float steps happen in the same order, with the same fused
 //! multiply-add).
 
 /// Values per quantization block, on both sides.
-pub(crate) const BLOCK: usize = 32;
+const BLOCK: usize = 32;
 /// Output columns per tile: one 512-bit register of i32 or f32.
 const COLUMNS: usize = 16;
 /// Input rows that share one pass over a weight tile.
