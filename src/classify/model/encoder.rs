@@ -302,9 +302,7 @@ impl Linear {
             Linear::Q4(m) => m.forward(x)?.broadcast_add(b),
             Linear::Int8(m) => {
                 let rows = x.elem_count() / m.inputs();
-                let values = x.flatten_all()?.to_vec1::<f32>()?;
-                let y = m
-                    .forward(&values, &b.to_vec1::<f32>()?)
+                let y = with_values(x, |x| with_values(b, |b| m.forward(x, b)))??
                     .map_err(candle_core::Error::wrap)?;
                 Tensor::from_vec(y, (rows, m.outputs()), x.device())
             }
@@ -442,14 +440,34 @@ fn residual_layer_norm(
     eps: f32,
 ) -> candle_core::Result<Tensor> {
     let mut rows = x.flatten_all()?.to_vec1::<f32>()?;
-    for (v, r) in rows
-        .iter_mut()
-        .zip(residual.flatten_all()?.to_vec1::<f32>()?)
-    {
-        *v += r;
-    }
-    layer_norm_in_place(&mut rows, &weight.to_vec1()?, &bias.to_vec1()?, eps);
+    with_values(residual, |residual| {
+        for (v, r) in rows.iter_mut().zip(residual) {
+            *v += r;
+        }
+    })?;
+    with_values(weight, |weight| {
+        with_values(bias, |bias| {
+            layer_norm_in_place(&mut rows, weight, bias, eps)
+        })
+    })??;
     Tensor::from_vec(rows, x.shape(), x.device())
+}
+
+/// Runs `f` on a tensor's values as one slice: borrowed where the tensor
+/// is one contiguous run of f32 on the CPU (as the forward pass's tensors
+/// are), copied otherwise.
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        {
+            if let Ok(values) = cpu.as_slice::<f32>() {
+                return Ok(f(&values[start..end]));
+            }
+        }
+    }
+    Ok(f(&t.flatten_all()?.to_vec1::<f32>()?))
 }
 
 /// `|γ| + |β|` of a LayerNorm, per channel: a bound on its output's size.
