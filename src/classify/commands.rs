@@ -557,6 +557,23 @@ impl TrainArgs {
     }
 }
 
+/// How the adapted encoder runs in the fine-tuning process, which keeps
+/// candle's intra-op pool (see `main`). The f32 and q4 matmuls run on that
+/// pool, so passes on threads of replyd's own would only fight it for the
+/// cores; the int8 kernels are replyd's own and run on the pass's thread,
+/// so int8 passes get a thread per core (re-embedding 40k texts on one
+/// thread took twice as long).
+fn adapted_encoder_options(config: &Config) -> EncoderOptions {
+    let options = encoder_options(config);
+    EncoderOptions {
+        threads: match options.precision {
+            Precision::Int8 => options.threads,
+            Precision::F32 | Precision::Q4 => 1,
+        },
+        ..options
+    }
+}
+
 /// Fine-tunes adapters from the base encoder; returns the encoder with them
 /// merged, at the configured precision.
 fn train_adapters(config: &Config, args: &TrainArgs) -> anyhow::Result<Encoder> {
@@ -577,12 +594,7 @@ fn train_adapters(config: &Config, args: &TrainArgs) -> anyhow::Result<Encoder> 
         &args.adapters_out,
         args.finetune_params(),
     );
-    // This process runs candle's intra-op pool (see `main`): passes on
-    // parallel threads of our own would only fight it for the cores.
-    let options = EncoderOptions {
-        threads: 1,
-        ..encoder_options(config)
-    };
+    let options = adapted_encoder_options(config);
     let (encoder, report) = super::finetune::finetune(&opts, &base, &mut |adapters| {
         Encoder::load_with_adapters(&files.model, &files.tokenizer, options, Some(adapters))
     })?;
@@ -651,5 +663,20 @@ mod tests {
         );
         // Fine-tuning flags mean nothing without --adapters.
         assert!(Train::try_parse_from(["train", "--seed", "29"]).is_err());
+    }
+
+    #[test]
+    fn only_int8_passes_share_the_fine_tuning_process_out_over_threads() {
+        let mut config = Config::default();
+        let cores = EncoderOptions::default().threads;
+        for (precision, threads) in [
+            (Precision::Int8, cores),
+            (Precision::F32, 1),
+            (Precision::Q4, 1),
+        ] {
+            config.model.precision = Some(precision);
+            let options = adapted_encoder_options(&config);
+            assert_eq!((options.precision, options.threads), (precision, threads));
+        }
     }
 }
