@@ -1358,6 +1358,48 @@ mod tests {
         assert_eq!(row_ranges(12, 3), vec![0..4, 4..8, 8..12]);
     }
 
+    /// replyd's LayerNorm against candle's, on rows of the model's widths
+    /// (and one not a multiple of the sixteen summing lanes) with an offset
+    /// and an outlier, as the residual stream has.
+    #[test]
+    fn layer_norm_matches_candles() {
+        for width in [384, 1536, 40] {
+            let rows = 3;
+            let x: Vec<f32> = (0..rows * width)
+                .map(|i| {
+                    ((i * 37 % 101) as f32 - 50.0) / 7.0 + if i % 97 == 0 { 60.0 } else { 3.0 }
+                })
+                .collect();
+            let weight: Vec<f32> = (0..width).map(|i| 0.5 + (i % 9) as f32 / 8.0).collect();
+            let bias: Vec<f32> = (0..width).map(|i| (i % 5) as f32 / 10.0 - 0.2).collect();
+            let residual: Vec<f32> = (0..rows * width).map(|i| (i % 3) as f32).collect();
+            let dev = Device::Cpu;
+            let tensor = |v: &[f32], shape: (usize, usize)| Tensor::from_slice(v, shape, &dev);
+            let (x_t, r_t) = (
+                tensor(&x, (rows, width)).unwrap(),
+                tensor(&residual, (rows, width)).unwrap(),
+            );
+            let (w_t, b_t) = (
+                Tensor::from_slice(&weight, width, &dev).unwrap(),
+                Tensor::from_slice(&bias, width, &dev).unwrap(),
+            );
+            let ours = residual_layer_norm(&x_t, &r_t, &w_t, &b_t, 1e-12)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let candles = candle_nn::ops::layer_norm(&(&x_t + &r_t).unwrap(), &w_t, &b_t, 1e-12)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let difference = largest_difference(&ours, &candles);
+            assert!(difference < 1e-4, "width {width}: {difference}");
+        }
+    }
+
     #[test]
     fn empty_and_edge_inputs() {
         let enc = load(Precision::Q4);
