@@ -1400,6 +1400,24 @@ mod tests {
         }
     }
 
+    /// A transposed view is not one run of values: it is read in its
+    /// logical order, not its storage's.
+    #[test]
+    fn values_are_read_in_logical_order() {
+        let t = Tensor::from_slice(&[1f32, 2.0, 3.0, 4.0, 5.0, 6.0], (2, 3), &Device::Cpu).unwrap();
+        assert_eq!(
+            with_values(&t, |v| v.to_vec()).unwrap(),
+            [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
+        let transposed = t.t().unwrap();
+        assert_eq!(
+            with_values(&transposed, |v| v.to_vec()).unwrap(),
+            [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
+        let row = t.narrow(0, 1, 1).unwrap();
+        assert_eq!(with_values(&row, |v| v.to_vec()).unwrap(), [4.0, 5.0, 6.0]);
+    }
+
     #[test]
     fn empty_and_edge_inputs() {
         let enc = load(Precision::Q4);

@@ -30,9 +30,10 @@ const BLOCK: usize = 32;
 const COLUMNS: usize = 16;
 /// Input rows that share one pass over a weight tile.
 const MAX_ROWS: usize = 4;
-/// Rows whose quantized activations stay in cache while every column tile
-/// passes over them (32 rows of the widest input are 48 KiB): a batch's
-/// thousand rows would otherwise be read again from memory for each tile.
+/// Rows whose quantized activations stay in the nearer caches while every
+/// column tile passes over them (32 rows of the widest input are 48 KiB):
+/// a batch's thousand rows would otherwise be fetched again from further
+/// out for each tile.
 const ROWS_PER_CHUNK: usize = 32;
 /// Weights are stored as `w + OFFSET` in a `u8`.
 const OFFSET: i32 = 128;
@@ -74,7 +75,7 @@ pub(crate) struct Int8Linear {
 }
 
 /// Rows of activations in 8 bits, one scale and one sum per 32 values.
-pub(crate) struct QuantizedRows {
+struct QuantizedRows {
     values: Vec<i8>,
     scales: Vec<f32>,
     /// Each block's sum of quantized values, to take the weights' offset back out.
@@ -150,6 +151,10 @@ impl Int8Linear {
     }
 
     fn multiply(&self, kernel: Kernel, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
+        // The vector kernels read and write through raw pointers.
+        assert_eq!(bias.len(), self.outputs);
+        assert_eq!(out.len(), x.rows() * self.outputs);
+        assert_eq!(x.blocks_per_row * BLOCK, self.inputs);
         match kernel {
             Kernel::Portable => self.multiply_portable(x, bias, out),
             // SAFETY: `Kernel::best` and `Kernel::available` only name a
@@ -161,16 +166,19 @@ impl Int8Linear {
         }
     }
 
-    /// The reference: what the vector kernel computes, one value at a time.
-    fn multiply_portable(&self, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
+    /// One tile column's tiles, one per input block.
+    fn column_tiles(&self, tile_column: usize) -> &[Tile] {
         let blocks = self.inputs / BLOCK;
-        let rows = x.rows();
-        for row in 0..rows {
+        &self.tiles[tile_column * blocks..(tile_column + 1) * blocks]
+    }
+
+    /// The reference: what the vector kernels compute, one value at a time.
+    fn multiply_portable(&self, x: &QuantizedRows, bias: &[f32], out: &mut [f32]) {
+        for row in 0..x.rows() {
             for column in 0..self.outputs {
                 let (tile_column, c) = (column / COLUMNS, column % COLUMNS);
                 let mut acc = bias[column];
-                for block in 0..blocks {
-                    let tile = &self.tiles[tile_column * blocks + block];
+                for (block, tile) in self.column_tiles(tile_column).iter().enumerate() {
                     let activations = x.block(row, block);
                     let mut sum = 0i32;
                     for (i, a) in activations.iter().enumerate() {
@@ -243,14 +251,11 @@ impl Int8Linear {
         out: &mut [f32],
     ) {
         use std::arch::x86_64::*;
-        let blocks = self.inputs / BLOCK;
         let bias = bias.as_ptr().add(tile_column * COLUMNS);
         let mut acc = [[_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))]; ROWS];
-        let tiles = &self.tiles[tile_column * blocks..(tile_column + 1) * blocks];
-        for (block, tile) in tiles.iter().enumerate() {
+        for (block, tile) in self.column_tiles(tile_column).iter().enumerate() {
             let mut sums = [[_mm256_setzero_si256(); 2]; ROWS];
-            let row_values: [*const i8; ROWS] =
-                std::array::from_fn(|r| x.block(first_row + r, block).as_ptr());
+            let row_values = x.block_starts::<ROWS>(first_row, block);
             for group in 0..BLOCK / 4 {
                 let at = tile.values.as_ptr().add(group * 64);
                 let weights = [
@@ -297,14 +302,11 @@ impl Int8Linear {
         out: &mut [f32],
     ) {
         use std::arch::x86_64::*;
-        let blocks = self.inputs / BLOCK;
         let bias = _mm512_loadu_ps(bias.as_ptr().add(tile_column * COLUMNS));
         let mut acc = [bias; ROWS];
-        let tiles = &self.tiles[tile_column * blocks..(tile_column + 1) * blocks];
-        for (block, tile) in tiles.iter().enumerate() {
+        for (block, tile) in self.column_tiles(tile_column).iter().enumerate() {
             let mut sums = [_mm512_setzero_si512(); ROWS];
-            let row_values: [*const i8; ROWS] =
-                std::array::from_fn(|r| x.block(first_row + r, block).as_ptr());
+            let row_values = x.block_starts::<ROWS>(first_row, block);
             for group in 0..BLOCK / 4 {
                 let weights = _mm512_load_si512(tile.values.as_ptr().add(group * 64) as *const _);
                 for r in 0..ROWS {
@@ -331,7 +333,7 @@ impl Int8Linear {
 impl QuantizedRows {
     /// Quantizes `x` (`[rows, width]`), each value first multiplied by its
     /// channel's `scale` where one is given.
-    pub(crate) fn new(x: &[f32], width: usize, scale: Option<&[f32]>) -> QuantizedRows {
+    fn new(x: &[f32], width: usize, scale: Option<&[f32]>) -> QuantizedRows {
         let blocks = x.len() / BLOCK;
         let mut rows = QuantizedRows {
             values: vec![0; x.len()],
@@ -414,6 +416,11 @@ impl QuantizedRows {
 
     fn rows(&self) -> usize {
         self.scales.len() / self.blocks_per_row.max(1)
+    }
+
+    /// Where block `block` of `ROWS` rows from `first_row` on starts.
+    fn block_starts<const ROWS: usize>(&self, first_row: usize, block: usize) -> [*const i8; ROWS] {
+        std::array::from_fn(|r| self.block(first_row + r, block).as_ptr())
     }
 
     fn block(&self, row: usize, block: usize) -> &[i8] {

@@ -4,6 +4,7 @@
 //! * [`encoder`] — the BERT/XLM-R encoder (`Encoder::embed`): int8, f32 or
 //!   Q4_0 matmuls, forward passes spread over OS threads.
 //! * [`fetch`]   — obtains + verifies the model and tokenizer files (`ensure_model`).
+//! * `int8`      — the 8-bit matmul kernels behind `Precision::Int8`.
 //! * [`lora`]    — LoRA adapters merged into the encoder's weights at load.
 //! * [`batcher`] — dedicated model thread behind a bounded, token-budgeted
 //!   dynamic-batching queue (`ModelHandle`).
