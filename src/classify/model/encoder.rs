@@ -154,15 +154,21 @@ impl Default for EncoderOptions {
 const MAX_PADDING_FRACTION: f32 = 0.25;
 
 /// Cuts sequence lengths, sorted longest first, into forward passes: each
-/// within `max_tokens` padded tokens and `MAX_PADDING_FRACTION` padding, and
-/// at least `threads` passes when there are that many sequences, so every
-/// thread gets work. Returns ranges into the sorted order.
+/// within `max_tokens` padded tokens and `MAX_PADDING_FRACTION` padding.
+/// With several threads, no pass may hold more than a thread's share of the
+/// padded tokens: the threads claim passes one by one, and a batch whose
+/// lengths mostly fall in one bucket (the usual case for short messages)
+/// otherwise became one big pass for one thread while the other finished a
+/// small one and sat idle (61 of 64 messages on one core). Passes come back
+/// costliest first, the order that lets claiming balance the threads.
+/// Returns ranges into the sorted order.
 fn plan_passes(
     sorted_lengths: &[usize],
     max_tokens: usize,
     threads: usize,
 ) -> Vec<std::ops::Range<usize>> {
-    let mut passes = Vec::new();
+    let cost = |r: &std::ops::Range<usize>| r.len() * sorted_lengths[r.start];
+    let mut buckets = Vec::new();
     let mut start = 0;
     while start < sorted_lengths.len() {
         let longest = sorted_lengths[start];
@@ -175,18 +181,25 @@ fn plan_passes(
         {
             end += 1;
         }
-        passes.push(start..end);
+        buckets.push(start..end);
         start = end;
     }
-    while passes.len() < threads {
-        let (widest, range) = match passes.iter().enumerate().max_by_key(|(_, r)| r.len()) {
-            Some((i, r)) if r.len() > 1 => (i, r.clone()),
-            _ => break,
-        };
-        let middle = range.start + range.len() / 2;
-        passes[widest] = range.start..middle;
-        passes.insert(widest + 1, middle..range.end);
+    let total: usize = buckets.iter().map(cost).sum();
+    let share = total.div_ceil(threads.max(1)).max(1);
+    let mut passes = Vec::with_capacity(buckets.len());
+    for bucket in buckets {
+        let parts = cost(&bucket).div_ceil(share).clamp(1, bucket.len());
+        // Equal row counts, the first parts taking the remainder.
+        let (rows, extra) = (bucket.len() / parts, bucket.len() % parts);
+        let mut at = bucket.start;
+        for part in 0..parts {
+            let end = at + rows + usize::from(part < extra);
+            passes.push(at..end);
+            at = end;
+        }
     }
+    // Stable: among equal costs the longer sequences stay first.
+    passes.sort_by_key(|r| std::cmp::Reverse(cost(r)));
     passes
 }
 
@@ -774,7 +787,7 @@ impl Encoder {
         let pooled: Vec<Vec<f32>> = if passes.len() == 1 || threads == 1 {
             passes.iter().map(run).collect::<Result<_, _>>()?
         } else {
-            // Passes are claimed from a shared counter, longest first, so a
+            // Passes are claimed from a shared counter, costliest first, so a
             // thread that finishes early takes the next one.
             let next = std::sync::atomic::AtomicUsize::new(0);
             let results = std::sync::Mutex::new(vec![None; passes.len()]);
@@ -1298,6 +1311,37 @@ mod tests {
         assert_eq!(plan_passes(&[20, 20, 19, 19], 8192, 2), vec![0..2, 2..4]);
         // a single sequence cannot be split
         assert_eq!(plan_passes(&[20], 8192, 4), vec![0..1]);
+    }
+
+    #[test]
+    fn passes_share_a_batch_evenly_between_threads() {
+        // 61 messages of similar length and 3 short ones: one bucket held 61
+        // rows, so one thread did 30 times the other's work.
+        let mut lengths = vec![16; 61];
+        lengths.extend([11, 11, 11]);
+        let passes = plan_passes(&lengths, 8192, 2);
+        let cost = |r: &std::ops::Range<usize>| r.len() * lengths[r.start];
+        // Every row is in exactly one pass, each within the padding bound.
+        let mut rows: Vec<usize> = passes.iter().flat_map(|r| r.clone()).collect();
+        rows.sort_unstable();
+        assert_eq!(rows, (0..lengths.len()).collect::<Vec<_>>());
+        // Costliest first, none above a thread's share.
+        let costs: Vec<usize> = passes.iter().map(cost).collect();
+        assert!(costs.windows(2).all(|w| w[0] >= w[1]), "{costs:?}");
+        let total: usize = costs.iter().sum();
+        assert!(costs.iter().all(|&c| c <= total.div_ceil(2)), "{costs:?}");
+        // Claimed in this order by two threads, they end within one pass of
+        // each other.
+        let mut load = [0usize; 2];
+        for c in &costs {
+            let idle = if load[0] <= load[1] { 0 } else { 1 };
+            load[idle] += c;
+        }
+        assert!(load[0].abs_diff(load[1]) <= 33, "{load:?}");
+        // Seven similar messages and a short one: two passes of four, not
+        // seven and one.
+        let passes = plan_passes(&[15, 15, 15, 15, 15, 15, 15, 11], 8192, 2);
+        assert_eq!(passes, vec![0..4, 4..7, 7..8]);
         assert!(plan_passes(&[], 8192, 2).is_empty());
     }
 
