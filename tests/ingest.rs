@@ -260,3 +260,45 @@ both_backends!(messages_list_filters_and_pages, |backend| async move {
     assert_eq!(body["error"]["field"], "intent");
     app.shutdown().await;
 });
+
+both_backends!(
+    a_snapshot_does_not_see_a_later_commit,
+    |backend| async move {
+        // The message view reads a message and its actions in one snapshot:
+        // read one by one, it showed an acknowledgement already sent beside
+        // the stage from before the commit that did both.
+        use replyd::domain::{MessageId, Stage};
+        use replyd::store::messages;
+
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let (_, body) = app
+            .post_messages(&ingest, &message("shop", "review", "s-1", "Top service!"))
+            .await;
+        let id: MessageId = body["id"].as_str().unwrap().parse().unwrap();
+        app.wait_for_message(&viewer, id.as_str(), WAIT, settled)
+            .await;
+
+        let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
+        let mut snapshot = db.snapshot().await.unwrap();
+        let before = messages::get(&mut snapshot, &id).await.unwrap().stage;
+        let mut writer = db.conn().await.unwrap();
+        messages::set_stage(&mut writer, &id, Stage::Received)
+            .await
+            .unwrap();
+        assert_eq!(
+            messages::get(&mut writer, &id).await.unwrap().stage,
+            Stage::Received
+        );
+        assert_eq!(
+            messages::get(&mut snapshot, &id).await.unwrap().stage,
+            before
+        );
+        assert_ne!(before, Stage::Received);
+        snapshot.rollback().await.unwrap();
+        drop(writer);
+        db.close().await;
+        app.shutdown().await;
+    }
+);

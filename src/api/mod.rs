@@ -68,7 +68,8 @@ async fn get_message(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
-    let mut conn = state.ctx.db.conn().await?;
+    // One snapshot: the parts below must agree with each other.
+    let mut conn = state.ctx.db.snapshot().await?;
     may_read_message(&caller, &mut conn, &id).await?;
     let message = messages::get(&mut conn, &id).await?;
     let classification = messages::classification(&mut conn, &id).await?;

@@ -75,7 +75,8 @@ pub async fn message(
     Path(id): Path<String>,
 ) -> PageResult {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
-    let mut conn = state.ctx.db.conn().await?;
+    // One snapshot: the parts below must agree with each other.
+    let mut conn = state.ctx.db.snapshot().await?;
     may_read_message(&user.caller, &mut conn, &id)
         .await
         .map_err(|e| match e.status {

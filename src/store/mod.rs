@@ -231,6 +231,25 @@ impl Db {
         })
     }
 
+    /// A read-only transaction that sees one moment of the database: a view
+    /// built from several queries (a message, its decision, its actions)
+    /// never mixes states. Read one by one, a page could show an action
+    /// already sent beside its message's stage from before the send, which
+    /// the same commit changed. SQLite's deferred transaction keeps the
+    /// snapshot of its first read (it never writes, so it never waits for
+    /// the write lock); PostgreSQL needs repeatable read for that, as its
+    /// default gives every statement a snapshot of its own.
+    pub async fn snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+        })
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
