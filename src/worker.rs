@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde::de::DeserializeOwned;
@@ -95,7 +95,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
         delay: Duration,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let data = serde_json::to_string(self).expect("jobs serialize");
-        let run_at = store::now_ms() + delay.as_millis() as i64;
+        let run_at = store::ms_after(delay);
         async move { jobs::enqueue(conn, Self::JOB_NAME, &data, run_at, dedupe_key).await }
     }
 }
@@ -136,7 +136,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
             db,
             ctx,
             handlers: HashMap::new(),
-            worker_id: format!("{}-{}", hostname(), uuid::Uuid::new_v4()),
+            worker_id: worker_id(),
             concurrency: 8,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
@@ -170,11 +170,11 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 match job.run(ctx.clone()).await {
                     Ok(()) => Outcome::Done,
                     Err(JobError::Defer { reason, after }) => {
-                        Outcome::DeferTo(store::now_ms() + after.as_millis() as i64, reason)
+                        Outcome::DeferTo(store::ms_after(after), reason)
                     }
                     Err(JobError::Retry { reason, after }) if attempt < max => {
                         let delay = after.unwrap_or_else(|| J::backoff(&ctx, attempt));
-                        Outcome::RetryAt(store::now_ms() + delay.as_millis() as i64, reason)
+                        Outcome::RetryAt(store::ms_after(delay), reason)
                     }
                     Err(error) => {
                         let reason = error.to_string();
@@ -206,6 +206,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                     _ = running.join_next() => continue,
                 }
             }
+            let claimed_at = Instant::now();
             let claimed = match jobs::claim(&self.db, &self.worker_id, free.min(64), lease_ms).await
             {
                 Ok(claimed) => claimed,
@@ -222,7 +223,7 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                     let _ = jobs::retry_at(
                         &self.db,
                         &job.id,
-                        &self.worker_id,
+                        &job.lease,
                         store::now_ms() + 60_000,
                         "unknown job type",
                     )
@@ -231,23 +232,33 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                 };
                 let db = self.db.clone();
                 let ctx = self.ctx.clone();
-                let worker = self.worker_id.clone();
+                let lease = self.lease;
                 running.spawn(async move {
                     let _permit = permit;
-                    let outcome = handler(ctx, job.data, job.attempts.max(1) as u32).await;
+                    let run = handler(ctx, job.data, job.attempts.max(1) as u32);
+                    let outcome = tokio::select! {
+                        outcome = run => outcome,
+                        () = hold_lease(&db, &job.id, &job.lease, lease, claimed_at) => {
+                            // Dropping the run stops it at its next await, as
+                            // a crash would: every step is committed state, so
+                            // the new holder resumes where this one stopped.
+                            tracing::warn!(job = %job.job_type, "lost the job's lease; abandoning this run to its new holder");
+                            return;
+                        }
+                    };
                     let result = match outcome {
-                        Outcome::Done => jobs::complete(&db, &job.id, &worker).await,
+                        Outcome::Done => jobs::complete(&db, &job.id, &job.lease).await,
                         Outcome::RetryAt(at, reason) => {
                             tracing::info!(job = %job.job_type, attempt = job.attempts, %reason, "job will be retried");
-                            jobs::retry_at(&db, &job.id, &worker, at, &reason).await
+                            jobs::retry_at(&db, &job.id, &job.lease, at, &reason).await
                         }
                         Outcome::DeferTo(at, reason) => {
                             tracing::info!(job = %job.job_type, %reason, "job deferred");
-                            jobs::defer_to(&db, &job.id, &worker, at, &reason).await
+                            jobs::defer_to(&db, &job.id, &job.lease, at, &reason).await
                         }
                         Outcome::Failed(reason) => {
                             tracing::warn!(job = %job.job_type, attempt = job.attempts, %reason, "job failed for good");
-                            jobs::complete(&db, &job.id, &worker).await
+                            jobs::complete(&db, &job.id, &job.lease).await
                         }
                     };
                     if let Err(e) = result {
@@ -278,6 +289,210 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
     }
 }
 
-fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "replyd".into())
+/// Keeps a running job's lease alive, renewing it every third of its
+/// length, and returns only once the lease is lost: taken over by another
+/// run, or about to run out because the database could not be reached to
+/// renew it. Without renewal a run longer than its lease (a slow platform,
+/// a long rate-limit wait) would be claimed again while still in flight and
+/// could send the same reply twice.
+async fn hold_lease(db: &Db, id: &str, lease_name: &str, lease: Duration, claimed_at: Instant) {
+    let every = lease / 3;
+    // Counted from before the claim, so this side never thinks it holds the
+    // lease longer than the database does.
+    let mut expires = claimed_at + lease;
+    loop {
+        tokio::time::sleep(every).await;
+        let asked_at = Instant::now();
+        let until = store::ms_after(lease);
+        match jobs::extend(db, id, lease_name, until).await {
+            Ok(true) => expires = asked_at + lease,
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing a job's lease failed");
+                // Stop while the lease surely still holds, before another
+                // worker may take the job.
+                if Instant::now() + every >= expires {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// This process's name in leases: the host (letters, digits, dots and
+/// dashes only, which `jobs::release_all` relies on) and a fresh id.
+fn worker_id() -> String {
+    let host: String = std::env::var("HOSTNAME")
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    let host = if host.is_empty() {
+        "replyd".into()
+    } else {
+        host
+    };
+    format!("{host}-{}", uuid::Uuid::new_v4())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// Counts its runs' starts and ends, taking `millis` in between.
+    #[derive(Serialize, Deserialize)]
+    struct Slow {
+        millis: u64,
+    }
+
+    #[derive(Clone, Default)]
+    struct Counts {
+        started: Arc<AtomicUsize>,
+        finished: Arc<AtomicUsize>,
+    }
+
+    impl BackgroundJob for Slow {
+        const JOB_NAME: &'static str = "test_slow";
+        type Context = Counts;
+
+        async fn run(&self, ctx: Counts) -> Result<(), JobError> {
+            ctx.started.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(self.millis)).await;
+            ctx.finished.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    async fn queue_with(job: Slow) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}", dir.path().join("jobs.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        job.enqueue(&mut conn, None, Duration::ZERO).await.unwrap();
+        (dir, db)
+    }
+
+    fn start(
+        db: &Db,
+        counts: &Counts,
+        lease: Duration,
+    ) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+        let runner = Runner::new(db.clone(), counts.clone(), Arc::new(Notify::new()))
+            .lease(lease)
+            .poll_interval(Duration::from_millis(20))
+            .register::<Slow>();
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(runner.run(stop.clone(), Duration::from_secs(5)));
+        (stop, handle)
+    }
+
+    async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done().await {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn queued(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn an_absurd_delay_waits_long_instead_of_wrapping_into_the_past() {
+        let now = store::now_ms();
+        assert_eq!(store::ms_after(Duration::from_secs(u64::MAX)), i64::MAX);
+        let day = store::ms_after(Duration::from_secs(86_400));
+        assert!((now + 86_400_000..now + 86_500_000).contains(&day), "{day}");
+    }
+
+    #[tokio::test]
+    async fn a_run_longer_than_its_lease_keeps_the_job_to_itself() {
+        let (_dir, db) = queue_with(Slow { millis: 1_200 }).await;
+        let counts = Counts::default();
+        let (stop, runner) = start(&db, &counts, Duration::from_millis(300));
+        wait_until("the job is done", async || queued(&db).await == 0).await;
+        stop.cancel();
+        runner.await.unwrap();
+        // Four leases long: without renewal the runner itself would have
+        // claimed the job again about three times while it ran.
+        assert_eq!(
+            counts.started.load(Ordering::SeqCst),
+            1,
+            "the job ran more than once"
+        );
+        assert_eq!(counts.finished.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_lease_was_taken_over_stops_and_leaves_the_job_to_its_new_holder() {
+        let (_dir, db) = queue_with(Slow { millis: 1_500 }).await;
+        let counts = Counts::default();
+        let (stop, runner) = start(&db, &counts, Duration::from_millis(300));
+        wait_until("the job starts", async || {
+            counts.started.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // Another worker holds it now (as after a pause longer than the lease).
+        let taken = sqlx::query("UPDATE jobs SET locked_by = 'elsewhere/1', locked_until = $1")
+            .bind(store::now_ms() + 60_000)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(taken.rows_affected(), 1);
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        stop.cancel();
+        runner.await.unwrap();
+        assert_eq!(
+            counts.finished.load(Ordering::SeqCst),
+            0,
+            "the stale run went on"
+        );
+        // Neither finished nor released by the stale run or the shutdown.
+        let holder: Option<String> = sqlx::query_scalar("SELECT locked_by FROM jobs")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(holder.as_deref(), Some("elsewhere/1"));
+    }
+
+    #[tokio::test]
+    async fn shutdown_gives_back_only_the_jobs_this_worker_holds() {
+        let (_dir, db) = queue_with(Slow { millis: 60_000 }).await;
+        let other = jobs::claim(&db, "elsewhere", 1, 60_000).await.unwrap();
+        assert_eq!(other.len(), 1);
+        let mut conn = db.pool().acquire().await.unwrap();
+        Slow { millis: 60_000 }
+            .enqueue(&mut conn, None, Duration::ZERO)
+            .await
+            .unwrap();
+        drop(conn);
+        let counts = Counts::default();
+        let runner = Runner::new(db.clone(), counts.clone(), Arc::new(Notify::new()))
+            .poll_interval(Duration::from_millis(20))
+            .register::<Slow>();
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(runner.run(stop.clone(), Duration::from_millis(50)));
+        wait_until("the second job starts", async || {
+            counts.started.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        stop.cancel();
+        handle.await.unwrap();
+        let held: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT locked_by FROM jobs ORDER BY locked_by")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(held, vec![None, Some(other[0].lease.clone())]);
+    }
 }

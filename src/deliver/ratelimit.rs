@@ -68,7 +68,7 @@ pub fn parse_usage(headers: &HeaderMap) -> Usage {
             .get("estimated_time_to_regain_access")
             .and_then(serde_json::Value::as_u64)
             .filter(|&m| m > 0)
-            .map(|m| Duration::from_secs(m * 60));
+            .map(|m| Duration::from_secs(m.saturating_mul(60)));
         usage.regain_after = usage.regain_after.max(regain);
     };
     for name in ["x-app-usage", "x-page-usage"] {
@@ -281,7 +281,7 @@ impl PageLimits {
         );
         metrics::counter!("replyd_meta_pauses_total").increment(1);
         let mut conn = self.db.conn().await?;
-        let until = store::now_ms() + pause.as_millis() as i64;
+        let until = store::ms_after(pause);
         store::meta::pause(&mut conn, page_id, until, reason).await?;
         Ok(pause)
     }

@@ -14,6 +14,16 @@ pub struct ClaimedJob {
     pub data: String,
     /// Including this run.
     pub attempts: i64,
+    /// This claim's lease: every later write about the job names it, so a
+    /// run whose lease was taken over (even by its own process) can no
+    /// longer finish, retry or extend the job.
+    pub lease: String,
+}
+
+/// The lease names of one claim: unique per claim, and prefixed by the
+/// worker so a worker can give back all it holds.
+fn lease_name(worker: &str) -> String {
+    format!("{worker}/{}", uuid::Uuid::new_v4())
 }
 
 /// Adds a job. With a `dedupe_key`, a second job under the same key is not
@@ -48,8 +58,8 @@ pub async fn enqueue(
     Ok(result.rows_affected() == 1)
 }
 
-/// Leases up to `limit` due jobs to `worker`. On PostgreSQL rows another
-/// replica is claiming are skipped rather than waited for.
+/// Leases up to `limit` due jobs to `worker` for `lease_ms`. On PostgreSQL
+/// rows another replica is claiming are skipped rather than waited for.
 pub async fn claim(
     db: &Db,
     worker: &str,
@@ -68,8 +78,9 @@ pub async fn claim(
            ORDER BY run_at LIMIT {limit}{lock_clause}) \
          RETURNING id, job_type, data, attempts"
     );
+    let lease = lease_name(worker);
     let rows = sqlx::query(&sql)
-        .bind(worker)
+        .bind(&lease)
         .bind(now + lease_ms)
         .bind(now)
         .fetch_all(db.pool())
@@ -81,17 +92,30 @@ pub async fn claim(
                 job_type: r.try_get("job_type")?,
                 data: r.try_get("data")?,
                 attempts: r.try_get("attempts")?,
+                lease: lease.clone(),
             })
         })
         .collect()
 }
 
-/// Removes a finished job; only its holder may (a job whose lease ran out
-/// and was taken over belongs to the new holder).
-pub async fn complete(db: &Db, id: &str, worker: &str) -> Result<(), StoreError> {
+/// Pushes the end of a held lease to `until`. False when the lease is no
+/// longer held: it ran out and the job was claimed again, or it is done.
+pub async fn extend(db: &Db, id: &str, lease: &str, until: i64) -> Result<bool, StoreError> {
+    let result = sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3")
+        .bind(until)
+        .bind(id)
+        .bind(lease)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Removes a finished job; only its lease's holder may (a job whose lease
+/// ran out and was taken over belongs to the new holder).
+pub async fn complete(db: &Db, id: &str, lease: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2")
         .bind(id)
-        .bind(worker)
+        .bind(lease)
         .execute(db.pool())
         .await?;
     Ok(())
@@ -101,7 +125,7 @@ pub async fn complete(db: &Db, id: &str, worker: &str) -> Result<(), StoreError>
 pub async fn retry_at(
     db: &Db,
     id: &str,
-    worker: &str,
+    lease: &str,
     run_at: i64,
     error: &str,
 ) -> Result<(), StoreError> {
@@ -112,7 +136,7 @@ pub async fn retry_at(
     .bind(run_at)
     .bind(error)
     .bind(id)
-    .bind(worker)
+    .bind(lease)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -122,7 +146,7 @@ pub async fn retry_at(
 pub async fn defer_to(
     db: &Db,
     id: &str,
-    worker: &str,
+    lease: &str,
     run_at: i64,
     reason: &str,
 ) -> Result<(), StoreError> {
@@ -133,7 +157,7 @@ pub async fn defer_to(
     .bind(run_at)
     .bind(reason)
     .bind(id)
-    .bind(worker)
+    .bind(lease)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -142,10 +166,13 @@ pub async fn defer_to(
 /// Gives back everything `worker` holds, to be taken at once by others
 /// (used at shutdown).
 pub async fn release_all(db: &Db, worker: &str) -> Result<u64, StoreError> {
+    // Leases are `worker/uuid`; a worker id holds no `/`, `%` or `_` of its
+    // own (see `Runner::new`), so the prefix matches this worker's alone.
     let result = sqlx::query(
-        "UPDATE jobs SET locked_by = NULL, locked_until = NULL, attempts = attempts - 1 WHERE locked_by = $1",
+        "UPDATE jobs SET locked_by = NULL, locked_until = NULL, attempts = attempts - 1 \
+         WHERE locked_by LIKE $1",
     )
-    .bind(worker)
+    .bind(format!("{worker}/%"))
     .execute(db.pool())
     .await?;
     Ok(result.rows_affected())

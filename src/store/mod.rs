@@ -366,6 +366,13 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// `now_ms()` plus `delay`, saturating: a delay from outside (a receiver's
+/// `Retry-After`, Meta's estimate) can be absurd, and wrapping would put the
+/// time in the past and turn a long wait into a hot retry loop.
+pub fn ms_after(delay: std::time::Duration) -> i64 {
+    now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain values always serialize")
 }
