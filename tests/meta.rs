@@ -147,6 +147,27 @@ impl Meta {
             .clone()
     }
 
+    /// Puts a sent action back to `sending` and queues its delivery again:
+    /// the state a process that died between marking it and recording the
+    /// answer leaves behind.
+    async fn resume_as_sending(&self, action_id: &str) {
+        let db = Db::connect(&self.app.database_url).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("UPDATE actions SET status = 'sending', sent_at = NULL, external_ref = NULL WHERE id = $1")
+            .bind(action_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let job = DeliverAction {
+            action_id: action_id.parse().unwrap(),
+        };
+        job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        db.close().await;
+    }
+
     /// Plans an action directly, as the policy or a reviewer would, and
     /// queues its delivery.
     async fn seed_action(
@@ -429,6 +450,9 @@ both_backends!(
             Fault::Http(429),
             Fault::Code(32),
             Fault::Code(17),
+            // Page tokens fall under Meta's business use case limits.
+            Fault::Code(80001),
+            Fault::Code(80006),
         ]);
         let now = chrono::Utc::now().timestamp_millis();
         let events: Vec<Value> = (0..10)
@@ -449,13 +473,13 @@ both_backends!(
             assert_eq!(done["actions"][0]["status"], "sent", "{done}");
         }
         assert!(
-            started.elapsed() >= Duration::from_secs(4),
+            started.elapsed() >= Duration::from_secs(6),
             "each refusal paused the page"
         );
 
         let calls = meta.graph.calls();
         let sends: Vec<_> = calls.iter().filter(|c| c.path == "1001/messages").collect();
-        assert_eq!(sends.iter().filter(|c| c.status != 200).count(), 5);
+        assert_eq!(sends.iter().filter(|c| c.status != 200).count(), 7);
         let mut recipients: Vec<_> = sends
             .iter()
             .filter(|c| c.status == 200)
@@ -464,7 +488,7 @@ both_backends!(
         recipients.sort();
         recipients.dedup();
         assert_eq!(recipients.len(), 10, "every DM answered once");
-        assert_eq!(sends.len(), 15, "nothing sent twice: {sends:?}");
+        assert_eq!(sends.len(), 17, "nothing sent twice: {sends:?}");
         // Nothing went out while the page was paused (1 s, the configured default).
         for (i, refused) in calls.iter().enumerate().filter(|(_, c)| c.status != 200) {
             if let Some(next) = calls.get(i + 1) {
@@ -701,22 +725,8 @@ both_backends!(
         // action is still `sending` when its job runs again.
         meta.post_webhook(&fixture("messenger_dm.json")).await;
         let dm = meta.settled("m_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789").await;
-        let action_id = dm["actions"][0]["id"].as_str().unwrap().to_owned();
-        let db = Db::connect(&meta.app.database_url).await.unwrap();
-        let mut tx = db.begin().await.unwrap();
-        sqlx::query("UPDATE actions SET status = 'sending', sent_at = NULL, external_ref = NULL WHERE id = $1")
-            .bind(&action_id)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let job = DeliverAction {
-            action_id: action_id.parse().unwrap(),
-        };
-        job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        db.close().await;
+        meta.resume_as_sending(dm["actions"][0]["id"].as_str().unwrap())
+            .await;
         let reconciled = meta
             .action(dm["message"]["id"].as_str().unwrap(), "acknowledge", |a| {
                 a["status"] == "sent" && !a["external_ref"].is_null()
@@ -743,6 +753,81 @@ both_backends!(
         meta.app.shutdown().await;
     }
 );
+
+/// Acknowledgements repeat word for word: reading a DM back, an earlier one
+/// with the same words is not taken for this action's send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_dm_with_the_same_words_is_not_taken_for_this_send() {
+    let meta = spawn(common::Backend::Sqlite).await;
+    meta.post_webhook(&fixture("messenger_dm.json")).await;
+    let dm = meta.settled("m_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789").await;
+    let ack = &dm["actions"][0];
+    assert_eq!(ack["status"], "sent", "{dm}");
+    // The process died after marking the action `sending`, before its POST
+    // left; the user had the same words from the page an hour ago.
+    let user = "6100000000000001";
+    meta.graph.forget_messages(FB, user);
+    meta.graph.messaged_earlier(
+        FB,
+        user,
+        ack["text"].as_str().unwrap(),
+        Duration::from_secs(3600),
+    );
+    meta.resume_as_sending(ack["id"].as_str().unwrap()).await;
+    let resent = meta
+        .action(dm["message"]["id"].as_str().unwrap(), "acknowledge", |a| {
+            a["status"] == "sent" && !a["external_ref"].is_null()
+        })
+        .await;
+    let external_ref = resent["external_ref"].as_str().unwrap();
+    assert!(!external_ref.contains("earlier"), "{resent}");
+    let dm_posts = meta
+        .graph
+        .writes()
+        .into_iter()
+        .filter(|c| c.path == "1001/messages")
+        .count();
+    assert_eq!(dm_posts, 2, "sent again, since it never left");
+    meta.graph.assert_all_valid();
+    meta.app.shutdown().await;
+}
+
+/// An ingest token is for bringing messages in: a Facebook comment posted
+/// to the generic API (its ids unverified) must not make replyd delete,
+/// hide or block anything on the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facebook_message_from_the_generic_api_gets_no_action_on_meta() {
+    let meta = spawn(common::Backend::Sqlite).await;
+    let ingest = meta.app.token(Role::Ingest).await;
+    let (status, body) = meta
+        .app
+        .post_messages(
+            &ingest,
+            &json!({"platform": "facebook", "kind": "comment", "external_id": "1001_4242",
+                    "author": {"id": "6100000000000009", "name": "Someone"},
+                    "text": "immigrants are vermin, stupid clowns"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = meta.settled("1001_4242").await;
+    let actions = done["actions"].as_array().unwrap();
+    assert!(
+        actions.iter().any(|a| a["kind"] == "delete"),
+        "the playbook still plans the removal: {done}"
+    );
+    for action in actions {
+        assert_eq!(action["status"], "skipped", "{done}");
+        assert!(
+            action["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("generic API"),
+            "{action}"
+        );
+    }
+    assert!(meta.graph.calls().is_empty(), "{:?}", meta.graph.calls());
+    meta.app.shutdown().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_fails_at_once_and_keeps_the_error() {

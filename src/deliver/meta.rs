@@ -38,9 +38,23 @@ const STANDARD_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// A person may answer (tagged `HUMAN_AGENT`) within this long.
 const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// How far replyd's clock and Meta's may disagree when telling this
+/// action's send from an earlier one with the same words.
+const CLOCK_SKEW_MS: i64 = 60_000;
+
+/// A Graph timestamp (`2026-11-27T17:02:03+0000`) in Unix milliseconds.
+fn graph_time_ms(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 /// Graph error codes that mean "slow down": application (4), user (17),
-/// page (32) and API-specific (613) rate limits.
-const RATE_LIMIT_CODES: &[i64] = &[4, 17, 32, 613];
+/// page (32) and API-specific (613) rate limits, and the business use case
+/// limits that calls with page tokens fall under: Pages (80001), Instagram
+/// (80002) and Messenger (80006).
+const RATE_LIMIT_CODES: &[i64] = &[4, 17, 32, 613, 80001, 80002, 80006];
 
 struct Page {
     id: String,
@@ -184,32 +198,21 @@ impl MetaConnector {
         })
     }
 
-    /// The page an action is sent as: the message's own, or for a message
-    /// that came in without one (through the generic API) the only page of
-    /// its platform.
+    /// The page an action is sent as: the one whose signed webhook brought
+    /// the message in. A Facebook or Instagram message posted to the generic
+    /// API names no page and gets no action on Meta: its ids come from
+    /// whoever holds an ingest token, and acting on them would let that
+    /// token delete, hide or block anything the page token may touch.
     fn page(&self, out: &Outbound<'_>) -> Result<&Page, DeliveryError> {
         let platform = out.message.platform.as_str();
-        let page = match &out.message.page_id {
-            Some(id) => self.pages.get(id).ok_or_else(|| DeliveryError::Permanent {
-                message: format!("no [[meta.pages]] entry for page {id}"),
-            })?,
-            None => {
-                let mut of_platform = self
-                    .pages
-                    .values()
-                    .filter(|p| p.platform.as_str() == platform);
-                match (of_platform.next(), of_platform.next()) {
-                    (Some(page), None) => page,
-                    _ => {
-                        return Err(DeliveryError::Permanent {
-                            message: format!(
-                                "the message names no page and there is not exactly one {platform} page configured"
-                            ),
-                        })
-                    }
-                }
-            }
+        let Some(id) = &out.message.page_id else {
+            return Err(refused(format!(
+                "this {platform} message came through the generic API, not Meta's signed webhook; replyd acts on Meta only for messages Meta delivered"
+            )));
         };
+        let page = self.pages.get(id).ok_or_else(|| DeliveryError::Permanent {
+            message: format!("no [[meta.pages]] entry for page {id}"),
+        })?;
         if page.platform.as_str() != platform {
             return Err(DeliveryError::Permanent {
                 message: format!(
@@ -560,17 +563,23 @@ impl MetaConnector {
                 let user = path_id("user id", &message.author.id)?;
                 let mut query = vec![
                     ("user_id", user),
-                    ("fields", "messages.limit(25){id,message,from}"),
+                    ("fields", "messages.limit(25){id,message,from,created_time}"),
                 ];
                 if instagram {
                     query.push(("platform", "instagram"));
                 }
                 let conversations = self.call(page, Method::GET, &path, &query, None).await?;
+                // The same words may have gone to this user before, for an
+                // earlier message (acknowledgements repeat): only a message
+                // from after this action was planned can be its send. The
+                // margin absorbs clock skew between replyd and Meta.
+                let planned_at = action.created_at - CLOCK_SKEW_MS;
                 let sent = conversations["data"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .flat_map(|c| c["messages"]["data"].as_array().into_iter().flatten())
+                    .filter(|m| graph_time_ms(&m["created_time"]).is_none_or(|at| at >= planned_at))
                     .find(|m| ours(m, "message"));
                 Ok(sent.and_then(found))
             }

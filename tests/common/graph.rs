@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 pub const VERSION: &str = "v21.0";
@@ -92,8 +93,9 @@ pub enum Fault {
 struct State {
     /// Replies per comment: (id, text, from).
     replies: HashMap<String, Vec<(String, String, String)>>,
-    /// Messages sent per page and recipient (user id, or `comment:<id>`).
-    messages: HashMap<(String, String), Vec<(String, String)>>,
+    /// Messages sent per page and recipient (user id, or `comment:<id>`):
+    /// (id, text, when).
+    messages: HashMap<(String, String), Vec<(String, String, DateTime<Utc>)>>,
     /// Comment id → its author, for comments a test announced.
     authors: HashMap<String, String>,
     hidden: HashSet<String>,
@@ -202,6 +204,27 @@ impl FakeGraph {
             .unwrap()
             .authors
             .insert(comment.into(), author.into());
+    }
+
+    /// A message the page sent `user` `ago`, before the test began.
+    pub fn messaged_earlier(&self, page: &str, user: &str, text: &str, ago: Duration) {
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let id = format!("earlier{}", state.next_id);
+        state
+            .messages
+            .entry((page.into(), user.into()))
+            .or_default()
+            .push((id, text.into(), Utc::now() - ago));
+    }
+
+    /// Forgets every message the page sent `user` (as if a send never left).
+    pub fn forget_messages(&self, page: &str, user: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .remove(&(page.into(), user.into()));
     }
 
     pub fn hide(&self, comment: &str) {
@@ -429,7 +452,7 @@ impl FakeGraph {
                     .messages
                     .entry((page.clone(), recipient.clone()))
                     .or_default()
-                    .push((new_id.clone(), text));
+                    .push((new_id.clone(), text, Utc::now()));
                 Ok(json!({"recipient_id": recipient, "message_id": format!("m_{new_id}")}))
             }
             (Method::GET, [page_id, "conversations"]) => {
@@ -441,7 +464,10 @@ impl FakeGraph {
                     .get(&(page_id.to_string(), user.clone()))
                     .into_iter()
                     .flatten()
-                    .map(|(id, text)| json!({"id": format!("m_{id}"), "message": text, "from": {"id": page_id}}))
+                    .map(|(id, text, at)| {
+                        json!({"id": format!("m_{id}"), "message": text, "from": {"id": page_id},
+                        "created_time": at.format("%Y-%m-%dT%H:%M:%S%z").to_string()})
+                    })
                     .collect();
                 Ok(json!({"data": [{"id": "t_1", "messages": {"data": messages}}]}))
             }
