@@ -93,8 +93,8 @@ pub struct Config {
     /// Drafts every reply with an OpenAI-compatible model when set.
     pub llm: Option<LlmConfig>,
     pub leads: LeadsConfig,
-    /// A directory whose templates (`replies/*.toml`, `llm/*.j2`) override
-    /// the built-in ones.
+    /// A directory whose templates (`en.toml`, `nl.toml`... and `llm/*.j2`)
+    /// override the built-in ones.
     pub prompts_dir: Option<PathBuf>,
     /// The brand's facts (opening hours, shipping, returns...): the only
     /// source replies may state facts from.

@@ -215,6 +215,9 @@ named_enum!(
         Classified => "classified",
         Decided => "decided",
         Done => "done",
+        // Processing failed for good (a broken custom template, say): kept
+        // and shown with its reason instead of waiting forever unseen.
+        Failed => "failed",
     }
 );
 

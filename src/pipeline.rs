@@ -70,6 +70,30 @@ impl BackgroundJob for ProcessMessage {
         }
         Ok(())
     }
+
+    /// Only a fault of replyd's own (a custom template that cannot render,
+    /// a damaged row) ends here, never a passing one. The message must not
+    /// sit unseen in `received` forever: it is marked failed with the reason,
+    /// which the inbox shows, and nothing is sent for it.
+    async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
+        let mut tx = ctx.db.begin().await?;
+        let mut failed = false;
+        for from in [Stage::Received, Stage::Classified] {
+            failed = failed
+                || messages::advance_stage(&mut tx, &self.message_id, from, Stage::Failed).await?;
+        }
+        if failed {
+            let reasons = [
+                format!("processing failed: {error}"),
+                "nothing was sent; fix the cause and answer by hand".to_owned(),
+            ];
+            messages::save_decision(&mut tx, &self.message_id, "processing failed", &reasons)
+                .await?;
+            metrics::counter!("replyd_messages_failed_total").increment(1);
+        }
+        tx.commit().await.map_err(crate::store::StoreError::from)?;
+        Ok(())
+    }
 }
 
 async fn classify(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {

@@ -302,3 +302,92 @@ both_backends!(
         app.shutdown().await;
     }
 );
+
+both_backends!(
+    a_nul_character_is_dropped_not_the_batch,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let mut with_nul = message(
+            "shop",
+            "dm",
+            "nul\u{0}-1",
+            "Where is my order?\u{0} Two weeks late.",
+        );
+        with_nul["author"]["name"] = json!("Sam\u{0}");
+        let batch = json!([
+            message("shop", "dm", "plain-1", "Where is my order?"),
+            with_nul
+        ]);
+        let (status, body) = app.post_messages(&ingest, &batch).await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["results"][1]["id"].as_str().unwrap().to_owned();
+        let stored = app.wait_for_message(&viewer, &id, WAIT, settled).await;
+        assert_eq!(
+            stored["message"]["text"],
+            "Where is my order? Two weeks late."
+        );
+        assert_eq!(stored["message"]["external_id"], "nul-1");
+        assert_eq!(stored["message"]["author"]["name"], "Sam");
+        // The same message again is recognised as the one already stored.
+        let (_, again) = app.post_messages(&ingest, &batch).await;
+        assert_eq!(again["results"][1]["duplicate"], true, "{again}");
+        assert_eq!(again["results"][1]["id"], id.as_str());
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    a_message_whose_processing_fails_for_good_is_marked_failed_with_its_reason,
+    |backend| async move {
+        // Every reply template of this brand's English file is broken: it
+        // names a variable that does not exist, which only shows when drafting.
+        let prompts = tempfile::tempdir().unwrap();
+        let builtin = include_str!("../prompts/replies/en.toml");
+        let mut table: toml::Table = builtin.parse().unwrap();
+        for (_, group) in table.iter_mut() {
+            for (_, entry) in group.as_table_mut().unwrap().iter_mut() {
+                entry["variants"] = toml::Value::Array(vec!["Hi {{ no_such_thing }}".into()]);
+            }
+        }
+        std::fs::write(prompts.path().join("en.toml"), table.to_string()).unwrap();
+        let dir = prompts.path().to_owned();
+        let app = TestApp::spawn_with(backend, move |c| c.prompts_dir = Some(dir)).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let (status, body) = app
+            .post_messages(
+                &ingest,
+                &message(
+                    "shop",
+                    "review",
+                    "broken-1",
+                    "Love this bike, the best purchase I made this year!",
+                ),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["id"].as_str().unwrap();
+        let failed = app
+            .wait_for_message(&viewer, id, WAIT, |m| {
+                m["message"]["stage"] != "received" && m["message"]["stage"] != "classified"
+            })
+            .await;
+        assert_eq!(failed["message"]["stage"], "failed", "{failed}");
+        let reasons = failed["decision"]["reasons"].as_array().unwrap();
+        assert!(
+            reasons[0]
+                .as_str()
+                .unwrap()
+                .starts_with("processing failed: "),
+            "{failed}"
+        );
+        assert!(failed["actions"].as_array().unwrap().is_empty(), "{failed}");
+        // A failed message is not a backlog: it adds no lag.
+        let (status, ready) = app.get_json(&viewer, "/readyz").await;
+        assert_eq!(status, 200, "{ready}");
+        assert_eq!(ready["lag_ms"], 0, "{ready}");
+        app.shutdown().await;
+    }
+);

@@ -111,6 +111,26 @@ impl Templates {
                 }
             }
         }
+        if let Some(dir) = dir {
+            // English is every other language's fallback: a custom `en.toml`
+            // lacking a template the playbook uses would fail each message
+            // that needs it, so it is refused here, at start.
+            let builtin: BTreeMap<String, BTreeMap<String, Entry>> =
+                toml::from_str(BUILTIN[0].1).expect("the built-in en.toml parses");
+            let missing = builtin.iter().flat_map(|(group, entries)| {
+                entries.keys().map(move |key| format!("{group}.{key}"))
+            });
+            for name in missing {
+                if !variants.contains_key(&(Lang::En, name.clone())) {
+                    return Err(TemplateError::File {
+                        file: dir.join("en.toml").display().to_string(),
+                        message: format!(
+                            "no `{name}`, which the playbook uses (English is the fallback of every language; copy it from the built-in prompts/replies/en.toml)"
+                        ),
+                    });
+                }
+            }
+        }
         Ok(Templates {
             env,
             variants,
@@ -237,6 +257,34 @@ fn fnv1a(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_custom_english_file_must_hold_every_template_the_playbook_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = BUILTIN[0].1;
+        std::fs::write(dir.path().join("en.toml"), full).unwrap();
+        Templates::load(Some(dir.path()), BrandConfig::default()).unwrap();
+
+        let without_praise = full.replace("[thank.praise]", "[thank.praise_renamed]");
+        assert_ne!(without_praise, full, "the built-in file has a thank.praise");
+        std::fs::write(dir.path().join("en.toml"), without_praise).unwrap();
+        let error = Templates::load(Some(dir.path()), BrandConfig::default())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            error.contains("en.toml") && error.contains("`thank.praise`"),
+            "{error}"
+        );
+        // Other languages fall back to English, so they may leave keys out.
+        std::fs::write(dir.path().join("en.toml"), full).unwrap();
+        std::fs::write(
+            dir.path().join("nl.toml"),
+            "[thank.praise]\nvariants = [\"Dank je!\"]\n",
+        )
+        .unwrap();
+        Templates::load(Some(dir.path()), BrandConfig::default()).unwrap();
+    }
 
     fn ctx<'a>(platform: &'a Platform, name: Option<&'a str>) -> DraftContext<'a> {
         DraftContext {

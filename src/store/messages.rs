@@ -95,6 +95,8 @@ pub async fn insert(
 ) -> Result<(MessageId, bool), StoreError> {
     let id = MessageId::new();
     let now = now_ms();
+    let external_id = nul_free(&msg.external_id);
+    let optional = |field: &Option<String>| field.as_deref().map(nul_free);
     let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO messages (id, platform, kind, external_id, thread_id, parent_id, page_id, \
          author_id, author_name, author_handle, text, lang, url, meta, source, created_at, \
@@ -105,16 +107,16 @@ pub async fn insert(
     .bind(id.as_str())
     .bind(msg.platform.as_str())
     .bind(msg.kind.as_str())
-    .bind(&msg.external_id)
-    .bind(&msg.thread_id)
-    .bind(&msg.parent_id)
-    .bind(&msg.page_id)
-    .bind(&msg.author.id)
-    .bind(&msg.author.name)
-    .bind(&msg.author.handle)
-    .bind(&msg.text)
-    .bind(&msg.lang)
-    .bind(&msg.url)
+    .bind(&external_id)
+    .bind(optional(&msg.thread_id))
+    .bind(optional(&msg.parent_id))
+    .bind(optional(&msg.page_id))
+    .bind(nul_free(&msg.author.id))
+    .bind(optional(&msg.author.name))
+    .bind(optional(&msg.author.handle))
+    .bind(nul_free(&msg.text))
+    .bind(optional(&msg.lang))
+    .bind(optional(&msg.url))
     .bind(to_json(&msg.meta))
     .bind(msg.source)
     .bind(msg.created_at)
@@ -128,10 +130,18 @@ pub async fn insert(
     let existing: String =
         sqlx::query_scalar("SELECT id FROM messages WHERE platform = $1 AND external_id = $2")
             .bind(msg.platform.as_str())
-            .bind(&msg.external_id)
+            .bind(&external_id)
             .fetch_one(&mut *conn)
             .await?;
     Ok((existing.parse()?, true))
+}
+
+/// The text without U+0000. PostgreSQL's text cannot hold it (SQLite's
+/// can): one NUL would fail its whole batch there, and the source would
+/// resend the batch to the same failure forever. It carries nothing a
+/// reader needs, so both backends store the text without it.
+fn nul_free(text: &str) -> String {
+    text.replace('\0', "")
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &MessageId) -> Result<StoredMessage, StoreError> {
