@@ -11,6 +11,8 @@ use common::{settled, Recorder, TestApp};
 use replyd::config::{LeadWebhookConfig, Secret};
 use replyd::deliver::webhook::verify_signature;
 use replyd::domain::Role;
+use replyd::leads::DeliverLead;
+use replyd::worker::BackgroundJob;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -291,6 +293,30 @@ both_backends!(
             last.headers["x-replyd-delivery"].to_str().unwrap()
         );
         assert_eq!(body["messages"].as_array().unwrap().len(), 2, "{body}");
+
+        // A run that stopped after recording the delivery but before marking
+        // the lead handed off (as the process dying there would leave it):
+        // its retry settles the lead without sending again.
+        let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("UPDATE leads SET status = 'qualified', handed_off_at = NULL WHERE id = $1")
+            .bind(&lead_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let job = DeliverLead {
+            delivery_id: done["deliveries"][0]["id"].as_str().unwrap().to_owned(),
+        };
+        job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        db.close().await;
+        wait_for_lead(&app, &sales, &lead_id, |b| {
+            b["lead"]["status"] == "handed_off"
+        })
+        .await;
+        assert_eq!(receiver.requests.lock().unwrap().len(), 3, "not sent again");
         app.shutdown().await;
     }
 );

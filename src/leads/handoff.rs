@@ -86,8 +86,15 @@ impl BackgroundJob for DeliverLead {
     async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
         let mut conn = ctx.db.conn().await?;
         let delivery = leads::delivery(&mut conn, &self.delivery_id).await?;
-        if delivery.status != HandoffStatus::Pending {
-            return Ok(());
+        match delivery.status {
+            HandoffStatus::Pending => {}
+            // Delivered by an earlier run: settle the lead in case that
+            // run stopped before it could.
+            HandoffStatus::Delivered => {
+                drop(conn);
+                return settle(&ctx, &delivery.id, &delivery.lead_id).await;
+            }
+            _ => return Ok(()),
         }
         let Some(hook) = ctx
             .config
@@ -114,19 +121,7 @@ impl BackgroundJob for DeliverLead {
             .await;
         let (error, retry_after) = match sent {
             Ok(response) if response.status().is_success() => {
-                let mut conn = ctx.db.conn().await?;
-                leads::record_attempt(&mut conn, &delivery.id, HandoffStatus::Delivered, None)
-                    .await?;
-                if leads::all_delivered(&mut conn, &delivery.lead_id).await? {
-                    leads::transition(
-                        &mut conn,
-                        &delivery.lead_id,
-                        &[LeadStatus::Qualified],
-                        LeadStatus::HandedOff,
-                    )
-                    .await?;
-                }
-                return Ok(());
+                return settle(&ctx, &delivery.id, &delivery.lead_id).await;
             }
             Ok(response) => {
                 let retry_after = crate::deliver::retry_after(response.headers());
@@ -161,4 +156,26 @@ impl BackgroundJob for DeliverLead {
         leads::fail_delivery(&mut conn, &self.delivery_id, error).await?;
         Ok(())
     }
+}
+
+/// Records the delivery as delivered and, once every destination has the
+/// lead, marks it handed off: one transaction, so a crash between the two
+/// cannot leave a lead delivered everywhere but never handed off. The lead's
+/// row is locked first: two destinations finishing at once would otherwise
+/// each see the other still pending on PostgreSQL, and neither would mark it.
+async fn settle(ctx: &Ctx, delivery_id: &str, lead_id: &LeadId) -> Result<(), JobError> {
+    let mut tx = ctx.db.begin().await?;
+    leads::lock(&mut tx, lead_id).await?;
+    leads::record_attempt(&mut tx, delivery_id, HandoffStatus::Delivered, None).await?;
+    if leads::all_delivered(&mut tx, lead_id).await? {
+        leads::transition(
+            &mut tx,
+            lead_id,
+            &[LeadStatus::Qualified],
+            LeadStatus::HandedOff,
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
 }

@@ -187,6 +187,19 @@ pub async fn add_contact(
     Ok(())
 }
 
+/// Holds the lead's row until the transaction ends (PostgreSQL; SQLite's
+/// single writer already serialises), so decisions that look at all of a
+/// lead's deliveries run one after the other.
+pub async fn lock(conn: &mut AnyConnection, id: &LeadId) -> Result<(), StoreError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT id FROM leads WHERE id = $1 FOR UPDATE")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Moves a lead to `to` if it is in one of `from`; returns whether it moved.
 /// A lead that is won or lost stops being its author's open lead.
 pub async fn transition(
