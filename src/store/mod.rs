@@ -101,10 +101,15 @@ impl Db {
                     // proceed beside it (WAL) without queueing writers.
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(30))
+                    // `synchronous = FULL`: every commit is on disk before
+                    // it returns. With NORMAL a power cut or an OS crash can
+                    // take back the last commits: a webhook already answered
+                    // 200 (Meta does not send it again), or an action's
+                    // `sending` mark, so it would go out a second time.
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
                             )
                             .await?;
                             Ok(())
