@@ -220,6 +220,40 @@ both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 });
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_only_returns_to_a_path_of_this_site() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    // Browsers drop the tab, which would leave `//evil.example`.
+    for next in [
+        "/\t/evil.example",
+        "/\n",
+        "//evil.example",
+        "/\\evil.example",
+    ] {
+        let response = plain_client()
+            .post(app.url("/login"))
+            .form(&[("token", reviewer.as_str()), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next:?}");
+    }
+    // Signed in, the sign-in page sends the browser on at once.
+    let session = Session::start(&app, &reviewer).await;
+    for next in ["/%0A", "/%09/evil.example", "/%0D%0ASet-Cookie:x=1"] {
+        let response = session
+            .request(Method::GET, &format!("/login?next={next}"))
+            .await
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next}");
+    }
+}
+
 both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let ingest = app.token(Role::Ingest).await;

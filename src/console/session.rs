@@ -143,9 +143,17 @@ fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
 }
 
 /// Only a path of this site: never `//evil.example` or an absolute URL.
+/// Browsers drop tabs and newlines from a `Location` and read `\` as `/`,
+/// so `/\t/evil.example` would become `//evil.example`: only visible ASCII
+/// is allowed (a path this site links to is percent-encoded anyway), which
+/// also keeps the header valid.
 fn safe_next(next: Option<&str>) -> &str {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    })
+    .unwrap_or("/")
 }
 
 #[derive(serde::Deserialize)]
@@ -319,6 +327,25 @@ mod tests {
         ] {
             assert!(c.contains(part), "{c}");
         }
+    }
+
+    #[test]
+    fn no_control_character_or_space_survives_in_the_next_path() {
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0b}/evil.example",
+            "/\u{7f}",
+            "/\u{2028}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\n",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(next)), "/", "{next:?}");
+        }
+        assert_eq!(safe_next(Some("/leads?q=caf%C3%A9")), "/leads?q=caf%C3%A9");
     }
 
     #[test]
