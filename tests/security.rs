@@ -156,3 +156,49 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
     assert!(help.contains("--database-url"));
     assert!(!help.contains("hunter2-pw"), "{help}");
 }
+
+#[tokio::test]
+async fn config_errors_never_print_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("replyd.toml");
+    let db = format!("sqlite://{}", dir.path().join("replyd.db").display());
+    let run = |env: &[(&str, &str)]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .arg("--config")
+            .arg(&config)
+            .arg("migrate")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stderr)
+    };
+    // An unterminated string: toml would quote the line it is on.
+    std::fs::write(
+        &config,
+        format!("database_url = \"{db}\"\n[meta]\napp_secret = \"s3cr3t-app-7f1e\nverify_token = \"vt\"\n"),
+    )
+    .unwrap();
+    let (ok, stderr) = run(&[]);
+    assert!(!ok);
+    assert!(!stderr.contains("s3cr3t-app-7f1e"), "{stderr}");
+    assert!(
+        stderr.contains("replyd.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+
+    // A verify token of digits, given in the environment, is a string.
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{db}\"\n[meta]\napp_secret = \"app-secret\"\nverify_token = \"vt\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(&[("REPLYD_META__VERIFY_TOKEN", "918273645")]);
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = run(&[("REPLYD_PIPELINE__CONCURRENCY", "-918273645")]);
+    assert!(!ok);
+    assert!(stderr.contains("REPLYD_PIPELINE__CONCURRENCY"), "{stderr}");
+    assert!(!stderr.contains("918273645"), "{stderr}");
+}
