@@ -479,6 +479,11 @@ pub struct ConsoleConfig {
     /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on when
     /// the console is reached through a TLS-terminating proxy.
     pub secure_cookies: bool,
+    /// The addresses browsers reach the console at when a reverse proxy
+    /// stands in front (`https://replyd.example.com`): the proxy sends its
+    /// upstream as `Host`, so a form posted from the page would otherwise
+    /// look cross-site.
+    pub public_urls: Vec<String>,
 }
 
 impl Default for ConsoleConfig {
@@ -486,6 +491,7 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             session_hours: 12,
             secure_cookies: false,
+            public_urls: Vec::new(),
         }
     }
 }
@@ -711,6 +717,19 @@ impl Config {
         }
         if !(1..=24 * 30).contains(&self.console.session_hours) {
             return invalid("console.session_hours", "must be 1 to 720 hours");
+        }
+        for (i, url) in self.console.public_urls.iter().enumerate() {
+            // Compared with a browser's `Origin`: scheme, host and port only.
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .map(|rest| rest.strip_suffix('/').unwrap_or(rest));
+            if !host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', '@'])) {
+                return invalid(
+                    &format!("console.public_urls[{i}]"),
+                    "must be an origin like https://replyd.example.com (no path)",
+                );
+            }
         }
         if let Some(meta) = &self.meta {
             meta.validate()?;
@@ -1032,6 +1051,22 @@ mod tests {
         assert_eq!(meta.app_secret.expose(), "true");
         assert_eq!(config.brand.name, "1e3");
         assert_eq!(config.pipeline.concurrency, 7, "numbers stay numbers");
+    }
+
+    #[test]
+    fn public_urls_are_origins() {
+        let config = load(
+            "[console]\npublic_urls = [\"https://replyd.example.com/\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.console.public_urls.len(), 1);
+        for bad in ["replyd.example.com", "https://replyd.example.com/console"] {
+            let err = load(&format!("[console]\npublic_urls = [\"{bad}\"]\n"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("console.public_urls[0]"), "{err}");
+        }
     }
 
     #[test]

@@ -719,3 +719,44 @@ both_backends!(pages_show_what_happened, |backend| async move {
     let (_, list) = session.get("/tokens").await;
     assert!(!list.contains(token), "never shown again");
 });
+
+}
+
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_forms_from_the_public_url_are_accepted() {
+    let public = "https://replyd.example.com";
+    for (configured, expected) in [
+        (false, StatusCode::FORBIDDEN),
+        (true, StatusCode::SEE_OTHER),
+    ] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            if configured {
+                c.console.public_urls = vec![format!("{public}/")];
+            }
+        })
+        .await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let session = Session::start(&app, &reviewer).await;
+        // The proxy forwards to the daemon's own address, which is the Host.
+        let response = session
+            .request(Method::POST, "/logout")
+            .await
+            .header("Origin", public)
+            .form(&[("_csrf", session.csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "configured: {configured}");
+        let response = session
+            .request(Method::POST, "/logout")
+            .await
+            .header("Origin", "https://evil.example")
+            .form(&[("_csrf", session.csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+}
