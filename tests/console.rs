@@ -720,6 +720,33 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert!(!list.contains(token), "never shown again");
 });
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_refuses_an_edit_the_guardrails_refuse() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    held(
+        &app,
+        &ingest,
+        &reviewer,
+        "g-1",
+        "Do you ship your bikes to Norway?",
+    )
+    .await;
+    let ids = review_ids(&app, &reviewer).await;
+    let session = Session::start(&app, &reviewer).await;
+    let (status, page) = session
+        .post_form(
+            &format!("/queue/{}", ids[0]),
+            &[
+                ("verdict", "approve"),
+                ("text", "So sorry! We will refund you the full price."),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("money_promise"), "{page}");
+    assert_eq!(review_ids(&app, &reviewer).await, ids, "still held");
 }
 
 }
