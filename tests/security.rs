@@ -157,6 +157,61 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
     assert!(!help.contains("hunter2-pw"), "{help}");
 }
 
+both_backends!(every_api_error_is_json, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.token(Role::Admin).await;
+    let nobody = "0193b2c4-0000-7000-8000-000000000000";
+    let big = "x".repeat(2 * 1024 * 1024);
+    let cases = [
+        ("DELETE", format!("/v1/leads/{nobody}"), None, 405),
+        ("PUT", "/v1/reviews".to_owned(), None, 405),
+        ("GET", "/v1/messages/%FF".to_owned(), None, 400),
+        ("GET", "/v1/leads/%FF%FE".to_owned(), None, 400),
+        (
+            "POST",
+            format!("/v1/reviews/{nobody}/approve"),
+            Some(format!("{{\"text\": \"{big}\"}}")),
+            413,
+        ),
+        (
+            "POST",
+            format!("/v1/reviews/{nobody}/reject"),
+            Some("{\"reason\": \"\"}".to_owned()),
+            400,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let mut request = app
+            .client
+            .request(method.parse().unwrap(), app.url(&path))
+            .bearer_auth(&admin);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {path}: {content_type}"
+        );
+        if status == 405 {
+            assert!(response.headers().contains_key("allow"), "{method} {path}");
+        }
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+    app.shutdown().await;
+});
+
 #[tokio::test]
 async fn config_errors_never_print_a_value() {
     let dir = tempfile::tempdir().unwrap();
