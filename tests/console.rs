@@ -749,6 +749,76 @@ async fn the_queue_refuses_an_edit_the_guardrails_refuse() {
     assert_eq!(review_ids(&app, &reviewer).await, ids, "still held");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_sees_a_lead_message_without_its_neighbours_or_review_notes() {
+    // Nothing goes out alone, so the lead's replies wait for a reviewer.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.policy.auto_send.clear()).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    let sales = app.token(Role::Sales).await;
+    let in_thread = |id: &str, author: &str, text: &str| {
+        let mut m = message("shop", "comment", id, text);
+        m["thread_id"] = json!("post-1");
+        m["author"] = json!({"id": author, "name": author});
+        m["lang"] = json!("en");
+        m
+    };
+    post_settled(
+        &app,
+        &ingest,
+        &reviewer,
+        &in_thread(
+            "t-1",
+            "Priya",
+            "My order 5531 never came, Priya from Utrecht here.",
+        ),
+    )
+    .await;
+    let lead = post_settled(
+        &app,
+        &ingest,
+        &reviewer,
+        &in_thread(
+            "t-2",
+            "Cafe Noord",
+            "We run three cafés and are looking for a partnership as a wholesale customer.",
+        ),
+    )
+    .await;
+    let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
+    let review = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message_id"] == lead.as_str())
+        .expect("a reply to the lead is held")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/reviews/{review}/reject")))
+        .bearer_auth(&reviewer)
+        .json(&json!({"reason": "internal note: check their credit first"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let reviewer_view = Session::start(&app, &reviewer).await;
+    let (_, page) = reviewer_view.get(&format!("/messages/{lead}")).await;
+    assert!(
+        page.contains("Priya from Utrecht"),
+        "reviewers see the thread"
+    );
+    assert!(page.contains("check their credit"), "and the review notes");
+
+    let session = Session::start(&app, &sales).await;
+    let (status, page) = session.get(&format!("/messages/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("wholesale customer"));
+    assert!(!page.contains("Priya from Utrecht"), "{page}");
+    assert!(!page.contains("check their credit"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
