@@ -4,7 +4,11 @@
 //! Environment keys name the TOML path in upper case with `__` between a
 //! section and its key: `REPLYD_LISTEN`, `REPLYD_POLICY__AUTO_SEND`,
 //! `REPLYD_MODEL__CACHE_DIR`. Values are read as TOML when they parse as
-//! TOML (`8`, `true`, `["acknowledge"]`) and as a plain string otherwise.
+//! TOML (`8`, `true`, `["acknowledge"]`) and the key takes them, and as a
+//! plain string otherwise.
+//!
+//! Errors name the file, line, column and key, or the variable, and never
+//! the value: it may be a secret.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,8 +31,13 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config file {path}: {message}")]
-    File { path: PathBuf, message: String },
+    #[error("config file {path}{}: {message}", location(.line_column, .key))]
+    File {
+        path: PathBuf,
+        line_column: Option<(usize, usize)>,
+        key: Option<String>,
+        message: String,
+    },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
     #[error("config key `{key}`: {message}")]
@@ -470,6 +479,11 @@ pub struct ConsoleConfig {
     /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on when
     /// the console is reached through a TLS-terminating proxy.
     pub secure_cookies: bool,
+    /// The addresses browsers reach the console at when a reverse proxy
+    /// stands in front (`https://replyd.example.com`): the proxy sends its
+    /// upstream as `Host`, so a form posted from the page would otherwise
+    /// look cross-site.
+    pub public_urls: Vec<String>,
 }
 
 impl Default for ConsoleConfig {
@@ -477,6 +491,7 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             session_hours: 12,
             secure_cookies: false,
+            public_urls: Vec::new(),
         }
     }
 }
@@ -568,13 +583,21 @@ impl Config {
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         // Parse the file alone first: its errors then carry line and column.
-        let file_error = |message: String| ConfigError::File {
+        // toml's own rendering of an error quotes the offending line, which
+        // may hold a secret, so only its bare message is kept.
+        let file_error = |e: toml::de::Error, key: Option<String>| ConfigError::File {
             path: path.to_owned(),
-            message,
+            line_column: e.span().map(|span| line_column(file_text, span.start)),
+            key,
+            message: without_value(e.message()),
         };
-        toml::from_str::<Config>(file_text).map_err(|e| file_error(e.to_string()))?;
-        let mut table: toml::Table =
-            toml::from_str(file_text).map_err(|e| file_error(e.to_string()))?;
+        serde_path_to_error::deserialize::<_, Config>(toml::Deserializer::new(file_text)).map_err(
+            |e| {
+                let key = key_of(&e);
+                file_error(e.into_inner(), key)
+            },
+        )?;
+        let mut table: toml::Table = toml::from_str(file_text).map_err(|e| file_error(e, None))?;
 
         let mut env_vars: Vec<(String, String)> = env
             .into_iter()
@@ -589,25 +612,34 @@ impl Config {
                 .split("__")
                 .map(|part| part.to_ascii_lowercase())
                 .collect();
-            set_path(&mut table, &path, parse_env_value(raw)).map_err(|message| {
-                ConfigError::Env {
-                    var: var.clone(),
-                    message,
-                }
-            })?;
             // Deserialize after each variable so an error names the variable.
-            Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-                ConfigError::Env {
-                    var: var.clone(),
-                    message: e.to_string(),
-                }
+            let mut set = |value: toml::Value| {
+                set_path(&mut table, &path, value)?;
+                serde_path_to_error::deserialize::<_, Config>(toml::Value::Table(table.clone()))
+                    .map(drop)
+                    .map_err(|e| without_value(e.inner().message()))
+            };
+            // Typed first, so `8`, `true` and `["hide"]` reach numbers, flags
+            // and lists. A token or password may look like a number or a
+            // flag (`918273645`); when the key refuses the typed value, the
+            // raw text is tried as a string. The config's own types decide,
+            // so no list of string keys has to be kept in step with them.
+            let typed = parse_env_value(raw);
+            let as_text = (!typed.is_str()).then(|| toml::Value::String(raw.clone()));
+            let outcome = match (set(typed), as_text) {
+                (Err(first), Some(text)) => set(text).map_err(|_| first),
+                (outcome, _) => outcome,
+            };
+            outcome.map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
             })?;
         }
 
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| ConfigError::Invalid {
                 key: e.path().to_string(),
-                message: e.inner().to_string(),
+                message: without_value(e.inner().message()),
             })?;
         if let Some(listen) = overrides.listen {
             config.listen = listen;
@@ -686,6 +718,19 @@ impl Config {
         if !(1..=24 * 30).contains(&self.console.session_hours) {
             return invalid("console.session_hours", "must be 1 to 720 hours");
         }
+        for (i, url) in self.console.public_urls.iter().enumerate() {
+            // Compared with a browser's `Origin`: scheme, host and port only.
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .map(|rest| rest.strip_suffix('/').unwrap_or(rest));
+            if !host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#', '@'])) {
+                return invalid(
+                    &format!("console.public_urls[{i}]"),
+                    "must be an origin like https://replyd.example.com (no path)",
+                );
+            }
+        }
         if let Some(meta) = &self.meta {
             meta.validate()?;
         }
@@ -746,6 +791,65 @@ impl MetaConfig {
 
     pub fn page(&self, id: &str) -> Option<&MetaPageConfig> {
         self.pages.iter().find(|p| p.id == id)
+    }
+}
+
+/// `, line 2, column 14, key `meta.app_secret``, as much as is known.
+fn location(line_column: &Option<(usize, usize)>, key: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some((line, column)) = line_column {
+        out.push_str(&format!(", line {line}, column {column}"));
+    }
+    if let Some(key) = key {
+        out.push_str(&format!(", key `{key}`"));
+    }
+    out
+}
+
+/// The 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// The key an error is about; none for the file as a whole.
+fn key_of<E>(e: &serde_path_to_error::Error<E>) -> Option<String> {
+    Some(e.path().to_string()).filter(|p| p != ".")
+}
+
+/// A deserializer's message without the value it was given, which may be a
+/// secret. serde words it `invalid type: string "s3cr3t", expected a
+/// string` and the domain types `unknown value `x`, expected one of: ...`:
+/// whatever is quoted before the last "expected" goes, and what follows
+/// "expected" comes from the config's own types. Multi-line messages are
+/// joined into one line.
+fn without_value(message: &str) -> String {
+    let message = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    // These quote a key, never a value.
+    if ["unknown field", "missing field", "duplicate"]
+        .iter()
+        .any(|start| message.starts_with(start))
+    {
+        return message;
+    }
+    let (said, expected) = message.split_at(message.rfind("expected").unwrap_or(message.len()));
+    let said = said[..said.find(['`', '"', '\'']).unwrap_or(said.len())]
+        .trim_end()
+        .trim_end_matches([',', ';', ':'])
+        .trim_end();
+    match (said.is_empty(), expected.is_empty()) {
+        (_, true) => said.to_owned(),
+        (true, false) => expected.to_owned(),
+        (false, false) => format!("{said}, {expected}"),
     }
 }
 
@@ -879,11 +983,109 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("tiktok") && err.contains("line 6"), "{err}");
+        assert!(
+            err.contains("meta.pages[0].platform") && err.contains("line 6"),
+            "{err}"
+        );
+        assert!(!err.contains("tiktok"), "values are never echoed: {err}");
         let err = load(&META.replace("vt", ""), &[]).unwrap_err().to_string();
         assert!(err.contains("meta.verify_token"), "{err}");
         let capped = META.replace("[[meta.pages]]", "max_pause_secs = 0\n[[meta.pages]]");
         let err = load(&capped, &[]).unwrap_err().to_string();
         assert!(err.contains("meta.max_pause_secs"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_file_line_and_column_but_never_the_line() {
+        let err = load(
+            "[meta]\napp_secret = \"s3cr3t-value\nverify_token = \"vt\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        for part in ["replyd.toml", "line 2", "column"] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_value_the_key_cannot_take_is_named_by_key_not_echoed() {
+        let err = load(
+            "[meta]\napp_secret = 918273645\nverify_token = \"vt\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("918273645"), "{err}");
+        assert!(
+            err.contains("meta.app_secret") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = load("", &[("REPLYD_PIPELINE__CONCURRENCY", "-918273645")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("918273645"), "{err}");
+        assert!(err.contains("REPLYD_PIPELINE__CONCURRENCY"), "{err}");
+        let err = load("[policy]\ntroll_action = \"s3cr3t\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(err.contains("policy.troll_action"), "{err}");
+    }
+
+    #[test]
+    fn numeric_looking_env_values_are_strings_where_the_key_wants_a_string() {
+        let config = load(
+            META,
+            &[
+                ("REPLYD_META__VERIFY_TOKEN", "918273645"),
+                ("REPLYD_META__APP_SECRET", "true"),
+                ("REPLYD_BRAND__NAME", "1e3"),
+                ("REPLYD_PIPELINE__CONCURRENCY", "7"),
+            ],
+        )
+        .unwrap();
+        let meta = config.meta.as_ref().unwrap();
+        assert_eq!(meta.verify_token.expose(), "918273645");
+        assert_eq!(meta.app_secret.expose(), "true");
+        assert_eq!(config.brand.name, "1e3");
+        assert_eq!(config.pipeline.concurrency, 7, "numbers stay numbers");
+    }
+
+    #[test]
+    fn public_urls_are_origins() {
+        let config = load(
+            "[console]\npublic_urls = [\"https://replyd.example.com/\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.console.public_urls.len(), 1);
+        for bad in ["replyd.example.com", "https://replyd.example.com/console"] {
+            let err = load(&format!("[console]\npublic_urls = [\"{bad}\"]\n"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("console.public_urls[0]"), "{err}");
+        }
+    }
+
+    #[test]
+    fn messages_lose_the_values_they_quote() {
+        assert_eq!(
+            without_value("invalid type: integer `918273645`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_value("invalid type: string \"a, expected b\", expected u32"),
+            "invalid type: string, expected u32"
+        );
+        assert_eq!(
+            without_value("unknown variant `hunter2`, expected `hide` or `ignore`"),
+            "unknown variant, expected `hide` or `ignore`"
+        );
+        assert_eq!(
+            without_value("unknown field `nope`, expected `a`"),
+            "unknown field `nope`, expected `a`"
+        );
     }
 }

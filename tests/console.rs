@@ -220,6 +220,40 @@ both_backends!(sessions_sign_in_expire_and_sign_out, |backend| async move {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 });
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_only_returns_to_a_path_of_this_site() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    // Browsers drop the tab, which would leave `//evil.example`.
+    for next in [
+        "/\t/evil.example",
+        "/\n",
+        "//evil.example",
+        "/\\evil.example",
+    ] {
+        let response = plain_client()
+            .post(app.url("/login"))
+            .form(&[("token", reviewer.as_str()), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next:?}");
+    }
+    // Signed in, the sign-in page sends the browser on at once.
+    let session = Session::start(&app, &reviewer).await;
+    for next in ["/%0A", "/%09/evil.example", "/%0D%0ASet-Cookie:x=1"] {
+        let response = session
+            .request(Method::GET, &format!("/login?next={next}"))
+            .await
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(response.headers()[LOCATION], "/", "{next}");
+    }
+}
+
 both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let ingest = app.token(Role::Ingest).await;
@@ -685,3 +719,141 @@ both_backends!(pages_show_what_happened, |backend| async move {
     let (_, list) = session.get("/tokens").await;
     assert!(!list.contains(token), "never shown again");
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_refuses_an_edit_the_guardrails_refuse() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    held(
+        &app,
+        &ingest,
+        &reviewer,
+        "g-1",
+        "Do you ship your bikes to Norway?",
+    )
+    .await;
+    let ids = review_ids(&app, &reviewer).await;
+    let session = Session::start(&app, &reviewer).await;
+    let (status, page) = session
+        .post_form(
+            &format!("/queue/{}", ids[0]),
+            &[
+                ("verdict", "approve"),
+                ("text", "So sorry! We will refund you the full price."),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("money_promise"), "{page}");
+    assert_eq!(review_ids(&app, &reviewer).await, ids, "still held");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_sees_a_lead_message_without_its_neighbours_or_review_notes() {
+    // Nothing goes out alone, so the lead's replies wait for a reviewer.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.policy.auto_send.clear()).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    let sales = app.token(Role::Sales).await;
+    let in_thread = |id: &str, author: &str, text: &str| {
+        let mut m = message("shop", "comment", id, text);
+        m["thread_id"] = json!("post-1");
+        m["author"] = json!({"id": author, "name": author});
+        m["lang"] = json!("en");
+        m
+    };
+    post_settled(
+        &app,
+        &ingest,
+        &reviewer,
+        &in_thread(
+            "t-1",
+            "Priya",
+            "My order 5531 never came, Priya from Utrecht here.",
+        ),
+    )
+    .await;
+    let lead = post_settled(
+        &app,
+        &ingest,
+        &reviewer,
+        &in_thread(
+            "t-2",
+            "Cafe Noord",
+            "We run three cafés and are looking for a partnership as a wholesale customer.",
+        ),
+    )
+    .await;
+    let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
+    let review = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message_id"] == lead.as_str())
+        .expect("a reply to the lead is held")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/reviews/{review}/reject")))
+        .bearer_auth(&reviewer)
+        .json(&json!({"reason": "internal note: check their credit first"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let reviewer_view = Session::start(&app, &reviewer).await;
+    let (_, page) = reviewer_view.get(&format!("/messages/{lead}")).await;
+    assert!(
+        page.contains("Priya from Utrecht"),
+        "reviewers see the thread"
+    );
+    assert!(page.contains("check their credit"), "and the review notes");
+
+    let session = Session::start(&app, &sales).await;
+    let (status, page) = session.get(&format!("/messages/{lead}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("wholesale customer"));
+    assert!(!page.contains("Priya from Utrecht"), "{page}");
+    assert!(!page.contains("check their credit"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_forms_from_the_public_url_are_accepted() {
+    let public = "https://replyd.example.com";
+    for (configured, expected) in [
+        (false, StatusCode::FORBIDDEN),
+        (true, StatusCode::SEE_OTHER),
+    ] {
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            if configured {
+                c.console.public_urls = vec![format!("{public}/")];
+            }
+        })
+        .await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let session = Session::start(&app, &reviewer).await;
+        // The proxy forwards to the daemon's own address, which is the Host.
+        let response = session
+            .request(Method::POST, "/logout")
+            .await
+            .header("Origin", public)
+            .form(&[("_csrf", session.csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "configured: {configured}");
+        let response = session
+            .request(Method::POST, "/logout")
+            .await
+            .header("Origin", "https://evil.example")
+            .form(&[("_csrf", session.csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+}

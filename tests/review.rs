@@ -176,3 +176,72 @@ both_backends!(only_reviewers_and_admins_decide, |backend| async move {
     assert_eq!(body["results"][1]["ok"], false, "{body}");
     app.shutdown().await;
 });
+
+both_backends!(
+    an_edit_passes_the_guardrails_and_a_rejection_needs_a_reason,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let (message_id, _) = held_reply(&app, &ingest, &viewer, "g-1").await;
+        let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
+        let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
+        let approve = format!("/v1/reviews/{id}/approve");
+
+        for (text, check) in [
+            (
+                "Sorry! We will refund you the full price.".to_owned(),
+                "money_promise",
+            ),
+            ("Mail me at sam.jansen@example.com".to_owned(), "pii_echo"),
+            (
+                "Everything is on https://evil.example/norway".to_owned(),
+                "link_not_allowed",
+            ),
+            ("Yes. ".repeat(1001), "too_long"),
+        ] {
+            let (status, body) = post_json(&app, &reviewer, &approve, json!({"text": text})).await;
+            assert_eq!(status, 422, "{check}: {body}");
+            assert_eq!(body["error"]["code"], "guardrails", "{body}");
+            assert_eq!(body["error"]["field"], "text", "{body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(check), "{check}: {message}");
+        }
+        let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
+        assert_eq!(queue["items"][0]["id"], id.as_str(), "still held");
+
+        // Rejections need a reason, one at a time as in bulk.
+        for reason in ["", "  "] {
+            let (status, body) = post_json(
+                &app,
+                &reviewer,
+                &format!("/v1/reviews/{id}/reject"),
+                json!({ "reason": reason }),
+            )
+            .await;
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(body["error"]["field"], "reason", "{body}");
+        }
+
+        // The reviewer states facts the facts file lacks.
+        let edited = "Yes, we ship to Norway; it takes 5 working days.";
+        let (status, body) = post_json(&app, &reviewer, &approve, json!({"text": edited})).await;
+        assert_eq!(status, 200, "{body}");
+        let done = app
+            .wait_for_message(&viewer, &message_id, WAIT, |m| {
+                m["actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["kind"] == "reply" && a["status"] == "dry_run")
+            })
+            .await;
+        assert!(done["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["text"] == edited));
+        app.shutdown().await;
+    }
+);

@@ -156,3 +156,104 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
     assert!(help.contains("--database-url"));
     assert!(!help.contains("hunter2-pw"), "{help}");
 }
+
+both_backends!(every_api_error_is_json, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.token(Role::Admin).await;
+    let nobody = "0193b2c4-0000-7000-8000-000000000000";
+    let big = "x".repeat(2 * 1024 * 1024);
+    let cases = [
+        ("DELETE", format!("/v1/leads/{nobody}"), None, 405),
+        ("PUT", "/v1/reviews".to_owned(), None, 405),
+        ("GET", "/v1/messages/%FF".to_owned(), None, 400),
+        ("GET", "/v1/leads/%FF%FE".to_owned(), None, 400),
+        (
+            "POST",
+            format!("/v1/reviews/{nobody}/approve"),
+            Some(format!("{{\"text\": \"{big}\"}}")),
+            413,
+        ),
+        (
+            "POST",
+            format!("/v1/reviews/{nobody}/reject"),
+            Some("{\"reason\": \"\"}".to_owned()),
+            400,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let mut request = app
+            .client
+            .request(method.parse().unwrap(), app.url(&path))
+            .bearer_auth(&admin);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {path}: {content_type}"
+        );
+        if status == 405 {
+            assert!(response.headers().contains_key("allow"), "{method} {path}");
+        }
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+    app.shutdown().await;
+});
+
+#[tokio::test]
+async fn config_errors_never_print_a_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("replyd.toml");
+    let db = format!("sqlite://{}", dir.path().join("replyd.db").display());
+    let run = |env: &[(&str, &str)]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .arg("--config")
+            .arg(&config)
+            .arg("migrate")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stderr)
+    };
+    // An unterminated string: toml would quote the line it is on.
+    std::fs::write(
+        &config,
+        format!("database_url = \"{db}\"\n[meta]\napp_secret = \"s3cr3t-app-7f1e\nverify_token = \"vt\"\n"),
+    )
+    .unwrap();
+    let (ok, stderr) = run(&[]);
+    assert!(!ok);
+    assert!(!stderr.contains("s3cr3t-app-7f1e"), "{stderr}");
+    assert!(
+        stderr.contains("replyd.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+
+    // A verify token of digits, given in the environment, is a string.
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{db}\"\n[meta]\napp_secret = \"app-secret\"\nverify_token = \"vt\"\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(&[("REPLYD_META__VERIFY_TOKEN", "918273645")]);
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = run(&[("REPLYD_PIPELINE__CONCURRENCY", "-918273645")]);
+    assert!(!ok);
+    assert!(stderr.contains("REPLYD_PIPELINE__CONCURRENCY"), "{stderr}");
+    assert!(!stderr.contains("918273645"), "{stderr}");
+}

@@ -4,7 +4,9 @@
 //! ours gets a 500 with a generic message and the detail only in our logs,
 //! so internals (and any secret in them) never reach a response.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -102,5 +104,63 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(serde_json::json!({ "error": self.body }))).into_response()
+    }
+}
+
+/// What axum answers by itself before or around a handler (a method the
+/// route does not have, a path segment that is not UTF-8, a body over the
+/// limit) is empty or plain text. On the API every error has the one JSON
+/// shape, so those answers are rewritten here, once for every route; a
+/// handler's own errors are JSON already and pass untouched.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/v1/") {
+        return next.run(req).await;
+    }
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let error = if status.is_server_error() {
+        tracing::error!(%status, "a request failed outside any handler");
+        ApiError {
+            status,
+            ..ApiError::internal()
+        }
+    } else {
+        // axum's own rejection texts are written for the client.
+        let text = axum::body::to_bytes(body, 4096)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let reason = status.canonical_reason().unwrap_or("refused");
+        ApiError::new(
+            status,
+            code_of(status),
+            text.unwrap_or_else(|| reason.to_ascii_lowercase()),
+        )
+    };
+    let mut out = error.into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "invalid_body",
+        _ => "invalid_request",
     }
 }

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::console::session::layer,
         ))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -88,9 +88,14 @@ pub async fn message(
     let classified_at = messages::classified_at(&mut conn, &id).await?;
     let decision = messages::decision(&mut conn, &id).await?;
     let actions = actions::for_message(&mut conn, &id).await?;
-    let reviews = reviews::for_message(&mut conn, &id).await?;
+    // Sales opens a lead's message, not the review queue's notes on it...
+    let reviews = if user.caller.may(Permission::ReadReviews) {
+        reviews::for_message(&mut conn, &id).await?
+    } else {
+        Vec::new()
+    };
     let lead = leads::for_message(&mut conn, &id).await?;
-    let context = match &message.thread_id {
+    let mut context = match &message.thread_id {
         Some(thread) => {
             messages::thread_context(
                 &mut conn,
@@ -103,6 +108,17 @@ pub async fn message(
         }
         None => Vec::new(),
     };
+    // ...nor the other customers' messages around it: only those behind a
+    // lead, as for any message it opens.
+    if !user.caller.may(Permission::ReadMessages) {
+        let mut visible = Vec::with_capacity(context.len());
+        for m in context {
+            if leads::for_message(&mut conn, &m.id).await?.is_some() {
+                visible.push(m);
+            }
+        }
+        context = visible;
+    }
 
     let mut timeline = vec![Event {
         at: message.received_at,

@@ -165,6 +165,7 @@ fn back_to_queue(form: &FormFields, notice: &[(&str, String)]) -> Redirect {
     Redirect::to(&format!("/queue?{}", out.finish()))
 }
 
+/// The API's wording, but for a race a person can act on.
 fn to_console(e: ReviewError) -> ConsoleError {
     match e {
         ReviewError::NotHeld(_) => ApiError::new(
@@ -173,10 +174,7 @@ fn to_console(e: ReviewError) -> ConsoleError {
             "Someone already decided on this item.",
         )
         .into(),
-        ReviewError::EmptyText => ApiError::bad_request("invalid_field", e.to_string())
-            .field("text")
-            .into(),
-        ReviewError::Store(s) => s.into(),
+        other => crate::review::api::to_api(other).into(),
     }
 }
 

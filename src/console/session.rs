@@ -9,6 +9,8 @@
 //! not come from another origin. Bearer-token calls carry no cookie and
 //! need no CSRF token.
 
+use std::net::IpAddr;
+
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -26,11 +28,45 @@ pub const COOKIE: &str = "replyd_session";
 /// hammering the token table and filling the log.
 const SIGN_INS_PER_MINUTE: u32 = 20;
 
-pub type SignInLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+/// Past this many client addresses, the limiter forgets those whose
+/// attempts have all been replenished before it remembers a new one.
+const PRUNE_AT: usize = 4096;
+
+/// Sign-in attempts per client address. It remembers every address it has
+/// seen, so it forgets the idle ones as it grows: a stream of new addresses
+/// (IPv6 hands out plenty) cannot grow it without bound.
+pub struct SignInLimiter<C: governor::clock::Clock = governor::clock::DefaultClock> {
+    limiter: governor::RateLimiter<
+        IpAddr,
+        governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
+        C,
+        governor::middleware::NoOpMiddleware<C::Instant>,
+    >,
+}
 
 pub fn sign_in_limiter() -> SignInLimiter {
-    let per_minute = std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).expect("not zero");
-    governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute))
+    SignInLimiter::with_clock(governor::clock::DefaultClock::default())
+}
+
+impl<C: governor::clock::Clock> SignInLimiter<C> {
+    fn with_clock(clock: C) -> Self {
+        let per_minute = std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).expect("not zero");
+        SignInLimiter {
+            limiter: governor::RateLimiter::new(
+                governor::Quota::per_minute(per_minute),
+                Default::default(),
+                clock,
+            ),
+        }
+    }
+
+    /// Counts an attempt from `client`; false when it is one too many.
+    pub fn allow(&self, client: IpAddr) -> bool {
+        if self.limiter.len() >= PRUNE_AT {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).is_ok()
+    }
 }
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -39,7 +75,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// refuses a state-changing request that fails the CSRF checks.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let unsafe_method = !req.method().is_safe();
-    if unsafe_method && is_cross_site(req.headers()) {
+    let public_urls = &state.ctx.config.console.public_urls;
+    if unsafe_method && is_cross_site(req.headers(), public_urls) {
         return refuse(req.uri().path(), "the request came from another site");
     }
     if req.headers().contains_key(header::AUTHORIZATION) {
@@ -76,20 +113,27 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// A browser tells where a request comes from; a cookie request from
-/// another origin is never one of ours.
-fn is_cross_site(headers: &HeaderMap) -> bool {
+/// another origin is never one of ours. Ours is the address the request
+/// was sent to (`Host`) or, behind a reverse proxy that sends its own
+/// `Host`, one of `console.public_urls`. `X-Forwarded-*` is not read: any
+/// client can send it.
+fn is_cross_site(headers: &HeaderMap, public_urls: &[String]) -> bool {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if text("sec-fetch-site") == Some("cross-site") {
         return true;
     }
-    match (text("origin"), text("host")) {
-        (Some("null"), _) => true,
-        (Some(origin), Some(host)) => {
-            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-            !origin_host.eq_ignore_ascii_case(host)
-        }
-        _ => false,
+    let Some(origin) = text("origin") else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
     }
+    let public = public_urls
+        .iter()
+        .any(|url| url.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+    let same_host = text("host").is_none_or(|host| origin_host.eq_ignore_ascii_case(host));
+    !(public || same_host)
 }
 
 /// Passes the request on with its body intact when it carries the token.
@@ -143,9 +187,17 @@ fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
 }
 
 /// Only a path of this site: never `//evil.example` or an absolute URL.
+/// Browsers drop tabs and newlines from a `Location` and read `\` as `/`,
+/// so `/\t/evil.example` would become `//evil.example`: only visible ASCII
+/// is allowed (a path this site links to is percent-encoded anyway), which
+/// also keeps the header valid.
 fn safe_next(next: Option<&str>) -> &str {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    })
+    .unwrap_or("/")
 }
 
 #[derive(serde::Deserialize)]
@@ -179,7 +231,7 @@ pub async fn login(
     form: FormFields,
 ) -> Response {
     let next = form.get("next");
-    if state.sign_ins.check_key(&client.ip()).is_err() {
+    if !state.sign_ins.allow(client.ip()) {
         return login_form(
             StatusCode::TOO_MANY_REQUESTS,
             next,
@@ -286,6 +338,25 @@ mod tests {
     }
 
     #[test]
+    fn no_control_character_or_space_survives_in_the_next_path() {
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0b}/evil.example",
+            "/\u{7f}",
+            "/\u{2028}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\n",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(next)), "/", "{next:?}");
+        }
+        assert_eq!(safe_next(Some("/leads?q=caf%C3%A9")), "/leads?q=caf%C3%A9");
+    }
+
+    #[test]
     fn cross_site_requests_are_recognised() {
         let headers = |pairs: &[(&'static str, &'static str)]| {
             let mut h = HeaderMap::new();
@@ -294,16 +365,75 @@ mod tests {
             }
             h
         };
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")])));
-        assert!(!is_cross_site(&headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "http://127.0.0.1:8080")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("host", "127.0.0.1:8080"),
-            ("origin", "https://evil.example")
-        ])));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")]), &[]));
+        assert!(!is_cross_site(
+            &headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:8080")
+            ]),
+            &[]
+        ));
+        assert!(is_cross_site(
+            &headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://evil.example")
+            ]),
+            &[]
+        ));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &[]
+        ));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_public_url_is_our_origin() {
+        let proxied = |origin: &'static str| {
+            let mut h = HeaderMap::new();
+            // nginx's `proxy_pass http://127.0.0.1:8080` sends the upstream as Host.
+            h.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
+            h.insert("origin", HeaderValue::from_static(origin));
+            h
+        };
+        let public = ["https://replyd.example.com/".to_owned()];
+        assert!(is_cross_site(&proxied("https://replyd.example.com"), &[]));
+        assert!(!is_cross_site(
+            &proxied("https://replyd.example.com"),
+            &public
+        ));
+        assert!(!is_cross_site(
+            &proxied("https://REPLYD.example.com"),
+            &public
+        ));
+        for other in [
+            "http://replyd.example.com",
+            "https://replyd.example.com.evil.example",
+            "https://evil.example",
+        ] {
+            assert!(is_cross_site(&proxied(other), &public), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_limiter_forgets_idle_addresses() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limiter = SignInLimiter::with_clock(clock.clone());
+        let address = |i: usize| IpAddr::from(std::net::Ipv6Addr::from(i as u128));
+        for i in 0..PRUNE_AT {
+            assert!(limiter.allow(address(i)));
+        }
+        for _ in 1..SIGN_INS_PER_MINUTE {
+            assert!(limiter.allow(address(0)));
+        }
+        assert!(!limiter.allow(address(0)), "the 21st attempt in a minute");
+        assert_eq!(limiter.limiter.len(), PRUNE_AT);
+        clock.advance(std::time::Duration::from_secs(61));
+        assert!(limiter.allow(address(PRUNE_AT)));
+        assert!(
+            limiter.limiter.len() <= 2,
+            "idle addresses are forgotten: {}",
+            limiter.limiter.len()
+        );
     }
 
     #[test]

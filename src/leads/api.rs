@@ -294,11 +294,12 @@ pub fn to_csv(items: &[StoredLead]) -> String {
     out
 }
 
-/// Quotes a field when it needs it; a leading `=`, `+`, `-` or `@` is
-/// prefixed with `'` so a spreadsheet does not run a customer's text as a
-/// formula.
+/// Quotes a field when it needs it; a leading `=`, `+`, `-`, `@`, tab or
+/// carriage return is prefixed with `'` so a spreadsheet does not run a
+/// customer's text as a formula (a spreadsheet may drop a leading tab or CR
+/// and read the formula behind it; OWASP's list).
 fn csv_field(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@']) {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -320,6 +321,13 @@ mod tests {
         assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn csv_cells_starting_with_tab_or_cr_are_defused() {
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
+        assert_eq!(csv_field("a\tb"), "a\tb");
     }
 
     #[test]

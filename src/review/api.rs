@@ -109,14 +109,23 @@ struct ManyBody {
     reason: Option<String>,
 }
 
-fn to_api(e: ReviewError) -> ApiError {
+/// The API's answer to a refused decision; storage errors stay in the log.
+pub fn to_api(e: ReviewError) -> ApiError {
+    use axum::http::StatusCode;
     match e {
-        ReviewError::NotHeld(_) => {
-            ApiError::new(axum::http::StatusCode::CONFLICT, "not_held", e.to_string())
-        }
+        ReviewError::NotHeld(_) => ApiError::new(StatusCode::CONFLICT, "not_held", e.to_string()),
         ReviewError::EmptyText => {
             ApiError::bad_request("invalid_field", e.to_string()).field("text")
         }
+        ReviewError::MissingReason => {
+            ApiError::bad_request("missing_field", e.to_string()).field("reason")
+        }
+        ReviewError::Guardrails(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "guardrails",
+            e.to_string(),
+        )
+        .field("text"),
         ReviewError::Store(s) => s.into(),
     }
 }
@@ -177,12 +186,17 @@ async fn many(
     let mut results = Vec::with_capacity(ids.len());
     for id in ids {
         let outcome = decide(&state.ctx, id, &verdict, &caller.actor()).await;
-        results.push(match outcome {
-            Ok(()) => json!({ "id": id, "ok": true }),
-            Err(e) => json!({ "id": id, "ok": false, "error": e.to_string() }),
-        });
+        results.push(result_of(id, outcome));
     }
     Json(json!({ "results": results }))
+}
+
+/// One id's line in a bulk answer, worded as a single call's error would be.
+fn result_of(id: &str, outcome: Result<(), ReviewError>) -> serde_json::Value {
+    match outcome.map_err(to_api) {
+        Ok(()) => json!({ "id": id, "ok": true }),
+        Err(e) => json!({ "id": id, "ok": false, "code": e.body.code, "error": e.body.message }),
+    }
 }
 
 async fn approve_many(
@@ -202,11 +216,30 @@ async fn reject_many(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::DecideReviews)?;
     let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
-    let reason = body
-        .reason
-        .filter(|r| !r.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request("missing_field", "a rejection needs a reason").field("reason")
-        })?;
-    Ok(many(&state, &caller, &body.ids, Verdict::Reject { reason }).await)
+    let verdict = Verdict::Reject {
+        reason: body.reason.unwrap_or_default(),
+    };
+    // Refused once for the whole request, not once per id.
+    verdict.validate().map_err(to_api)?;
+    Ok(many(&state, &caller, &body.ids, verdict).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_bulk_result_never_carries_a_storage_error() {
+        let outcome = Err(ReviewError::Store(StoreError::Database(
+            sqlx::Error::Protocol("relation reviews_secret does not exist".into()),
+        )));
+        let line = result_of("r1", outcome).to_string();
+        assert!(!line.contains("reviews_secret"), "{line}");
+        assert!(!line.contains("database"), "{line}");
+        assert!(line.contains("internal error"), "{line}");
+        let refused = result_of("r2", Err(ReviewError::NotHeld("r2".into())));
+        assert_eq!(refused["code"], "not_held");
+        assert_eq!(result_of("r3", Ok(()))["ok"], true);
+    }
 }

@@ -8,9 +8,11 @@ pub mod api;
 use std::time::Duration;
 
 use crate::deliver::{self, DeliverAction};
-use crate::domain::{ActionId, ActionStatus};
+use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform};
+use crate::draft::guardrails::DraftCheck;
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change};
+use crate::store::reviews::ReviewItem;
 use crate::store::{audit, reviews, StoreError};
 use crate::worker::BackgroundJob;
 
@@ -20,6 +22,11 @@ pub enum ReviewError {
     NotHeld(String),
     #[error("an edited draft must not be empty")]
     EmptyText,
+    #[error("a rejection needs a reason")]
+    MissingReason,
+    /// Each failed guardrail as `name: detail`.
+    #[error("the edited draft fails the guardrails: {}", .0.join("; "))]
+    Guardrails(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,17 +42,29 @@ pub enum Verdict {
     },
 }
 
+impl Verdict {
+    /// What is wrong with the verdict itself, whichever review it is for;
+    /// the API, its bulk form and the console all refuse the same things.
+    pub fn validate(&self) -> Result<(), ReviewError> {
+        match self {
+            Verdict::Approve { text: Some(text) } if text.trim().is_empty() => {
+                Err(ReviewError::EmptyText)
+            }
+            Verdict::Reject { reason } if reason.trim().is_empty() => {
+                Err(ReviewError::MissingReason)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 pub async fn decide(
     ctx: &Ctx,
     review_id: &str,
     verdict: &Verdict,
     reviewer: &str,
 ) -> Result<(), ReviewError> {
-    if let Verdict::Approve { text: Some(text) } = verdict {
-        if text.trim().is_empty() {
-            return Err(ReviewError::EmptyText);
-        }
-    }
+    verdict.validate()?;
     let mut tx = ctx.db.begin().await?;
     let (status, note) = match verdict {
         Verdict::Approve { .. } => ("approved", None),
@@ -57,6 +76,13 @@ pub async fn decide(
         return Err(ReviewError::NotHeld(review_id.to_owned()));
     }
     let item = reviews::get(&mut tx, review_id).await?;
+    if let Verdict::Approve { text: Some(text) } = verdict {
+        // Refusing drops the transaction: the review stays held.
+        let failures = edit_failures(ctx, &item, text)?;
+        if !failures.is_empty() {
+            return Err(ReviewError::Guardrails(failures));
+        }
+    }
     let action_id: ActionId = item.action_id.parse().map_err(StoreError::from)?;
     let (to, text) = match verdict {
         Verdict::Approve { text } => (ActionStatus::Approved, text.as_deref()),
@@ -103,4 +129,37 @@ pub async fn decide(
     tx.commit().await.map_err(StoreError::from)?;
     ctx.wake.notify_one();
     Ok(())
+}
+
+/// An edit puts a reviewer's words where the drafter's were, so they pass
+/// the drafter's guardrails too: a slip of the keyboard must not promise a
+/// refund, echo an address or run past the platform's limit. Two checks are
+/// the reviewer's to make: the language (not checked for templates either:
+/// a person chose the words) and `unsupported_claim`, since a reviewer
+/// completing an answer is the source of the facts the facts file lacks.
+/// The draft as it was held needs no check here: the reviewer saw why it
+/// was held, and approving it unedited is their decision.
+fn edit_failures(ctx: &Ctx, item: &ReviewItem, text: &str) -> Result<Vec<String>, StoreError> {
+    let platform: Platform = item.platform.parse()?;
+    let kind: Kind = item.message_kind.parse()?;
+    let action: ActionKind = item.action_kind.parse()?;
+    let public = kind != Kind::Dm
+        && !matches!(
+            action,
+            ActionKind::PrivateReply | ActionKind::DmReply | ActionKind::Prequalify
+        );
+    let drafter = &ctx.drafter;
+    let failures = drafter.guardrails.check(&DraftCheck {
+        text,
+        expected_lang: None,
+        public,
+        platform: &platform,
+        kind,
+        message_text: &item.text,
+        facts_text: drafter.facts.all_text(),
+    });
+    Ok(failures
+        .into_iter()
+        .filter(|f| !f.starts_with("unsupported_claim:"))
+        .collect())
 }
