@@ -219,7 +219,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
             let token = crate::auth::generate_token();
-            let mut conn = db.conn().await?;
+            // Durable: the token is shown once, and must then work.
+            let mut conn = db.durable_conn().await?;
             tokens::insert(&mut conn, &name, role, &crate::auth::hash_token(&token)).await?;
             crate::store::audit::record(
                 &mut conn,

@@ -300,7 +300,7 @@ pub async fn create_token(
                 ApiError::bad_request("invalid_field", e.message).field("role")
             })?;
     let token = generate_token();
-    let mut tx = state.ctx.db.begin().await?;
+    let mut tx = state.ctx.db.begin_durable().await?;
     let id = tokens::insert(&mut tx, &name, role, &hash_token(&token)).await?;
     audit::record(
         &mut tx,
@@ -320,7 +320,7 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<Redirect, ConsoleError> {
     user.require(Permission::ManageTokens)?;
-    let mut tx = state.ctx.db.begin().await?;
+    let mut tx = state.ctx.db.begin_durable().await?;
     if !tokens::revoke(&mut tx, &id).await? {
         return Err(ApiError::not_found("live token").into());
     }

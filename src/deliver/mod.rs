@@ -22,6 +22,7 @@ use crate::domain::{ActionId, ActionKind, ActionStatus, Platform, Stage};
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change, StoredAction};
 use crate::store::messages::{self, StoredMessage};
+use crate::store::StoreError;
 use crate::worker::{BackgroundJob, JobError};
 
 /// A `Retry-After` header in seconds, as platforms and receivers send it.
@@ -229,7 +230,9 @@ impl BackgroundJob for DeliverAction {
         } else {
             &ready
         };
-        let mut conn = ctx.db.conn().await?;
+        // Durable: the request leaves once this commits, and a `sending`
+        // mark lost to a power cut would let it leave again unchecked.
+        let mut conn = ctx.db.durable_conn().await?;
         let claimed = actions::transition(
             &mut conn,
             &action.id,
@@ -322,7 +325,7 @@ async fn finalize(
 pub async fn settle_message(
     conn: &mut crate::store::AnyConnection,
     message_id: &crate::domain::MessageId,
-) -> Result<(), JobError> {
+) -> Result<(), StoreError> {
     messages::lock(conn, message_id).await?;
     if actions::all_settled(conn, message_id).await? {
         messages::set_stage(conn, message_id, Stage::Done).await?;

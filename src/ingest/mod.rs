@@ -26,7 +26,8 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = ctx.db.begin().await?;
+    // Durable: the caller is answered once this commits.
+    let mut tx = ctx.db.begin_durable().await?;
     let mut accepted = Vec::with_capacity(batch.len());
     for msg in batch {
         let (id, duplicate) = messages::insert(&mut tx, msg).await?;

@@ -204,7 +204,7 @@ pub async fn update(
             ApiError::bad_request("invalid_field", "at most 10,000 characters").field("notes"),
         );
     }
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_durable().await?;
     let before = leads::get(&mut tx, id).await?;
     let mut queued = false;
     if let Some(to) = patch.status.filter(|s| *s != before.status) {

@@ -65,7 +65,7 @@ pub async fn decide(
     reviewer: &str,
 ) -> Result<(), ReviewError> {
     verdict.validate()?;
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = ctx.db.begin_durable().await?;
     let (status, note) = match verdict {
         Verdict::Approve { .. } => ("approved", None),
         Verdict::Reject { reason } => ("rejected", Some(reason.as_str())),
@@ -109,9 +109,7 @@ pub async fn decide(
             .await?;
     } else {
         let message_id = item.message_id.parse().map_err(StoreError::from)?;
-        deliver::settle_message(&mut tx, &message_id)
-            .await
-            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        deliver::settle_message(&mut tx, &message_id).await?;
     }
     audit::record(
         &mut tx,

@@ -63,6 +63,8 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where commits that replyd answers for are made: see [`Db::begin_durable`].
+    durable: AnyPool,
     backend: Backend,
     url: String,
     /// Stops SQLite's checkpoint task when the last clone goes.
@@ -94,36 +96,22 @@ impl Db {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = match backend {
+        let (pool, durable) = match backend {
             Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    // SQLite has one writer; a few connections let reads
-                    // proceed beside it (WAL) without queueing writers.
-                    .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(30))
-                    // `synchronous = FULL`: every commit is on disk before
-                    // it returns. With NORMAL a power cut or an OS crash can
-                    // take back the last commits: a webhook already answered
-                    // 200 (Meta does not send it again), or an action's
-                    // `sending` mark, so it would go out a second time.
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?
+                // SQLite has one writer; a few connections let reads
+                // proceed beside it (WAL) without queueing writers.
+                let pool = sqlite_pool(&options, 4, Synchronous::Normal).await?;
+                let durable = sqlite_pool(&options, 2, Synchronous::Full).await?;
+                (pool, durable)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(options)
-                    .await?
+                    .await?;
+                // PostgreSQL's commits are always durable.
+                (pool.clone(), pool)
             }
         };
         let checkpointer = if backend == Backend::Sqlite {
@@ -139,6 +127,7 @@ impl Db {
         };
         Ok(Db {
             pool,
+            durable,
             backend,
             url,
             _checkpointer: checkpointer,
@@ -225,6 +214,29 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
+    /// A connection whose every commit is on disk before it returns, for
+    /// writes replyd acts on or answers for: see [`Db::begin_durable`].
+    pub async fn durable_conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        Ok(self.durable.acquire().await?)
+    }
+
+    /// A transaction whose commit is on disk before it returns. On SQLite
+    /// ordinary commits are not (`synchronous = NORMAL`): a power cut or an
+    /// OS crash can take back the last ones, which costs nothing for the
+    /// pipeline's own steps (their jobs are taken back with them, and run
+    /// again) but would for a commit something was promised on: a message
+    /// answered `202` or a webhook `200` (Meta does not send it again), an
+    /// action marked `sending` before its request leaves (it would go out a
+    /// second time), a reviewer's decision, a token shown or revoked. Those
+    /// use this. Its fsync also makes every earlier commit durable: the
+    /// write-ahead log is one file, written in order.
+    pub async fn begin_durable(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.durable.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.durable.begin().await?,
+        })
+    }
+
     /// On SQLite the transaction takes the write lock at once: a deferred
     /// one that reads first may find it cannot upgrade to a writer while
     /// another connection writes, and fails with "database is locked"
@@ -262,7 +274,44 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.durable.close().await;
     }
+}
+
+/// SQLite's `synchronous` setting, per pool.
+#[derive(Clone, Copy)]
+enum Synchronous {
+    Normal,
+    Full,
+}
+
+async fn sqlite_pool(
+    options: &AnyConnectOptions,
+    connections: u32,
+    synchronous: Synchronous,
+) -> Result<AnyPool, StoreError> {
+    let level = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    Ok(AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    format!(
+                        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = {level}; \
+                         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;"
+                    )
+                    .as_str(),
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.clone())
+        .await?)
 }
 
 /// Copies SQLite's write-ahead log back into the database file once a
@@ -380,4 +429,38 @@ pub fn ms_after(delay: std::time::Duration) -> i64 {
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain values always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn synchronous(conn: &mut AnyConnection) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+
+    /// On SQLite only the commits replyd answers for wait for the disk;
+    /// the pipeline's own steps do not (see `Db::begin_durable`).
+    #[tokio::test]
+    async fn on_sqlite_durable_commits_wait_for_the_disk_and_the_others_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}", dir.path().join("d.db").display()))
+            .await
+            .unwrap();
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        assert_eq!(synchronous(&mut db.conn().await.unwrap()).await, NORMAL);
+        assert_eq!(synchronous(&mut db.begin().await.unwrap()).await, NORMAL);
+        assert_eq!(
+            synchronous(&mut db.durable_conn().await.unwrap()).await,
+            FULL
+        );
+        assert_eq!(
+            synchronous(&mut db.begin_durable().await.unwrap()).await,
+            FULL
+        );
+    }
 }
