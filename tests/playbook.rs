@@ -396,3 +396,64 @@ async fn risky_messages_are_held_with_their_reasons() {
         assert!(ack.3.iter().any(|h| h.contains(reason)), "{:?}", ack.3);
     }
 }
+
+#[tokio::test]
+async fn a_threat_is_held_for_a_person_even_when_it_is_also_hate_or_spam() {
+    let hateful = Classification {
+        toxicity: Toxicity {
+            hate: 0.97,
+            ..Toxicity::default()
+        },
+        ..classification(
+            Intent::Troll,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Threat],
+        )
+    };
+    for c in [
+        classification(
+            Intent::Other,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Threat],
+        ),
+        classification(
+            Intent::Other,
+            Sentiment::Negative,
+            Lang::Nl,
+            &[Flag::Hate, Flag::Threat],
+        ),
+        classification(
+            Intent::Spam,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Spam, Flag::Threat],
+        ),
+        hateful,
+    ] {
+        let out = run("…", Kind::Comment, c.clone()).await;
+        assert_eq!(
+            out.kinds(),
+            vec![ActionKind::Hide, ActionKind::Delete, ActionKind::Block],
+            "{:?}",
+            c.flags
+        );
+        assert_eq!(
+            out.status(ActionKind::Hide),
+            ActionStatus::Pending,
+            "out of view at once"
+        );
+        for kind in [ActionKind::Delete, ActionKind::Block] {
+            assert_eq!(out.status(kind), ActionStatus::Held, "{kind} waits");
+            let held = &out.actions.iter().find(|a| a.0 == kind).unwrap().3;
+            assert!(
+                held.iter().any(|h| h.contains("threat of violence")),
+                "{held:?}"
+            );
+        }
+        let dm = run("…", Kind::Dm, c.clone()).await;
+        assert_eq!(dm.kinds(), vec![ActionKind::Block]);
+        assert_eq!(dm.status(ActionKind::Block), ActionStatus::Held);
+    }
+}
