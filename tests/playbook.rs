@@ -12,7 +12,7 @@ use replyd::domain::{
 };
 use replyd::draft::facts::Facts;
 use replyd::draft::guardrails::{GuardrailConfig, Guardrails};
-use replyd::draft::{DraftRequest, Drafter, Templates};
+use replyd::draft::{DraftContext, DraftRequest, Drafter, Templates};
 
 const FACTS: &str = r#"
 [[fact]]
@@ -455,5 +455,48 @@ async fn a_threat_is_held_for_a_person_even_when_it_is_also_hate_or_spam() {
         let dm = run("…", Kind::Dm, c.clone()).await;
         assert_eq!(dm.kinds(), vec![ActionKind::Block]);
         assert_eq!(dm.status(ActionKind::Block), ActionStatus::Held);
+    }
+}
+
+#[test]
+fn the_brands_own_channel_counts_as_private() {
+    let platform: Platform = "facebook".parse().unwrap();
+    let brand = BrandConfig {
+        channel: "WhatsApp".into(),
+        ..BrandConfig::default()
+    };
+    let templates = Templates::load(None, brand).unwrap();
+    let guardrails = Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
+        .unwrap()
+        .with_private_channel("WhatsApp")
+        .unwrap();
+    for lang in Lang::ALL {
+        for seed in ["a", "b", "c", "d"] {
+            let draft = templates
+                .render(
+                    "acknowledge.complaint",
+                    Some(*lang),
+                    &DraftContext {
+                        author_name: Some("Sanne"),
+                        platform: &platform,
+                        kind: Kind::Comment,
+                        seed,
+                        answer: None,
+                        message_text: "Kapot aangekomen",
+                    },
+                )
+                .unwrap();
+            assert!(draft.text.contains("WhatsApp"), "{}", draft.text);
+            let failures = guardrails.check(&replyd::draft::guardrails::DraftCheck {
+                text: &draft.text,
+                expected_lang: None,
+                public: true,
+                platform: &platform,
+                kind: Kind::Comment,
+                message_text: "Kapot aangekomen",
+                facts_text: "",
+            });
+            assert!(failures.is_empty(), "{lang}: {}: {failures:?}", draft.text);
+        }
     }
 }
