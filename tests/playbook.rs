@@ -17,7 +17,7 @@ use replyd::draft::{DraftContext, DraftRequest, Drafter, Templates};
 const FACTS: &str = r#"
 [[fact]]
 topic = "opening hours"
-keywords = ["opening hours", "open*", "openingstijden"]
+keywords = ["opening hours", "open*", "openingstijden", "offnungszeit*"]
 [fact.answer]
 en = "We're open Monday to Saturday from 9:00 to 18:00."
 nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
@@ -499,4 +499,24 @@ fn the_brands_own_channel_counts_as_private() {
             assert!(failures.is_empty(), "{lang}: {}: {failures:?}", draft.text);
         }
     }
+}
+
+#[tokio::test]
+async fn an_answer_the_facts_file_has_only_in_english_is_given_in_english() {
+    let out = run(
+        "Wie sind eure Öffnungszeiten?",
+        Kind::Comment,
+        classification(Intent::Question, Sentiment::Neutral, Lang::De, &[]),
+    )
+    .await;
+    let reply = out.text(ActionKind::Reply);
+    assert!(reply.contains("9:00 to 18:00"), "{reply}");
+    assert!(
+        !reply.contains("Hallo") && !reply.contains("danke"),
+        "not German around English: {reply}"
+    );
+    assert!(
+        out.text(ActionKind::Acknowledge).contains("Frage"),
+        "the acknowledgement stays German"
+    );
 }

@@ -23,7 +23,7 @@
 //! offers money; the guardrails refuse any draft that does.
 
 use crate::config::{PolicyConfig, TrollAction};
-use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Sentiment};
+use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
 use crate::draft::facts::Facts;
 
 use super::risk::RISKY_FLAGS;
@@ -225,7 +225,15 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
                     "answer.question",
                     "answer the question with the fact given, and nothing else",
                     public,
-                    format!("the facts file answers it ({})", answer.topic),
+                    if answer.lang == c.lang.unwrap_or(Lang::En) {
+                        format!("the facts file answers it ({})", answer.topic)
+                    } else {
+                        format!(
+                            "the facts file answers it ({topic}) only in {lang}: the reply is in {lang}",
+                            topic = answer.topic,
+                            lang = answer.lang
+                        )
+                    },
                 );
                 reply.answer = Some(answer.text.to_owned());
                 let mut proposals = Vec::new();

@@ -50,9 +50,16 @@ pub struct Drafter {
 
 impl Drafter {
     pub async fn draft(&self, req: &DraftRequest<'_>) -> Result<DraftOutcome, TemplateError> {
+        // A fact the facts file lacks in the customer's language comes in
+        // English: the whole reply is then English, not a German greeting
+        // around an English answer.
+        let lang = req
+            .answer
+            .and_then(|answer| self.facts.language_of(answer, req.lang))
+            .or(req.lang);
         let template = self.templates.render(
             req.template,
-            req.lang,
+            lang,
             &DraftContext {
                 author_name: req.author_name,
                 platform: req.platform,
@@ -113,5 +120,92 @@ impl Drafter {
             notes,
             failures,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::classify::rules::Rules;
+    use crate::config::BrandConfig;
+    use guardrails::GuardrailConfig;
+
+    fn drafter(facts: &str) -> Drafter {
+        Drafter {
+            templates: Templates::load(None, BrandConfig::default()).unwrap(),
+            llm: None,
+            guardrails: Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
+                .unwrap(),
+            facts: Facts::parse(facts).unwrap(),
+        }
+    }
+
+    async fn draft(
+        drafter: &Drafter,
+        template: &str,
+        lang: Lang,
+        author_name: &str,
+        answer: Option<&str>,
+    ) -> DraftOutcome {
+        let platform: Platform = "facebook".parse().unwrap();
+        drafter
+            .draft(&DraftRequest {
+                template,
+                goal: "",
+                lang: Some(lang),
+                public: true,
+                platform: &platform,
+                kind: Kind::Comment,
+                message_text: "Wie sind eure Öffnungszeiten?",
+                author_name: Some(author_name),
+                answer,
+                seed: "m1",
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_only_in_english_gets_an_english_reply() {
+        let drafter = drafter(
+            r#"
+[[fact]]
+topic = "opening hours"
+keywords = ["offnungszeit*"]
+[fact.answer]
+en = "We're open Monday to Saturday from 9:00 to 18:00."
+nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
+"#,
+        );
+        let english = drafter
+            .facts
+            .answer("Wie sind eure Öffnungszeiten?", Some(Lang::De))
+            .unwrap();
+        let out = draft(
+            &drafter,
+            "answer.question",
+            Lang::De,
+            "Sanne",
+            Some(english.text),
+        )
+        .await;
+        assert!(out.source.starts_with("template:answer.question"));
+        assert!(out.text.contains("We're open"), "{}", out.text);
+        assert!(
+            !out.text.contains("Hallo") && !out.text.contains("danke"),
+            "one language, the answer's: {}",
+            out.text
+        );
+        let dutch = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00.";
+        let out = draft(&drafter, "answer.question", Lang::Nl, "Sanne", Some(dutch)).await;
+        assert!(
+            out.text.contains("vraag"),
+            "a Dutch answer in Dutch: {}",
+            out.text
+        );
+        let german = draft(&drafter, "acknowledge.question", Lang::De, "Sanne", None).await;
+        assert!(german.text.contains("Frage"), "{}", german.text);
     }
 }
