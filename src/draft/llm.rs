@@ -50,7 +50,18 @@ pub struct LlmRequest<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmDraft {
     pub text: String,
-    pub lang: Option<Lang>,
+    /// The language the model says it wrote in, as it wrote the tag.
+    pub language: Option<String>,
+}
+
+impl LlmDraft {
+    /// The declared language, when it is not `lang` (an unknown tag is not
+    /// `lang` either). A draft that declares none says nothing here.
+    pub fn declared_other_than(&self, lang: Lang) -> Option<&str> {
+        self.language
+            .as_deref()
+            .filter(|tag| Lang::from_tag(tag) != Some(lang))
+    }
 }
 
 pub struct LlmDrafter {
@@ -187,7 +198,7 @@ pub fn parse_reply(content: &str) -> Result<LlmDraft, LlmError> {
     }
     Ok(LlmDraft {
         text,
-        lang: parsed.language.as_deref().and_then(Lang::from_tag),
+        language: parsed.language.map(|l| l.trim().to_owned()),
     })
 }
 
@@ -203,7 +214,8 @@ mod tests {
     fn parses_plain_fenced_and_rejects_prose() {
         let d = parse_reply(r#"{"reply": "Hoi!", "language": "nl"}"#).unwrap();
         assert_eq!(d.text, "Hoi!");
-        assert_eq!(d.lang, Some(Lang::Nl));
+        assert_eq!(d.declared_other_than(Lang::Nl), None);
+        assert_eq!(d.declared_other_than(Lang::En), Some("nl"));
         let fenced = "```json\n{\"reply\": \"Hi\", \"language\": \"en\"}\n```";
         assert_eq!(parse_reply(fenced).unwrap().text, "Hi");
         assert!(parse_reply("Sure! Here is a reply: thanks").is_err());

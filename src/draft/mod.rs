@@ -96,7 +96,15 @@ impl Drafter {
             };
             match llm.draft(&request).await {
                 Ok(draft) => {
-                    let failures = check(&draft.text, Some(template.lang));
+                    let mut failures = check(&draft.text, Some(template.lang));
+                    // A short text is too short to detect its language; what
+                    // the model says it wrote is then the only evidence.
+                    if let Some(declared) = draft.declared_other_than(template.lang) {
+                        failures.push(format!(
+                            "wrong_language: declared {declared}, expected {}",
+                            template.lang
+                        ));
+                    }
                     if failures.is_empty() {
                         return Ok(DraftOutcome {
                             text: draft.text,
