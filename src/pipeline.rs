@@ -133,7 +133,7 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
         text: &message.text,
         author_id: &message.author.id,
         author_handle: message.author.handle.as_deref(),
-        reach: message.meta.get("reach").and_then(|r| r.as_i64()),
+        reach: message.meta.get("reach").and_then(crate::decide::reach),
         first_contact,
     };
     let mut plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);

@@ -185,6 +185,7 @@ fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupE
             .map(|llm| LlmDrafter::new(llm, config.brand.clone(), prompts))
             .transpose()?,
         guardrails: Guardrails::new(&config.guardrails, rules)
+            .and_then(|g| g.with_private_channel(&config.brand.channel))
             .map_err(|e| StartupError::Rules(e.to_string()))?,
         facts: match &config.facts_file {
             Some(path) => Facts::load(path)?,

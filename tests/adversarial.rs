@@ -142,10 +142,12 @@ async fn adversarial_messages_never_get_a_violating_reply() {
             })
             .collect();
         let expect = row["expect"].as_str().unwrap();
+        // A threat is hidden at once while its deletion waits for a person:
+        // held, not removed.
         let removal_held = actions
             .iter()
             .filter(removal)
-            .all(|a| a["status"] == "held");
+            .any(|a| a["status"] == "held");
         let outcome = if removed && !removal_held {
             "deleted"
         } else if sent_text {

@@ -1,10 +1,15 @@
 //! Each row of the playbook, in Dutch and English: the actions proposed,
 //! the risk gate's verdict, and the properties of the drafted words.
 
+#[allow(dead_code)]
+#[path = "common/fake_llm.rs"]
+mod fake_llm;
+
 use std::sync::Arc;
 
+use fake_llm::{Behaviour, FakeLlm};
 use replyd::classify::rules::Rules;
-use replyd::config::{BrandConfig, PolicyConfig};
+use replyd::config::{BrandConfig, LlmConfig, PolicyConfig};
 use replyd::decide::{policy, risk, Subject};
 use replyd::domain::{
     ActionKind, ActionStatus, Classification, Flag, Intent, Kind, Lang, Platform, Scored,
@@ -12,12 +17,13 @@ use replyd::domain::{
 };
 use replyd::draft::facts::Facts;
 use replyd::draft::guardrails::{GuardrailConfig, Guardrails};
-use replyd::draft::{DraftRequest, Drafter, Templates};
+use replyd::draft::llm::LlmDrafter;
+use replyd::draft::{DraftContext, DraftRequest, Drafter, Templates};
 
 const FACTS: &str = r#"
 [[fact]]
 topic = "opening hours"
-keywords = ["opening hours", "open*", "openingstijden"]
+keywords = ["opening hours", "open*", "openingstijden", "offnungszeit*"]
 [fact.answer]
 en = "We're open Monday to Saturday from 9:00 to 18:00."
 nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
@@ -395,4 +401,187 @@ async fn risky_messages_are_held_with_their_reasons() {
         assert_eq!(ack.1, ActionStatus::Held);
         assert!(ack.3.iter().any(|h| h.contains(reason)), "{:?}", ack.3);
     }
+}
+
+#[tokio::test]
+async fn a_threat_is_held_for_a_person_even_when_it_is_also_hate_or_spam() {
+    let hateful = Classification {
+        toxicity: Toxicity {
+            hate: 0.97,
+            ..Toxicity::default()
+        },
+        ..classification(
+            Intent::Troll,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Threat],
+        )
+    };
+    for c in [
+        classification(
+            Intent::Other,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Threat],
+        ),
+        classification(
+            Intent::Other,
+            Sentiment::Negative,
+            Lang::Nl,
+            &[Flag::Hate, Flag::Threat],
+        ),
+        classification(
+            Intent::Spam,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Spam, Flag::Threat],
+        ),
+        hateful,
+    ] {
+        let out = run("…", Kind::Comment, c.clone()).await;
+        assert_eq!(
+            out.kinds(),
+            vec![ActionKind::Hide, ActionKind::Delete, ActionKind::Block],
+            "{:?}",
+            c.flags
+        );
+        assert_eq!(
+            out.status(ActionKind::Hide),
+            ActionStatus::Pending,
+            "out of view at once"
+        );
+        for kind in [ActionKind::Delete, ActionKind::Block] {
+            assert_eq!(out.status(kind), ActionStatus::Held, "{kind} waits");
+            let held = &out.actions.iter().find(|a| a.0 == kind).unwrap().3;
+            assert!(
+                held.iter().any(|h| h.contains("threat of violence")),
+                "{held:?}"
+            );
+        }
+        let dm = run("…", Kind::Dm, c.clone()).await;
+        assert_eq!(dm.kinds(), vec![ActionKind::Block]);
+        assert_eq!(dm.status(ActionKind::Block), ActionStatus::Held);
+    }
+}
+
+#[tokio::test]
+async fn an_answer_the_facts_file_has_only_in_english_is_given_in_english() {
+    let out = run(
+        "Wie sind eure Öffnungszeiten?",
+        Kind::Comment,
+        classification(Intent::Question, Sentiment::Neutral, Lang::De, &[]),
+    )
+    .await;
+    let reply = out.text(ActionKind::Reply);
+    assert!(reply.contains("9:00 to 18:00"), "{reply}");
+    assert!(
+        !reply.contains("Hallo") && !reply.contains("danke"),
+        "not German around English: {reply}"
+    );
+    assert!(
+        out.text(ActionKind::Acknowledge).contains("Frage"),
+        "the acknowledgement stays German"
+    );
+}
+
+#[test]
+fn the_brands_own_channel_counts_as_private() {
+    let platform: Platform = "facebook".parse().unwrap();
+    let brand = BrandConfig {
+        channel: "WhatsApp".into(),
+        ..BrandConfig::default()
+    };
+    let templates = Templates::load(None, brand).unwrap();
+    let guardrails = Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
+        .unwrap()
+        .with_private_channel("WhatsApp")
+        .unwrap();
+    for lang in Lang::ALL {
+        for seed in ["a", "b", "c", "d"] {
+            let draft = templates
+                .render(
+                    "acknowledge.complaint",
+                    Some(*lang),
+                    &DraftContext {
+                        author_name: Some("Sanne"),
+                        platform: &platform,
+                        kind: Kind::Comment,
+                        seed,
+                        answer: None,
+                        message_text: "Kapot aangekomen",
+                    },
+                )
+                .unwrap();
+            assert!(draft.text.contains("WhatsApp"), "{}", draft.text);
+            let failures = guardrails.check(&replyd::draft::guardrails::DraftCheck {
+                text: &draft.text,
+                expected_lang: None,
+                public: true,
+                platform: &platform,
+                kind: Kind::Comment,
+                message_text: "Kapot aangekomen",
+                facts_text: "",
+            });
+            assert!(failures.is_empty(), "{lang}: {}: {failures:?}", draft.text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_llm_draft_declared_in_another_language_is_refused() {
+    let llm = FakeLlm::default();
+    let addr = llm.start().await;
+    let platform: Platform = "facebook".parse().unwrap();
+    let drafter = Drafter {
+        templates: Templates::load(None, BrandConfig::default()).unwrap(),
+        llm: Some(
+            LlmDrafter::new(
+                &LlmConfig {
+                    base_url: format!("http://{addr}/v1"),
+                    model: "fake-model".into(),
+                    api_key_env: "REPLYD_TEST_NO_KEY".into(),
+                    timeout_secs: 5,
+                },
+                BrandConfig::default(),
+                None,
+            )
+            .unwrap(),
+        ),
+        guardrails: Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
+            .unwrap(),
+        facts: Facts::default(),
+    };
+    let text = "Ik ben echt heel blij met mijn nieuwe fiets!";
+    let request = DraftRequest {
+        template: "thank.praise",
+        goal: "thank",
+        lang: Some(Lang::Nl),
+        public: true,
+        platform: &platform,
+        kind: Kind::Comment,
+        message_text: text,
+        author_name: Some("Sanne"),
+        answer: None,
+        seed: text,
+    };
+    *llm.fixed.lock().unwrap() = Some(Behaviour::Good);
+    let good = drafter.draft(&request).await.unwrap();
+    assert_eq!(good.source, "llm:fake-model", "{:?}", good.notes);
+
+    *llm.fixed.lock().unwrap() = Some(Behaviour::ShortEnglish);
+    let out = drafter.draft(&request).await.unwrap();
+    assert!(
+        out.source.starts_with("template:thank.praise"),
+        "{}",
+        out.source
+    );
+    assert!(!out.text.contains("Thanks a lot"), "{}", out.text);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("wrong_language: declared en, expected nl")),
+        "{:?}",
+        out.notes
+    );
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
 }

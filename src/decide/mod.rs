@@ -22,6 +22,22 @@ pub struct Subject<'a> {
     pub first_contact: bool,
 }
 
+/// `meta.reach` as sources send it: an integer, a float (`25000.0`) or a
+/// numeric string (`"25000"`). Anything else is no reach.
+pub fn reach(value: &serde_json::Value) -> Option<i64> {
+    let float = |f: f64| f.is_finite().then_some(f as i64);
+    match value {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float)),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(float))
+        }
+        _ => None,
+    }
+}
+
 /// An action the playbook proposes, before drafting and the risk gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
@@ -88,4 +104,23 @@ pub struct Plan {
     pub proposals: Vec<Proposal>,
     /// Recorded for the team (feedback) or for reporting (removals).
     pub record: Option<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::reach;
+
+    #[test]
+    fn reach_is_read_from_integers_floats_and_numeric_strings() {
+        assert_eq!(reach(&json!(25000)), Some(25000));
+        assert_eq!(reach(&json!(25000.0)), Some(25000));
+        assert_eq!(reach(&json!("25000")), Some(25000));
+        assert_eq!(reach(&json!(" 25000.0 ")), Some(25000));
+        assert_eq!(reach(&json!(u64::MAX)), Some(i64::MAX));
+        assert_eq!(reach(&json!("many")), None);
+        assert_eq!(reach(&json!(null)), None);
+        assert_eq!(reach(&json!([25000])), None);
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! | message                                   | proposal                                                   |
 //! |-------------------------------------------|------------------------------------------------------------|
+//! | threat of violence with no real issue,    | hide a comment now (when `hide` is auto-sent); delete and  |
+//! | also when it is hate or spam too          | block held for a person                                    |
 //! | hate, spam or scam                        | delete and block, recorded for reporting                   |
-//! | threat of violence with no real issue     | delete and block, held for a person                        |
 //! | hate against a group around a complaint   | delete and block, held for a person                        |
 //! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered          |
 //! | complaint on a comment                    | a short public apology moving to private, plus a private   |
@@ -22,7 +23,7 @@
 //! offers money; the guardrails refuse any draft that does.
 
 use crate::config::{PolicyConfig, TrollAction};
-use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Sentiment};
+use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
 use crate::draft::facts::Facts;
 
 use super::risk::RISKY_FLAGS;
@@ -30,6 +31,26 @@ use super::{Plan, Proposal, Subject};
 
 fn risky(c: &Classification) -> bool {
     RISKY_FLAGS.iter().any(|(flag, _)| c.has_flag(*flag))
+}
+
+/// Delete (where the platform lets replyd) and block, each held for a
+/// person with `hold` when given.
+fn removal(why: &str, removable: bool, hold: Option<&str>) -> Vec<Proposal> {
+    let kinds: &[ActionKind] = if removable {
+        &[ActionKind::Delete, ActionKind::Block]
+    } else {
+        &[ActionKind::Block]
+    };
+    kinds
+        .iter()
+        .map(|kind| {
+            let proposal = Proposal::moderation(*kind, why);
+            match hold {
+                Some(hold) => proposal.held(hold),
+                None => proposal,
+            }
+        })
+        .collect()
 }
 
 pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts: &Facts) -> Plan {
@@ -49,6 +70,46 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
     let spam = intent == Intent::Spam || (c.has_flag(Flag::Spam) && !is_criticism);
     let removable = kind != Kind::Dm && kind != Kind::Review;
 
+    // A threat outranks every other reason to remove: it may be evidence,
+    // so a person sees it before it is deleted, whatever else the message is
+    // (hate, spam). Hiding it keeps it out of view meanwhile.
+    if !is_criticism && c.has_flag(Flag::Threat) {
+        let also: Vec<&str> = [(hateful, "hate speech"), (spam, "spam")]
+            .into_iter()
+            .filter_map(|(is, what)| is.then_some(what))
+            .collect();
+        let hide = kind == Kind::Comment && cfg.auto_sends(subject.platform, ActionKind::Hide);
+        reasons.push(format!(
+            "threat of violence{}: {}a person confirms the removal",
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!(" (also {})", also.join(", "))
+            },
+            if hide { "hidden now, " } else { "" }
+        ));
+        let mut proposals = Vec::new();
+        if hide {
+            proposals.push(Proposal::moderation(
+                ActionKind::Hide,
+                "threat of violence hidden until a person decides",
+            ));
+        }
+        proposals.extend(removal(
+            "threat of violence",
+            removable,
+            Some("threat of violence: a person confirms the removal"),
+        ));
+        return Plan {
+            summary: format!(
+                "threat: {}delete and block held for review",
+                if hide { "hidden, " } else { "" }
+            ),
+            reasons,
+            proposals,
+            record: Some("moderation.threat"),
+        };
+    }
     if !is_criticism && (hateful || spam) {
         let why = if hateful {
             "hate speech"
@@ -58,15 +119,10 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
         reasons.push(format!(
             "{why}: removed, author blocked, recorded for reporting"
         ));
-        let mut proposals = Vec::new();
-        if removable {
-            proposals.push(Proposal::moderation(ActionKind::Delete, why));
-        }
-        proposals.push(Proposal::moderation(ActionKind::Block, why));
         return Plan {
             summary: format!("{why}: delete and block"),
             reasons,
-            proposals,
+            proposals: removal(why, removable, None),
             record: Some("moderation.removed"),
         };
     }
@@ -75,39 +131,15 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
     let group_hate = c.rules.iter().any(|hit| hit.flag == Flag::Hate);
     if is_criticism && group_hate {
         reasons.push("hate speech around a complaint: a person decides on removal".into());
-        let mut proposals = Vec::new();
-        if removable {
-            proposals.push(
-                Proposal::moderation(ActionKind::Delete, "hate speech")
-                    .held("hate speech around a complaint"),
-            );
-        }
-        proposals.push(
-            Proposal::moderation(ActionKind::Block, "hate speech")
-                .held("hate speech around a complaint"),
-        );
         return Plan {
             summary: "hate around a complaint: removal held for review".into(),
             reasons,
-            proposals,
+            proposals: removal(
+                "hate speech",
+                removable,
+                Some("hate speech around a complaint"),
+            ),
             record: Some("moderation.hate"),
-        };
-    }
-    if !is_criticism && c.has_flag(Flag::Threat) {
-        reasons.push("threat of violence: a person confirms the removal".into());
-        let mut proposals = Vec::new();
-        if removable {
-            proposals.push(
-                Proposal::moderation(ActionKind::Delete, "threat of violence").held("threat"),
-            );
-        }
-        proposals
-            .push(Proposal::moderation(ActionKind::Block, "threat of violence").held("threat"));
-        return Plan {
-            summary: "threat: delete and block, held for review".into(),
-            reasons,
-            proposals,
-            record: Some("moderation.threat"),
         };
     }
     if intent == Intent::Troll {
@@ -193,7 +225,15 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
                     "answer.question",
                     "answer the question with the fact given, and nothing else",
                     public,
-                    format!("the facts file answers it ({})", answer.topic),
+                    if answer.lang == c.lang.unwrap_or(Lang::En) {
+                        format!("the facts file answers it ({})", answer.topic)
+                    } else {
+                        format!(
+                            "the facts file answers it ({topic}) only in {lang}: the reply is in {lang}",
+                            topic = answer.topic,
+                            lang = answer.lang
+                        )
+                    },
                 );
                 reply.answer = Some(answer.text.to_owned());
                 let mut proposals = Vec::new();

@@ -116,6 +116,21 @@ impl Facts {
         })
     }
 
+    /// The language an answer given by [`Facts::answer`] is written in:
+    /// `wanted` when the facts file has the text in it, else the first
+    /// language that has it.
+    pub fn language_of(&self, answer: &str, wanted: Option<Lang>) -> Option<Lang> {
+        let mut langs = self
+            .facts
+            .iter()
+            .flat_map(|f| f.answers.iter())
+            .filter(|(_, text)| text.as_str() == answer)
+            .map(|(lang, _)| *lang)
+            .peekable();
+        let first = *langs.peek()?;
+        Some(wanted.filter(|w| langs.any(|l| l == *w)).unwrap_or(first))
+    }
+
     pub fn all_text(&self) -> &str {
         &self.all_text
     }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{BrandConfig, DutchAddress};
 use crate::domain::{Kind, Lang, Platform};
 
+use super::guardrails::linked_hosts;
+
 const BUILTIN: &[(Lang, &str)] = &[
     (Lang::En, include_str!("../../prompts/replies/en.toml")),
     (Lang::Nl, include_str!("../../prompts/replies/nl.toml")),
@@ -232,14 +234,17 @@ fn greeting_name(name: Option<&str>) -> String {
 }
 
 /// Short words of praise, to refer back to in the thank-you ("“Best bike
-/// ever!” made our day"). Longer texts, links, mentions and anything with
-/// digits (possible personal data) are not quoted.
+/// ever!” made our day"). Longer texts, links and domains (spam posing as
+/// praise: "Love it! Buy followers at growfast.ru"), mentions and anything
+/// with digits (possible personal data) are not quoted.
 fn quotable(text: &str) -> String {
     let text = text.trim();
     let words = text.split_whitespace().count();
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    let risky =
-        text.contains("http") || text.contains('@') || text.chars().any(|c| c.is_ascii_digit());
+    let risky = text.contains("http")
+        || text.contains('@')
+        || text.chars().any(|c| c.is_ascii_digit())
+        || !linked_hosts(text).is_empty();
     if (2..=10).contains(&words) && letters >= 8 && text.chars().count() <= 70 && !risky {
         text.to_owned()
     } else {
@@ -368,5 +373,96 @@ mod tests {
             .expect("broken template rejected")
             .to_string();
         assert!(err.contains("acknowledge.complaint"), "{err}");
+    }
+
+    #[test]
+    fn praise_naming_a_site_is_not_quoted_back() {
+        let platform: Platform = "instagram".parse().unwrap();
+        let templates = Templates::load(None, BrandConfig::default()).unwrap();
+        for (text, quoted) in [
+            ("Love it! Buy followers at growfast.ru", false),
+            ("Great bikes, see deals.xyz for cheaper", false),
+            ("Best bike I ever owned, love it!", true),
+        ] {
+            let ctx = DraftContext {
+                message_text: text,
+                ..ctx(&platform, Some("Sanne"))
+            };
+            for seed in ["a", "b", "c", "d"] {
+                let draft = templates
+                    .render(
+                        "thank.praise",
+                        Some(Lang::En),
+                        &DraftContext {
+                            seed,
+                            ..ctx.clone()
+                        },
+                    )
+                    .unwrap();
+                if quoted {
+                    assert!(draft.text.contains(text), "{}", draft.text);
+                } else {
+                    assert!(
+                        !draft.text.contains(".ru") && !draft.text.contains(".xyz"),
+                        "{}",
+                        draft.text
+                    );
+                }
+            }
+        }
+    }
+
+    /// A word list that reads ordinary words as money or links ("l'avoir",
+    /// "vale", "e.g.") would hold the brand's own replies.
+    #[test]
+    fn every_built_in_template_passes_the_guardrails() {
+        use std::sync::Arc;
+
+        use crate::classify::rules::Rules;
+        use crate::draft::guardrails::{DraftCheck, GuardrailConfig, Guardrails};
+
+        let questions: Vec<String> = ["company", "collaboration", "budget", "timeline", "email"]
+            .map(String::from)
+            .to_vec();
+        let templates = Templates::load(None, BrandConfig::default())
+            .unwrap()
+            .with_questions(&questions)
+            .unwrap();
+        let guardrails =
+            Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin())).unwrap();
+        let platform: Platform = "facebook".parse().unwrap();
+        let answer = "We're open from 9:00 to 18:00.";
+        for ((lang, name), count) in &templates.variants {
+            for variant in 0..*count {
+                let seed = (0..)
+                    .map(|i| format!("s{i}"))
+                    .find(|s| fnv1a(s) % *count as u64 == variant as u64)
+                    .unwrap();
+                let ctx = DraftContext {
+                    seed: &seed,
+                    answer: Some(answer),
+                    message_text: "Fantastic service, thank you!",
+                    ..ctx(&platform, Some("Sanne"))
+                };
+                let draft = templates.render(name, Some(*lang), &ctx).unwrap();
+                let public = ["acknowledge.", "thank.", "answer."]
+                    .iter()
+                    .any(|p| name.starts_with(p));
+                let failures = guardrails.check(&DraftCheck {
+                    text: &draft.text,
+                    expected_lang: None,
+                    public,
+                    platform: &platform,
+                    kind: Kind::Comment,
+                    message_text: ctx.message_text,
+                    facts_text: answer,
+                });
+                assert!(
+                    failures.is_empty(),
+                    "{lang} {name}#{variant}: {failures:?}\n{}",
+                    draft.text
+                );
+            }
+        }
     }
 }

@@ -19,6 +19,9 @@ pub enum Behaviour {
     NotJson,
     /// Answers after the client's timeout.
     Slow,
+    /// A reply too short to detect its language, in English and declared
+    /// English whatever the customer wrote. Not in the cycle: set `fixed`.
+    ShortEnglish,
 }
 
 const CYCLE: [Behaviour; 7] = [
@@ -108,6 +111,11 @@ impl FakeLlm {
             Behaviour::Slow => {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 example.to_owned()
+            }
+            Behaviour::ShortEnglish => {
+                return completion(
+                    &json!({ "reply": "Thanks a lot!", "language": "en" }).to_string(),
+                )
             }
         };
         completion(
