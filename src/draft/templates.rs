@@ -195,9 +195,10 @@ impl Templates {
         } else {
             self.brand.channel.as_str()
         };
+        let name_known = greeting_name(ctx.author_name);
         let mut text = template
             .render(minijinja::context! {
-                name => greeting_name(ctx.author_name),
+                name => name_known.as_deref().unwrap_or(NO_NAME),
                 brand => self.brand.name,
                 emoji => self.brand.emoji,
                 formal => self.brand.dutch_address == DutchAddress::U,
@@ -211,6 +212,9 @@ impl Templates {
                 name: template_name.clone(),
                 message: e.to_string(),
             })?;
+        if name_known.is_none() {
+            text = without_name(&text);
+        }
         // A question is a part of a message, not a message: no sign-off.
         let part = name.starts_with("question.");
         if let Some(sign_off) = self.brand.sign_off.as_ref().filter(|_| !part) {
@@ -225,12 +229,39 @@ impl Templates {
     }
 }
 
-/// The first name, as people address each other in comments; "there" reads
-/// oddly in other languages, so an unknown name becomes an empty greeting.
-fn greeting_name(name: Option<&str>) -> String {
+/// The first name, as people address each other in comments. None when
+/// unknown: "there" reads oddly in other languages, so the greeting goes
+/// without (see [`without_name`]).
+fn greeting_name(name: Option<&str>) -> Option<String> {
     name.and_then(|n| n.split_whitespace().next())
         .map(|first| first.trim_start_matches('@').to_owned())
-        .unwrap_or_default()
+        .filter(|first| !first.is_empty())
+}
+
+/// Stands in for an unknown name while rendering (a private-use character,
+/// never in a template), so [`without_name`] can find where it was.
+const NO_NAME: &str = "\u{E000}";
+
+/// The text with the stand-in for an unknown name taken out together with
+/// the punctuation that only served it: "Hi NAME, thanks" becomes "Hi,
+/// thanks", "Thanks, NAME!" becomes "Thanks!", and a reply that opened
+/// with "NAME, we" opens with "We". Every template, in every language,
+/// reads without a name this way, and a brand's own templates need no
+/// `{% if name %}` around it.
+fn without_name(text: &str) -> String {
+    let mut text = text
+        .replace(&format!(", {NO_NAME}, "), ", ")
+        .replace(&format!(", {NO_NAME} "), " ")
+        .replace(&format!(", {NO_NAME}"), "")
+        .replace(&format!(" {NO_NAME}"), "");
+    if let Some(rest) = text.strip_prefix(&format!("{NO_NAME}, ")) {
+        let mut chars = rest.chars();
+        text = chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
+    }
+    text.replace(NO_NAME, "")
 }
 
 /// Short words of praise, to refer back to in the thank-you ("“Best bike
@@ -414,6 +445,47 @@ mod tests {
 
     /// A word list that reads ordinary words as money or links ("l'avoir",
     /// "vale", "e.g.") would hold the brand's own replies.
+    /// A seed that picks `variant` of `count`.
+    fn seed_for(variant: usize, count: usize) -> String {
+        (0..)
+            .map(|i| format!("s{i}"))
+            .find(|s| fnv1a(s) % count as u64 == variant as u64)
+            .unwrap()
+    }
+
+    #[test]
+    fn every_built_in_template_reads_well_without_a_name() {
+        let questions: Vec<String> = ["company", "budget"].map(String::from).to_vec();
+        let templates = Templates::load(None, BrandConfig::default())
+            .unwrap()
+            .with_questions(&questions)
+            .unwrap();
+        let platform: Platform = "facebook".parse().unwrap();
+        for ((lang, name), count) in &templates.variants {
+            for variant in 0..*count {
+                let seed = seed_for(variant, *count);
+                let ctx = DraftContext {
+                    seed: &seed,
+                    answer: Some("We're open from 9:00 to 18:00."),
+                    ..ctx(&platform, None)
+                };
+                let text = templates.render(name, Some(*lang), &ctx).unwrap().text;
+                let at = format!("{lang} {name}#{variant}: {text:?}");
+                assert!(!text.contains(NO_NAME), "{at}");
+                for artifact in [" ,", ",,", ", ,", ", !", ", .", "  ", "( "] {
+                    assert!(!text.contains(artifact), "`{artifact}` in {at}");
+                }
+                let first = text.chars().next().unwrap();
+                assert!(!first.is_lowercase() && first != ',', "{at}");
+            }
+        }
+        assert_eq!(without_name(&format!("{NO_NAME}, thanks!")), "Thanks!");
+        assert_eq!(
+            without_name(&format!("Merci beaucoup, {NO_NAME} !")),
+            "Merci beaucoup !"
+        );
+    }
+
     #[test]
     fn every_built_in_template_passes_the_guardrails() {
         use std::sync::Arc;
@@ -434,10 +506,7 @@ mod tests {
         let answer = "We're open from 9:00 to 18:00.";
         for ((lang, name), count) in &templates.variants {
             for variant in 0..*count {
-                let seed = (0..)
-                    .map(|i| format!("s{i}"))
-                    .find(|s| fnv1a(s) % *count as u64 == variant as u64)
-                    .unwrap();
+                let seed = seed_for(variant, *count);
                 let ctx = DraftContext {
                     seed: &seed,
                     answer: Some(answer),
