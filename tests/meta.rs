@@ -736,13 +736,11 @@ both_backends!(
             .as_str()
             .unwrap()
             .starts_with("m_"));
-        let dm_posts = meta
-            .graph
-            .writes()
-            .into_iter()
-            .filter(|c| c.path == "1001/messages")
-            .count();
-        assert_eq!(dm_posts, 1, "read back from the conversation, not resent");
+        assert_eq!(
+            meta.graph.writes_to("1001/messages"),
+            1,
+            "read back from the conversation, not resent"
+        );
         assert!(meta
             .graph
             .calls()
@@ -781,13 +779,11 @@ async fn an_earlier_dm_with_the_same_words_is_not_taken_for_this_send() {
         .await;
     let external_ref = resent["external_ref"].as_str().unwrap();
     assert!(!external_ref.contains("earlier"), "{resent}");
-    let dm_posts = meta
-        .graph
-        .writes()
-        .into_iter()
-        .filter(|c| c.path == "1001/messages")
-        .count();
-    assert_eq!(dm_posts, 2, "sent again, since it never left");
+    assert_eq!(
+        meta.graph.writes_to("1001/messages"),
+        2,
+        "sent again, since it never left"
+    );
     meta.graph.assert_all_valid();
     meta.app.shutdown().await;
 }

@@ -191,13 +191,7 @@ pub async fn add_contact(
 /// single writer already serialises), so decisions that look at all of a
 /// lead's deliveries run one after the other.
 pub async fn lock(conn: &mut AnyConnection, id: &LeadId) -> Result<(), StoreError> {
-    if conn.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT id FROM leads WHERE id = $1 FOR UPDATE")
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    super::lock_row(conn, "leads", id.as_str()).await
 }
 
 /// Moves a lead to `to` if it is in one of `from`; returns whether it moved.

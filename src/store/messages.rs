@@ -161,13 +161,7 @@ pub async fn get(conn: &mut AnyConnection, id: &MessageId) -> Result<StoredMessa
 /// finishing at once each see the other still open, and neither marks the
 /// message done. SQLite's single writer already runs them one at a time.
 pub async fn lock(conn: &mut AnyConnection, id: &MessageId) -> Result<(), StoreError> {
-    if conn.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT id FROM messages WHERE id = $1 FOR UPDATE")
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    super::lock_row(conn, "messages", id.as_str()).await
 }
 
 pub async fn set_stage(

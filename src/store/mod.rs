@@ -416,6 +416,22 @@ impl FilteredQuery {
 }
 
 /// Milliseconds since the Unix epoch: the one time unit the schema stores.
+/// Holds a row of `table` until the transaction ends, on PostgreSQL;
+/// SQLite's single writer already runs writing transactions one at a time.
+async fn lock_row(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    id: &str,
+) -> Result<(), StoreError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

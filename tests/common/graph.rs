@@ -167,6 +167,11 @@ impl FakeGraph {
             .collect()
     }
 
+    /// How many successful writes went to `path`.
+    pub fn writes_to(&self, path: &str) -> usize {
+        self.writes().iter().filter(|c| c.path == path).count()
+    }
+
     /// Successful writes per effect on the platform (a public reply, private
     /// reply or DM with its text, a hide, a delete), for those done more
     /// than once. Blocks are left out: replyd repeats a block by design,
