@@ -503,3 +503,46 @@ both_backends!(
         app.shutdown().await;
     }
 );
+
+both_backends!(
+    a_later_review_by_the_same_author_is_not_taken_for_a_follow_up,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        // Reviews have no thread: nothing ties the second to the first.
+        let review = |external_id: &str, text: &str| {
+            json!({"platform": "shop", "kind": "review", "external_id": external_id,
+                   "author": {"id": "reviewer-9", "name": "Robin Peeters"}, "text": text, "lang": "en"})
+        };
+        let first = post(
+            &app,
+            &ingest,
+            &review(
+                "rv-1",
+                "We run three cafés and are looking for a partnership as a wholesale customer.",
+            ),
+        )
+        .await;
+        app.wait_for_message(&viewer, &first, WAIT, settled).await;
+        let lead = leads(&app, &sales).await;
+        assert_eq!(lead.len(), 1, "{lead:?}");
+        let lead_id = lead[0]["id"].as_str().unwrap().to_owned();
+        let second = post(
+            &app,
+            &ingest,
+            &review(
+                "rv-2",
+                "The delivery was quick, thanks. Questions? robin@example-cafes.nl",
+            ),
+        )
+        .await;
+        app.wait_for_message(&viewer, &second, WAIT, settled).await;
+        let (status, detail) = app.get_json(&sales, &format!("/v1/leads/{lead_id}")).await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "{detail}");
+        assert!(detail["lead"]["email"].is_null(), "{detail}");
+        app.shutdown().await;
+    }
+);

@@ -89,6 +89,12 @@ impl Proposal {
         }
     }
 
+    /// Part of the playbook's answer to an unhappy customer (the apology,
+    /// the move to private).
+    pub fn answers_a_complaint(&self) -> bool {
+        self.template.is_some_and(|t| t.ends_with(".complaint"))
+    }
+
     pub fn held(mut self, reason: impl Into<String>) -> Self {
         self.hold.push(reason.into());
         self

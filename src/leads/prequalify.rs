@@ -72,8 +72,27 @@ pub async fn prepare(
     })
 }
 
+/// Without a thread on both sides (a review, a mention) nothing ties a
+/// later message to the lead: it is not a follow-up.
 fn same_conversation(lead: &StoredLead, message: &StoredMessage) -> bool {
-    lead.thread_id == message.thread_id
+    lead.thread_id.is_some() && lead.thread_id == message.thread_id
+}
+
+/// The pre-qualifying questions, in private: a DM reply, or a private reply
+/// to a comment.
+fn prequalify_proposal(kind: Kind) -> Proposal {
+    let channel = if kind == Kind::Dm {
+        "a DM reply"
+    } else {
+        "a private reply to the comment"
+    };
+    Proposal::reply(
+        ActionKind::Prequalify,
+        "prequalify.lead",
+        "thank them and ask the pre-qualifying questions listed in the example, in private",
+        false,
+        format!("lead: pre-qualifying questions as {channel}"),
+    )
 }
 
 /// Shapes the playbook's plan for leads: a new lead on a comment is thanked
@@ -91,6 +110,24 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind) {
         plan.reasons.push(format!("lead (score {:.2})", d.score));
         plan.reasons
             .extend(d.reasons.iter().map(|r| format!("lead: {r}")));
+        if plan.proposals.iter().any(Proposal::answers_a_complaint) {
+            // An unhappy customer comes first: a stockist whose order
+            // arrived broken gets the apology, not "thanks for reaching out
+            // about working together". The lead is recorded for sales, and
+            // its questions wait for a person to choose the moment.
+            plan.reasons.push(
+                "also a complaint: the apology stays; pre-qualifying waits for a person".into(),
+            );
+            if matches!(kind, Kind::Comment | Kind::Dm) {
+                plan.proposals
+                    .push(prequalify_proposal(kind).held(
+                        "the message is also a complaint: sales questions wait for a person",
+                    ));
+            }
+            plan.summary =
+                "complaint and lead: apologise; pre-qualifying waits for a person".into();
+            return;
+        }
         plan.proposals.retain(|p| !p.kind.carries_text());
         if kind != Kind::Dm {
             plan.proposals.push(
@@ -104,18 +141,7 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind) {
             );
         }
         if matches!(kind, Kind::Comment | Kind::Dm) {
-            let channel = if kind == Kind::Dm {
-                "a DM reply"
-            } else {
-                "a private reply to the comment"
-            };
-            plan.proposals.push(Proposal::reply(
-                ActionKind::Prequalify,
-                "prequalify.lead",
-                "thank them and ask the pre-qualifying questions listed in the example, in private",
-                false,
-                format!("lead: pre-qualifying questions as {channel}"),
-            ));
+            plan.proposals.push(prequalify_proposal(kind));
             plan.summary = "lead: pre-qualify and hand to sales".into();
         } else {
             plan.summary = "lead: acknowledge and hand to sales".into();
@@ -283,6 +309,87 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn new_lead() -> LeadStep {
+        LeadStep {
+            detection: Detection {
+                is_lead: true,
+                score: 0.7,
+                reasons: vec!["business: stockist".into()],
+            },
+            open_lead: None,
+            contact: Contact::default(),
+            enabled: true,
+        }
+    }
+
+    /// A stockist's complaint as the playbook plans it: apologise in public,
+    /// move to private.
+    fn complaint_plan() -> Plan {
+        Plan {
+            summary: "complaint: apologise and move to private".into(),
+            reasons: Vec::new(),
+            proposals: vec![
+                Proposal::reply(
+                    ActionKind::Acknowledge,
+                    "acknowledge.complaint",
+                    "",
+                    true,
+                    "complaint",
+                ),
+                Proposal::reply(
+                    ActionKind::PrivateReply,
+                    "private.complaint",
+                    "",
+                    false,
+                    "complaint",
+                ),
+            ],
+            record: None,
+        }
+    }
+
+    #[test]
+    fn a_complaint_that_is_also_a_lead_keeps_its_apology_and_sales_waits() {
+        for kind in [Kind::Comment, Kind::Dm] {
+            let mut plan = complaint_plan();
+            shape_plan(&mut plan, &new_lead(), kind);
+            let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
+            assert!(
+                templates.contains(&"acknowledge.complaint"),
+                "{kind}: {templates:?}"
+            );
+            assert!(
+                templates.contains(&"private.complaint"),
+                "{kind}: {templates:?}"
+            );
+            assert!(
+                !templates.contains(&"acknowledge.lead"),
+                "{kind}: {templates:?}"
+            );
+            let prequalify = plan
+                .proposals
+                .iter()
+                .find(|p| p.kind == ActionKind::Prequalify)
+                .expect("the lead is still pre-qualified");
+            assert!(!prequalify.hold.is_empty(), "{kind}: a person chooses when");
+        }
+        // Without a complaint, a lead on a comment is thanked and asked at once.
+        let mut plan = Plan {
+            proposals: vec![Proposal::reply(
+                ActionKind::Acknowledge,
+                "acknowledge.other",
+                "",
+                true,
+                "other",
+            )],
+            ..complaint_plan()
+        };
+        shape_plan(&mut plan, &new_lead(), Kind::Comment);
+        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
+        assert_eq!(templates, ["acknowledge.lead", "prequalify.lead"]);
+        assert!(plan.proposals.iter().all(|p| p.hold.is_empty()));
+    }
 
     #[test]
     fn finds_business_email_and_website() {
