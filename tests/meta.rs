@@ -788,23 +788,66 @@ async fn an_earlier_dm_with_the_same_words_is_not_taken_for_this_send() {
     meta.app.shutdown().await;
 }
 
-/// An ingest token is for bringing messages in: a Facebook comment posted
-/// to the generic API (its ids unverified) must not make replyd delete,
-/// hide or block anything on the page.
+/// An ingest token is for bringing messages in: it must not make replyd
+/// delete, hide or block anything on a page, nor take a comment's id before
+/// Meta's webhook brings it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_facebook_message_from_the_generic_api_gets_no_action_on_meta() {
     let meta = spawn(common::Backend::Sqlite).await;
     let ingest = meta.app.token(Role::Ingest).await;
+    let hate = json!({"platform": "facebook", "kind": "comment", "external_id": "1001_4242",
+                      "author": {"id": "6100000000000009", "name": "Someone"},
+                      "text": "immigrants are vermin, stupid clowns"});
     let (status, body) = meta
         .app
         .post_messages(
             &ingest,
-            &json!({"platform": "facebook", "kind": "comment", "external_id": "1001_4242",
-                    "author": {"id": "6100000000000009", "name": "Someone"},
-                    "text": "immigrants are vermin, stupid clowns"}),
+            &json!([{"platform": "shop", "kind": "dm", "external_id": "s-1",
+            "author": {"id": "a"}, "text": "Hi!"}, hate]),
         )
         .await;
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "meta_platform", "{body}");
+    assert_eq!(body["error"]["index"], 1, "{body}");
+    assert!(
+        meta.stored().await.is_empty(),
+        "nothing of the batch is stored"
+    );
+
+    // One that came in before Meta was configured, through the API, is
+    // still never acted on as the page.
+    let db = Db::connect(&meta.app.database_url).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let (id, _) = replyd::store::messages::insert(
+        &mut tx,
+        &replyd::store::messages::NewMessage {
+            platform: "facebook".parse().unwrap(),
+            kind: replyd::domain::Kind::Comment,
+            external_id: "1001_4242".into(),
+            thread_id: None,
+            parent_id: None,
+            page_id: None,
+            author: replyd::store::messages::Author {
+                id: "6100000000000009".into(),
+                name: None,
+                handle: None,
+            },
+            text: hate["text"].as_str().unwrap().into(),
+            lang: None,
+            url: None,
+            meta: json!({}),
+            created_at: None,
+            source: "api",
+        },
+    )
+    .await
+    .unwrap();
+    let job = replyd::pipeline::ProcessMessage { message_id: id };
+    job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
     let done = meta.settled("1001_4242").await;
     let actions = done["actions"].as_array().unwrap();
     assert!(

@@ -234,6 +234,31 @@ pub async fn post_messages(
         }
     })?;
     let (messages, is_array) = parse_body(&body)?;
+    if let Some(meta) = &state.ctx.config.meta {
+        // Where Meta's webhook serves a platform, its messages come only
+        // that way: one posted here first would take the comment's id and
+        // the webhook's copy would be dropped as a repeat, and replyd does
+        // not act on Meta for messages whose ids an ingest token supplied.
+        let served = |m: &NewMessage| {
+            meta.pages
+                .iter()
+                .any(|p| p.platform.as_str() == m.platform.as_str())
+        };
+        if let Some((index, message)) = messages.iter().enumerate().find(|(_, m)| served(m)) {
+            let mut err = ApiError::bad_request(
+                "meta_platform",
+                format!(
+                    "{} messages reach this replyd through Meta's webhook (/webhooks/meta), not this API",
+                    message.platform
+                ),
+            )
+            .field("platform");
+            if is_array {
+                err = err.index(index);
+            }
+            return Err(err);
+        }
+    }
     let accepted = accept(&state.ctx, &messages).await?;
     let body = if is_array {
         serde_json::json!({ "results": accepted })
