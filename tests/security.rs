@@ -84,7 +84,8 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
         ),
     )
     .unwrap();
-    let mut daemon = Daemon::start(&config).await;
+    // At debug level, where each request's span is logged too.
+    let mut daemon = Daemon::start_with_env(&config, &[("RUST_LOG", "debug")]).await;
     let client = reqwest::Client::new();
     let base = format!("http://{}", daemon.addr);
     let mut bodies = Vec::new();
@@ -114,6 +115,16 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
         }
         bodies.push(request.send().await.unwrap().text().await.unwrap());
     }
+    // Meta's subscription handshake carries the verify token in the query.
+    let handshake = client
+        .get(format!(
+            "{base}/webhooks/meta?hub.mode=subscribe&hub.verify_token={}&hub.challenge=42",
+            secrets[2]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(handshake.status(), 200);
     bodies.push(
         client
             .get(format!(
@@ -135,6 +146,7 @@ async fn secrets_never_reach_logs_error_bodies_or_help() {
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     assert!(logs.contains("replyd listening"), "the log was captured");
+    assert!(logs.contains("/webhooks/meta"), "requests were logged");
     for secret in secrets {
         assert!(!logs.contains(secret), "{secret} in the log");
         assert!(

@@ -331,10 +331,16 @@ pub struct Daemon {
 
 impl Daemon {
     pub async fn start(config_file: &std::path::Path) -> Daemon {
+        Daemon::start_with_env(config_file, &[]).await
+    }
+
+    /// With these environment variables set (`RUST_LOG`...).
+    pub async fn start_with_env(config_file: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let log_path = config_file.with_extension(format!("{port}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .envs(env.iter().copied())
             .arg("--config")
             .arg(config_file)
             .arg("serve")
