@@ -54,6 +54,14 @@ pub fn parse_date(s: &str) -> Result<i64, String> {
         .map_err(|_| "expected a date (2026-01-01) or an RFC 3339 time".to_owned())
 }
 
+/// The end of a range: a bare date includes that whole day (`until=2026-01-31`
+/// means up to the end of January 31st), as people mean it; a time is exact.
+pub fn parse_until(s: &str) -> Result<i64, String> {
+    let at = parse_date(s)?;
+    let bare_date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
+    Ok(if bare_date { at + 86_400_000 } else { at })
+}
+
 fn filter(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
     default_limit: u32,
@@ -62,9 +70,9 @@ fn filter(
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let bad =
         |field: &str, message: String| ApiError::bad_request("invalid_query", message).field(field);
-    let date = |field: &str, value: Option<String>| {
+    let date = |field: &str, value: Option<String>, parse: fn(&str) -> Result<i64, String>| {
         value
-            .map(|v| parse_date(&v))
+            .map(|v| parse(&v))
             .transpose()
             .map_err(|m| bad(field, m))
     };
@@ -83,8 +91,8 @@ fn filter(
             .transpose()
             .map_err(|e| bad("platform", e.message))?,
         min_score: q.min_score,
-        since: date("since", q.since)?,
-        until: date("until", q.until)?,
+        since: date("since", q.since, parse_date)?,
+        until: date("until", q.until, parse_until)?,
         before: cursor_param(&q.cursor)?,
         limit: q.limit.unwrap_or(default_limit).clamp(1, max_limit),
     })
@@ -335,5 +343,8 @@ mod tests {
         assert_eq!(parse_date("1970-01-02").unwrap(), 86_400_000);
         assert_eq!(parse_date("1970-01-01T00:00:01Z").unwrap(), 1000);
         assert!(parse_date("yesterday").is_err());
+        // A day given as the end of a range is included whole.
+        assert_eq!(parse_until("1970-01-01").unwrap(), 86_400_000);
+        assert_eq!(parse_until("1970-01-01T00:00:01Z").unwrap(), 1000);
     }
 }
