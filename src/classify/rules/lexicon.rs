@@ -503,9 +503,16 @@ const HATE: &[RuleDef] = &[
         name: "hate.slur",
         flag: Flag::Hate,
         keywords: &[
-            (EN, &["nigger*", "nigga*", "faggot*", "fag", "fags", "kike*", "spic", "spics", "chink", "chinks", "wetback*", "towelhead*", "raghead*", "tranny", "trannies", "retard", "retards", "retarded", "gook*", "paki", "pakis"]),
-            // `neger*` would also hit `negeren` (to ignore).
-            (NL, &["neger", "negers", "negerin", "nikker*", "makak", "makakken", "kutmarokka*", "geitenneuker*", "flikker*", "mongool", "kanker(jood|joden|turk|turken|marokkaan|marokkanen|neger|negers|homo|homos)"]),
+            // A slur that is also an ordinary word deletes an innocent
+            // comment and blocks its author, so those need a context:
+            // `retard` is French for "late", `spic` is in "spic and span",
+            // `fag` a British cigarette, `chink` a gap ("a chink in the
+            // armour"), and `kike*` would take the German `kikeriki`.
+            (EN, &["nigger*", "nigga*", "faggot*", "(you|u|dirty|filthy|fucking|fuckin|stupid|damn) (fag|fags|chink|chinks|spic|spics)", "kike", "kikes", "spics", "wetback*", "towelhead*", "raghead*", "tranny", "trannies", "retarded", "gook*", "paki", "pakis"]),
+            // `neger*` would also hit `negeren` (to ignore); `flikker*` the
+            // verb `flikkeren` (a lamp that flickers) and "geen flikker"
+            // (not a thing).
+            (NL, &["neger", "negers", "negerin", "nikker*", "makak", "makakken", "kutmarokka*", "geitenneuker*", "(vuile|vieze|smerige|stomme|kut|jij|jullie|vuil|vuilen) (flikker|flikkers)", "kankerflikker*", "mongool", "kanker(jood|joden|turk|turken|marokkaan|marokkanen|neger|negers|homo|homos)"]),
             (DE, &["neger", "kanake*", "kanacke*", "schwuchtel*", "judensau", "untermensch*", "zigeunerpack", "kameltreiber*"]),
             (FR, &["negre", "negres", "negresse*", "bougnoul*", "youpin*", "pede", "pedes", "tarlouze*", "bicot*", "chinetoque*", "bamboula*", "sale (arabe|arabes|juif|juifs|noir|noirs|negre|pede|musulman|musulmans|gitan|gitans)"]),
             (ES, &["maricon*", "sudaca*", "negrata*", "moro de mierda", "(puto|puta|sucio|sucia|malditos) (negro|negros|moro|moros|judio|judios|maricon|sudaca|gitano|gitanos)"]),
