@@ -65,13 +65,50 @@ fn pii_rules_fire_masked() {
     );
     check(
         "pii.card",
-        &["card 4111 1111 1111 1111"],
+        &[
+            "card 4111 1111 1111 1111",
+            // The expiry or CVV behind the number is not part of it.
+            "Kaart 4111 1111 1111 1111 12/27",
+            "kaartnummer 5500 0000 0000 0004 09/26 cvc 123",
+            "4111111111111111 123",
+        ],
         &["card 4111 1111 1111 1112", "bestelnummer 4839201"],
+    );
+    for text in ["tel +49 151 12345678", "bel me op +49 151 12345678"] {
+        assert!(
+            !fires(text, "pii.card"),
+            "{text:?} is no card: {:?}",
+            names(text)
+        );
+        assert!(
+            fires(text, "pii.phone"),
+            "{text:?} is a phone: {:?}",
+            names(text)
+        );
+    }
+    assert_eq!(
+        mask_pii("Kaart 4111 1111 1111 1111 12/27"),
+        "Kaart [card] 12/27"
     );
     check(
         "pii.address",
-        &["Leveradres: Kalverstraat 12, 1012 AB Amsterdam"],
-        &["Prijs € 12,95 en 2024"],
+        &[
+            "Leveradres: Kalverstraat 12, 1012 AB Amsterdam",
+            "Mijn adres:\nKalverstraat 12\n1012 AB Amsterdam",
+            "12 rue de la Paix\n75002 Paris",
+            "221B Baker Street\nLondon NW1 6XE",
+            "Hauptstraße 5\n10115 Berlin",
+            "Berliner Straße 12, 10115 Berlin",
+            "Kölner Str. 5, 50667 Köln",
+            "Frankfurter Allee 5, 10247 Berlin",
+            "Laan van Meerdervoort 12, 2517 AB Den Haag",
+        ],
+        &[
+            "Prijs € 12,95 en 2024",
+            "Jullie winkel op de Kalverstraat 12 is top!\n2000 sterren",
+            "Kalverstraat 12\n2000 keer bedankt",
+            "Der Ring 2024 kostet 12345 Euro",
+        ],
     );
 }
 
