@@ -414,14 +414,32 @@ const THREAT: &[RuleDef] = &[
         flag: Flag::Threat,
         keywords: &[
             (EN, &["(he'll|she'll|you'll|they'll|you will|he will) regret (it|this)", "i know what time your .. (leaves|leave|closes|gets)"]),
-            (NL, &["(jullie|je|u) (bent|zijn) gewaarschuwd", "lossen we het (anders|op een andere manier) op"]),
-            (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down", "(i'm|i am|im) coming to your (warehouse|shop|store|office|house)"]),
-            (NL, &["(gaat|gaan) (ie|hij|zij|ze|jij|je|jullie) eraan", "(steek|steken|fik|fikken) .. (in de fik|in brand)", "kijk maar (wat|eens wat) er .. gebeurt"]),
+            // Not "lossen we het anders op": that is also "we'll sort it out
+            // another way" said kindly.
+            (NL, &["(jullie|je|u) (bent|zijn) gewaarschuwd"]),
+            (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down",
+                // Coming to the shop is how customers collect orders; only
+                // what they will do there makes it a threat.
+                "(come|coming) to your (warehouse|shop|store|office|house|place) .. (smash|wreck|trash|burn|break|destroy|kill|beat|hurt|stab|shoot|sort you out)",
+                "smash (your|ur) (windows|window|shop|store|car|head)"]),
+            // "eraan" ends the threat ("je gaat eraan!"); with a verb after
+            // it is ordinary: "gaan jullie eraan werken?", "zijn eraan gewend".
+            (NL, &[
+                r"re:(?-u:\b)(?:(?:gaat|gaan) (?:ie|hij|zij|ze|jij|je|jullie)|(?:jij|je|jullie|hij|ie) (?:bent|zijn|gaat|gaan|is)) eraan(?:[ \n]*$|[ \n]*[!.,;]| (?:als|hoor|jongen|vriend|maat|let|echt|vandaag|morgen|straks))",
+                "(steek|steken|fik|fikken) .. (in de fik|in brand)",
+                "kijk maar (wat|eens wat) er .. gebeurt",
+            ]),
             (NL, &["in elkaar (slaan|trappen|timmeren|rammen|beuken)", "(ik|we|wij) (ga|gaan|zal|zullen) .. (opwachten|afmaken|neersteken|neerschieten)", "(hem|haar|jou|je|jullie) opwachten"]),
             (EN, &[
                 // A subject and a person as object: "I'd kill for this cake",
                 // "this price is killing me" and "killer deal" stay out.
-                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|i want to|wanna|we'll|we will) .. (kill|murder|stab|shoot|strangle|beat up|punch|slap) (you|u|ya|y'all|him|her|them|everyone|all of you|your *|the (staff|owner|manager|employees|boss|cashier|driver))",
+                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|i want to|wanna|we'll|we will) .. (kill|murder|stab|strangle|beat up|punch|slap|hurt) (you|u|ya|y'all|him|her|them|everyone|all of you|your *|the (staff|owner|manager|employees|boss|cashier|driver))",
+                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|we'll|we will) .. (beat|kick|knock) (you|u|ya|him|her|them|the (staff|owner|manager)) (up|senseless|out)",
+                "kick (your|ur|ya|his|her|their) (ass|arse|butt)",
+                // "I'll shoot you an email", "shoot you a DM", "shoot your new
+                // collection" are not shootings: only a shot that ends there,
+                // or goes on as one, counts.
+                r"re:(?-u:\b)(?:i'?ll|i will|i'?m going to|im going to|i'?m gonna|im gonna|gonna|going to|i want to|wanna|we'?ll|we will) (?:[^ \n]+ ){0,3}?shoot (?:you|u|ya|y'?all|him|her|them|everyone|all of you|the (?:staff|owner|manager|employees|boss|cashier|driver))(?:[ \n]*$|[ \n]*[!.,;]| (?:dead|down|in the|in your|right|point|myself|if|when|and|on sight|tomorrow|today|first))",
                 "(you're|you are|ur|your) (going to|gonna) die",
                 "(you'll|you will) die",
                 "watch your back",
@@ -436,9 +454,10 @@ const THREAT: &[RuleDef] = &[
                 "ik maak (je|jou|jullie|u) .. af",
                 "(ik|wij|we) (vermoord|vermoorden) (je|jou|jullie|u)",
                 "(ik|we|wij) (steek|steken) (je|jou|jullie) (neer|dood|overhoop)",
-                "(ik|we|wij) (sla|slaan|schop|schoppen) (je|jou|jullie) (in elkaar|verrot|dood|kapot)",
+                "(ik|we|wij) (sla|slaan|schop|schoppen|trap|trappen) (je|jou|jullie|u) .. (in elkaar|verrot|dood|kapot|lens)",
+                "(ik|we|wij) (sla|slaan|trap|trappen) (je|jouw|jullie|uw) (kop|kk|kanker|hoofd|smoel|bek|tanden|schedel) in",
+                "(ik|we|wij) (maak|maken) (je|jou|jullie|u) (helemaal )?kapot",
                 "ik kom (je|jou|jullie) halen",
-                "(jij|je|jullie) (bent|zijn|gaat|gaan) eraan",
                 "maak (je|jou|jullie) dood",
                 "(schiet|knal) (je|jou|jullie) (neer|dood)",
             ]),
@@ -447,7 +466,8 @@ const THREAT: &[RuleDef] = &[
                 "(dich|euch) .. (umbringen|abstechen|abknallen|kaltmachen)",
                 "ich (stech|steche) (dich|euch) ab",
                 "ich (schlag|schlage) (dich|euch) (tot|zusammen|krankenhausreif)",
-                "ich mach (dich|euch) (kalt|platt)",
+                "ich (mach|mache) (dich|euch) (kalt|platt|fertig)",
+                "(ich|wir) (werde|werden) (dich|euch) (fertig|kalt|platt) machen",
                 "du bist (tot|fallig)",
             ]),
             (FR, &[
@@ -462,6 +482,9 @@ const THREAT: &[RuleDef] = &[
                 "(te|os) mato",
                 "(estas|estais) muerto*",
                 "(te|os) (parto|rompo) la cara",
+                "(te|os) (voy|vamos) a (romper|partir) (la cara|la boca|la crisma|las piernas)",
+                // `pegar` is also to paste: "te voy a pegar el enlace".
+                r"re:(?-u:\b)(?:te|os) (?:voy|vamos) a pegar(?:[ \n]*$|[ \n]*[!.,;]| (?:una paliza|una hostia|un tiro|un punetazo|hasta|si|cuando))",
             ]),
         ],
     },
@@ -470,8 +493,8 @@ const THREAT: &[RuleDef] = &[
         flag: Flag::Threat,
         keywords: &[
             (EN, &["i know where (you|u|ya) (live|work)", "i know where (your|ur) (house|kids|family|home)", "i know your (address|home address)"]),
-            (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)"]),
-            (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse"]),
+            (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)", "(ik|we|wij) (weet|weten) (je|jou|jullie|u) (wel )?te vinden"]),
+            (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse", "(ich|wir) (werde|werden) (dich|euch) finden"]),
             (FR, &["je sais ou (tu|vous) (habites|habitez|vis|vivez|travailles|travaillez)", "je connais (ton|votre) adresse"]),
             (ES, &["se donde (vives|vivis|vive|viven|trabajas)", "(se|tengo|conozco) tu direccion"]),
         ],
@@ -488,7 +511,9 @@ const THREAT: &[RuleDef] = &[
                 "(there's|there is) a bomb",
                 "mass shooting",
             ]),
-            (NL, &["in de fik", "in brand (steken|steek)", "(steek|steken) .. in brand", "opblazen", "platbranden", "een bom (leggen|plaatsen|neerzetten)", "bommelding"]),
+            // Not a bare "in de fik" or "opblazen": a powerbank "vloog in de
+            // fik" (a safety complaint) and an airbed needs "opblazen".
+            (NL, &["(steek|steken|zet|zetten|gooi|gooien) .. in de fik", "(winkel|zaak|pand|kantoor|magazijn|filiaal|tent|toko|boel|gebouw|fabriek) .. in de fik", "in brand (steken|steek)", "(steek|steken) .. in brand", "(winkel|zaak|pand|kantoor|magazijn|filiaal|tent|toko|boel|gebouw|fabriek) .. opblazen", "(ga|gaan|zal|zullen) (jullie|jou|je|u) opblazen", "platbranden", "een bom (leggen|plaatsen|neerzetten)", "bommelding"]),
             (DE, &["(laden|shop|geschaft|filiale|buro|firma|bude) .. (anzunden|abfackeln|niederbrennen|sprengen)", "abfackeln", "in die luft (sprengen|jagen)", "(eine|ne) bombe (legen|platzieren|hochgehen)", "bombendrohung", "amok (laufen|lauf)", "amoklauf"]),
             (FR, &["(mettre|foutre) le feu a (ta|votre|ton|vos|la|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(cramer|bruler|faire sauter) (ta|votre|la|ton|vos|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(poser|mettre) une bombe", "alerte a la bombe"]),
             (ES, &["(quemar|incendiar|volar|reventar) (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "prender* fuego a (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "(poner|colocar) una bomba", "amenaza de bomba"]),
