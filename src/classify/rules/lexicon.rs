@@ -166,6 +166,11 @@ const LEGAL: &[RuleDef] = &[
                     "dagvaard*",
                     "(naar|voor) de rechter",
                     "rechtbank",
+                    // A bare "proces" is Dutch for process, and the French
+                    // "proces" (a trial) normalises to the same word.
+                    "proces tegen",
+                    "(een )?proces (aanspannen|aangespannen)",
+                    "(span|spannen|spant) .. proces aan",
                 ],
             ),
             (
@@ -173,7 +178,10 @@ const LEGAL: &[RuleDef] = &[
                 &[
                     "lawsuit*",
                     "law suit",
-                    "sue",
+                    // Not a bare "sue": Sue is a name ("Sue at the Leeds store").
+                    "sue (you|u|ya|your|ur|them|this|the (company|shop|store|brand))",
+                    "(i|we) (will|shall|am going to|are going to|am gonna) sue",
+                    "(i'll|we'll|i'm going to|im going to|we're going to|i'm gonna|im gonna|gonna|going to) sue",
                     "suing",
                     "sued",
                     "(take|taking|see) (you|u|this|them) (to|in) court",
@@ -196,7 +204,10 @@ const LEGAL: &[RuleDef] = &[
                 FR,
                 &[
                     "poursuivre en justice",
-                    "proces",
+                    "(je vais|j'vais|on va|nous allons) (vous|te) poursuivre",
+                    "saisir (la justice|les tribunaux|le tribunal)",
+                    "(faire|intenter|ferai|intenterai) (un )?proces",
+                    "(un|le) proces (contre|a) (vous|toi|votre|ta|ton|la|le)",
                     "tribunal*",
                     "attaquer en justice",
                     "action collective",
@@ -390,6 +401,7 @@ const LEGAL: &[RuleDef] = &[
                     "anzeige (erstatten|erstattet)",
                     "strafanzeige*",
                     "(zur|die) polizei",
+                    "(ich|wir) (werde|werden) (sie|dich|euch|ihn|die firma) .. anzeigen",
                 ],
             ),
             (
@@ -471,7 +483,7 @@ const THREAT: &[RuleDef] = &[
                 "du bist (tot|fallig)",
             ]),
             (FR, &[
-                "(je vais|j'vais|jvais|on va) (te|vous) (tuer|buter|crever|defoncer|egorger|planter|frapper)",
+                "(je vais|j'vais|jvais|on va) (te|vous) (tuer|buter|crever|defoncer|egorger|planter|frapper|taper|cogner)",
                 "(t'es|tu es|vous etes) (mort|morts|un homme mort)",
                 "(te|vous) faire la peau",
                 "(te|vous) casser la gueule",
@@ -606,7 +618,7 @@ const INJECTION: &[RuleDef] = &[
             (FR, &["nouvelle* instruction*", "instruction* pour (l'ia|le bot|l'assistant)"]),
             (ES, &["nueva* instruccion*", "instruccion* para (la ia|el bot|el asistente)"]),
             (ANY, &[
-                r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (with|met|mit|avec|con)[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
+                r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (?:(?:only|just|exactly|simply|alleen|enkel|nur|seulement|uniquement|solo|solamente|unicamente) )?(with|met|mit|avec|con)(?: (?:only|just|exactly|the words?|alleen|nur|seulement|uniquement|solo))?[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
                 r"re:#{3,} ?[a-z]{3,}",
                 r"re:(?m)^[^0-9a-z_\n]{0,3}(instruction|instructions|instructie|anweisung|consigne|instruccion) ?:",
                 r"re:(?-u:\b)(instruction|instructions|instructie|instructies|anweisung|consigne|instruccion) ?: ?(antwoord|answer|reply|respond|say|zeg|geef|give|confirm|bevestig)",
@@ -617,11 +629,33 @@ const INJECTION: &[RuleDef] = &[
         name: "injection.ignore_instructions",
         flag: Flag::Injection,
         keywords: &[
-            (EN, &["(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)", "forget everything", "ignore (the|all( of)? the) (above|previous|preceding)", "(repeat|say) after me"]),
+            (EN, &[
+                "(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)",
+                "(ignore|disregard|forget|override|bypass) (all|any|each) of (your|the|my) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)",
+                "forget everything",
+                "ignore (the|all( of)? the) (above|previous|preceding)",
+                "(ignore|disregard) (everything|anything|all|whatever) (above|before|previous|prior|earlier|said|written|you were told|you have been told|you've been told|i said)",
+                "(repeat|say) after me",
+            ]),
             (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij"]),
             (DE, &["(ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)", "vergiss alles", "ignoriere alles"]),
-            (FR, &["(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|prompt|directives)", "(oublie|oubliez) tout"]),
-            (ES, &["(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|prompt|directrices)", "olvida todo"]),
+            // Without accents the past participle is the imperative ("a
+            // ignore mes consignes", "olvide las instrucciones"), so the
+            // instructions must be the bot's: its own or the previous ones.
+            (FR, &[
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|directives) (precedentes|anterieures|initiales|d'origine|du systeme|systeme|ci-dessus)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) (toutes )?(tes|vos) (instructions|consignes|regles|directives)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) toutes (les|tes|vos) (instructions|consignes|regles|directives)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) (ton|votre|le) prompt",
+                "(oublie|oubliez) tout",
+            ]),
+            (ES, &[
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|directrices) (anteriores|previas|iniciales|originales|del sistema)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) (todas )?(tus|sus) (instrucciones|reglas|indicaciones|directrices)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) todas (las|tus|sus) (instrucciones|reglas|indicaciones|directrices)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) (tu|su|el) prompt",
+                "olvida todo",
+            ]),
         ],
     },
     RuleDef {
@@ -632,23 +666,39 @@ const INJECTION: &[RuleDef] = &[
                 // Not a bare "you are now": "you are now closed?" is a question.
                 "(you are|you're|u r) now (a|an|dan|no longer|free|unrestricted|jailbroken|in (developer|god|dev) mode)",
                 "from now on (you|u) (are|will|must|only)",
-                "act as (a|an|my|if you|though you)",
+                // "Does this cream act as a sunscreen?" is about the cream.
+                "(you|u|now|please|pls|will|must|should) act as (a|an|my|if you|though you)",
+                r"re:(?m)^[^0-9a-z_\n]{0,3}act as (?:a|an|my|if you|though you)(?-u:\b)",
+                "act as if you",
                 "pretend (to be|you are|you're|that you)",
                 "role-play as",
                 "you're no longer (a|an) (ai|assistant|bot)",
             ]),
             (NL, &["(je|jij) bent nu (een|mijn) .. (assistent|bot|ai|chatbot|model|hacker|personage)", "vanaf nu (ben|reageer|antwoord|gedraag) (je|jij)", "doe alsof (je|jij)", "speel de rol van", "gedraag je als"]),
-            (DE, &["du bist (jetzt|nun|ab jetzt|ab sofort) (ein|eine|mein|meine|dan|kein|keine)", "ab (jetzt|sofort) (bist|antwortest) du", "tu so als", "spiel die rolle"]),
-            (FR, &["(tu es|vous etes) (maintenant|desormais) (un|une|mon|ma)", "a partir de maintenant (tu|vous)", "fais semblant d'etre", "joue le role", "agis comme (un|une|si)"]),
-            (ES, &["ahora eres (un|una|mi)", "a partir de ahora (eres|seras|responde*)", "finge (ser|que)", "actua como (un|una|si)", "haz de cuenta"]),
+            // Not "my": "du bist jetzt mein Lieblingsladen" is praise.
+            (DE, &["du bist (jetzt|nun|ab jetzt|ab sofort) (ein|eine|dan|kein|keine)", "ab (jetzt|sofort) (bist|antwortest) du", "tu so als", "spiel die rolle"]),
+            (FR, &["(tu es|vous etes) (maintenant|desormais) (un|une)", "a partir de maintenant (tu|vous)", "fais semblant d'etre", "joue le role", "agis comme (un|une|si)"]),
+            (ES, &["ahora eres (un|una)", "a partir de ahora (eres|seras|responde*)", "finge (ser|que)", "actua como (un|una|si)", "haz de cuenta"]),
         ],
     },
     RuleDef {
         name: "injection.jailbreak",
         flag: Flag::Injection,
         keywords: &[
-            // `dan` alone is a first name and Dutch for "then".
-            (ANY, &["jailbreak*", "do anything now", "(dan|developer|dev|god|debug|unrestricted|unfiltered) mode", "stay in character", "ontwikkelaarsmodus", "entwicklermodus", "mode developpeur", "modo desarrollador"]),
+            // `dan` alone is a first name and Dutch for "then"; a watch or
+            // a phone has a developer mode, so that one must be the bot's.
+            (ANY, &[
+                "jailbreak*",
+                "do anything now",
+                "(dan|god|unrestricted|unfiltered|jailbroken) mode",
+                "stay in character",
+                "(you are|you're|u r|ur|stay|remain) (now )?in (developer|dev|debug) mode",
+                "(enable|activate|enter) (developer|dev|debug) mode (and|then|now)",
+                "(je|jij) (bent|staat) (nu )?in ontwikkelaarsmodus",
+                "du bist (jetzt |nun )?im entwicklermodus",
+                "(tu es|vous etes) (maintenant |desormais )?en mode developpeur",
+                "(estas|ahora estas) en modo desarrollador",
+            ]),
         ],
     },
     RuleDef {
@@ -710,9 +760,12 @@ const PRESS: &[RuleDef] = &[
         name: "press.statement",
         flag: Flag::Press,
         keywords: &[
-            (EN, &["request for comment", "(official|press|public) statement", "(a|an) statement (on|about|for|regarding)", "(give|provide|make) (us )?(a|an) (statement|comment) (on|about)", "press (inquiry|enquiry|request)", "media (inquiry|enquiry|request)"]),
+            // "send me a statement for last month's orders" is a bank
+            // statement: "for" only with what the press writes.
+            (EN, &["request for comment", "(official|press|public) statement", "(a|an) statement (on|about|regarding)", "statement for (our|my|the|a|an) (article|story|piece|report|readers|viewers|listeners|programme|program|broadcast|newspaper|paper|show)", "(give|provide|make) (us )?(a|an) (statement|comment) (on|about)", "press (inquiry|enquiry|request)", "media (inquiry|enquiry|request)"]),
             (NL, &["reactie voor", "wederhoor", "(een|uw|jullie) (statement|verklaring) (op|over|voor)", "persvraag*"]),
-            (DE, &["stellungnahme*", "presseanfrage*", "medienanfrage*"]),
+            // A customer also "erwartet eine Stellungnahme" to a complaint.
+            (DE, &["(wir|redaktion) (bitten|bittet) (sie )?um (eine|ihre|eine kurze) stellungnahme", "offizielle stellungnahme", "stellungnahme (fur|zu) (unseren|unsere|einen|eine|den|die) (artikel|bericht|beitrag|sendung|recherche|reportage)", "presseanfrage*", "medienanfrage*"]),
             (FR, &["demande de commentaire", "(une|votre) (declaration|reaction) (sur|concernant|pour)", "demande (de )?presse"]),
             (ES, &["(unas|sus|una) declaraciones", "comunicado oficial", "(solicitud|consulta) de (prensa|medios)"]),
         ],
