@@ -166,6 +166,11 @@ const LEGAL: &[RuleDef] = &[
                     "dagvaard*",
                     "(naar|voor) de rechter",
                     "rechtbank",
+                    // A bare "proces" is Dutch for process, and the French
+                    // "proces" (a trial) normalises to the same word.
+                    "proces tegen",
+                    "(een )?proces (aanspannen|aangespannen)",
+                    "(span|spannen|spant) .. proces aan",
                 ],
             ),
             (
@@ -173,7 +178,10 @@ const LEGAL: &[RuleDef] = &[
                 &[
                     "lawsuit*",
                     "law suit",
-                    "sue",
+                    // Not a bare "sue": Sue is a name ("Sue at the Leeds store").
+                    "sue (you|u|ya|your|ur|them|this|the (company|shop|store|brand))",
+                    "(i|we) (will|shall|am going to|are going to|am gonna) sue",
+                    "(i'll|we'll|i'm going to|im going to|we're going to|i'm gonna|im gonna|gonna|going to) sue",
                     "suing",
                     "sued",
                     "(take|taking|see) (you|u|this|them) (to|in) court",
@@ -196,7 +204,10 @@ const LEGAL: &[RuleDef] = &[
                 FR,
                 &[
                     "poursuivre en justice",
-                    "proces",
+                    "(je vais|j'vais|on va|nous allons) (vous|te) poursuivre",
+                    "saisir (la justice|les tribunaux|le tribunal)",
+                    "(faire|intenter|ferai|intenterai) (un )?proces",
+                    "(un|le) proces (contre|a) (vous|toi|votre|ta|ton|la|le)",
                     "tribunal*",
                     "attaquer en justice",
                     "action collective",
@@ -390,6 +401,7 @@ const LEGAL: &[RuleDef] = &[
                     "anzeige (erstatten|erstattet)",
                     "strafanzeige*",
                     "(zur|die) polizei",
+                    "(ich|wir) (werde|werden) (sie|dich|euch|ihn|die firma) .. anzeigen",
                 ],
             ),
             (
@@ -414,14 +426,32 @@ const THREAT: &[RuleDef] = &[
         flag: Flag::Threat,
         keywords: &[
             (EN, &["(he'll|she'll|you'll|they'll|you will|he will) regret (it|this)", "i know what time your .. (leaves|leave|closes|gets)"]),
-            (NL, &["(jullie|je|u) (bent|zijn) gewaarschuwd", "lossen we het (anders|op een andere manier) op"]),
-            (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down", "(i'm|i am|im) coming to your (warehouse|shop|store|office|house)"]),
-            (NL, &["(gaat|gaan) (ie|hij|zij|ze|jij|je|jullie) eraan", "(steek|steken|fik|fikken) .. (in de fik|in brand)", "kijk maar (wat|eens wat) er .. gebeurt"]),
+            // Not "lossen we het anders op": that is also "we'll sort it out
+            // another way" said kindly.
+            (NL, &["(jullie|je|u) (bent|zijn) gewaarschuwd"]),
+            (EN, &["someone('s| is) (getting|going to get|gonna get) hurt", "see what happens to (your|the) (shop|store|staff|windows|family|car)", "burn (this|the|your) (place|shop|store|building|warehouse) down",
+                // Coming to the shop is how customers collect orders; only
+                // what they will do there makes it a threat.
+                "(come|coming) to your (warehouse|shop|store|office|house|place) .. (smash|wreck|trash|burn|break|destroy|kill|beat|hurt|stab|shoot|sort you out)",
+                "smash (your|ur) (windows|window|shop|store|car|head)"]),
+            // "eraan" ends the threat ("je gaat eraan!"); with a verb after
+            // it is ordinary: "gaan jullie eraan werken?", "zijn eraan gewend".
+            (NL, &[
+                r"re:(?-u:\b)(?:(?:gaat|gaan) (?:ie|hij|zij|ze|jij|je|jullie)|(?:jij|je|jullie|hij|ie) (?:bent|zijn|gaat|gaan|is)) eraan(?:[ \n]*$|[ \n]*[!.,;]| (?:als|hoor|jongen|vriend|maat|let|echt|vandaag|morgen|straks))",
+                "(steek|steken|fik|fikken) .. (in de fik|in brand)",
+                "kijk maar (wat|eens wat) er .. gebeurt",
+            ]),
             (NL, &["in elkaar (slaan|trappen|timmeren|rammen|beuken)", "(ik|we|wij) (ga|gaan|zal|zullen) .. (opwachten|afmaken|neersteken|neerschieten)", "(hem|haar|jou|je|jullie) opwachten"]),
             (EN, &[
                 // A subject and a person as object: "I'd kill for this cake",
                 // "this price is killing me" and "killer deal" stay out.
-                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|i want to|wanna|we'll|we will) .. (kill|murder|stab|shoot|strangle|beat up|punch|slap) (you|u|ya|y'all|him|her|them|everyone|all of you|your *|the (staff|owner|manager|employees|boss|cashier|driver))",
+                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|i want to|wanna|we'll|we will) .. (kill|murder|stab|strangle|beat up|punch|slap|hurt) (you|u|ya|y'all|him|her|them|everyone|all of you|your *|the (staff|owner|manager|employees|boss|cashier|driver))",
+                "(i'll|i will|i'm going to|im going to|i'm gonna|im gonna|gonna|going to|we'll|we will) .. (beat|kick|knock) (you|u|ya|him|her|them|the (staff|owner|manager)) (up|senseless|out)",
+                "kick (your|ur|ya|his|her|their) (ass|arse|butt)",
+                // "I'll shoot you an email", "shoot you a DM", "shoot your new
+                // collection" are not shootings: only a shot that ends there,
+                // or goes on as one, counts.
+                r"re:(?-u:\b)(?:i'?ll|i will|i'?m going to|im going to|i'?m gonna|im gonna|gonna|going to|i want to|wanna|we'?ll|we will) (?:[^ \n]+ ){0,3}?shoot (?:you|u|ya|y'?all|him|her|them|everyone|all of you|the (?:staff|owner|manager|employees|boss|cashier|driver))(?:[ \n]*$|[ \n]*[!.,;]| (?:dead|down|in the|in your|right|point|myself|if|when|and|on sight|tomorrow|today|first))",
                 "(you're|you are|ur|your) (going to|gonna) die",
                 "(you'll|you will) die",
                 "watch your back",
@@ -436,9 +466,10 @@ const THREAT: &[RuleDef] = &[
                 "ik maak (je|jou|jullie|u) .. af",
                 "(ik|wij|we) (vermoord|vermoorden) (je|jou|jullie|u)",
                 "(ik|we|wij) (steek|steken) (je|jou|jullie) (neer|dood|overhoop)",
-                "(ik|we|wij) (sla|slaan|schop|schoppen) (je|jou|jullie) (in elkaar|verrot|dood|kapot)",
+                "(ik|we|wij) (sla|slaan|schop|schoppen|trap|trappen) (je|jou|jullie|u) .. (in elkaar|verrot|dood|kapot|lens)",
+                "(ik|we|wij) (sla|slaan|trap|trappen) (je|jouw|jullie|uw) (kop|kk|kanker|hoofd|smoel|bek|tanden|schedel) in",
+                "(ik|we|wij) (maak|maken) (je|jou|jullie|u) (helemaal )?kapot",
                 "ik kom (je|jou|jullie) halen",
-                "(jij|je|jullie) (bent|zijn|gaat|gaan) eraan",
                 "maak (je|jou|jullie) dood",
                 "(schiet|knal) (je|jou|jullie) (neer|dood)",
             ]),
@@ -447,11 +478,12 @@ const THREAT: &[RuleDef] = &[
                 "(dich|euch) .. (umbringen|abstechen|abknallen|kaltmachen)",
                 "ich (stech|steche) (dich|euch) ab",
                 "ich (schlag|schlage) (dich|euch) (tot|zusammen|krankenhausreif)",
-                "ich mach (dich|euch) (kalt|platt)",
+                "ich (mach|mache) (dich|euch) (kalt|platt|fertig)",
+                "(ich|wir) (werde|werden) (dich|euch) (fertig|kalt|platt) machen",
                 "du bist (tot|fallig)",
             ]),
             (FR, &[
-                "(je vais|j'vais|jvais|on va) (te|vous) (tuer|buter|crever|defoncer|egorger|planter|frapper)",
+                "(je vais|j'vais|jvais|on va) (te|vous) (tuer|buter|crever|defoncer|egorger|planter|frapper|taper|cogner)",
                 "(t'es|tu es|vous etes) (mort|morts|un homme mort)",
                 "(te|vous) faire la peau",
                 "(te|vous) casser la gueule",
@@ -462,6 +494,9 @@ const THREAT: &[RuleDef] = &[
                 "(te|os) mato",
                 "(estas|estais) muerto*",
                 "(te|os) (parto|rompo) la cara",
+                "(te|os) (voy|vamos) a (romper|partir) (la cara|la boca|la crisma|las piernas)",
+                // `pegar` is also to paste: "te voy a pegar el enlace".
+                r"re:(?-u:\b)(?:te|os) (?:voy|vamos) a pegar(?:[ \n]*$|[ \n]*[!.,;]| (?:una paliza|una hostia|un tiro|un punetazo|hasta|si|cuando))",
             ]),
         ],
     },
@@ -470,8 +505,8 @@ const THREAT: &[RuleDef] = &[
         flag: Flag::Threat,
         keywords: &[
             (EN, &["i know where (you|u|ya) (live|work)", "i know where (your|ur) (house|kids|family|home)", "i know your (address|home address)"]),
-            (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)"]),
-            (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse"]),
+            (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)", "(ik|we|wij) (weet|weten) (je|jou|jullie|u) (wel )?te vinden"]),
+            (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse", "(ich|wir) (werde|werden) (dich|euch) finden"]),
             (FR, &["je sais ou (tu|vous) (habites|habitez|vis|vivez|travailles|travaillez)", "je connais (ton|votre) adresse"]),
             (ES, &["se donde (vives|vivis|vive|viven|trabajas)", "(se|tengo|conozco) tu direccion"]),
         ],
@@ -488,7 +523,9 @@ const THREAT: &[RuleDef] = &[
                 "(there's|there is) a bomb",
                 "mass shooting",
             ]),
-            (NL, &["in de fik", "in brand (steken|steek)", "(steek|steken) .. in brand", "opblazen", "platbranden", "een bom (leggen|plaatsen|neerzetten)", "bommelding"]),
+            // Not a bare "in de fik" or "opblazen": a powerbank "vloog in de
+            // fik" (a safety complaint) and an airbed needs "opblazen".
+            (NL, &["(steek|steken|zet|zetten|gooi|gooien) .. in de fik", "(winkel|zaak|pand|kantoor|magazijn|filiaal|tent|toko|boel|gebouw|fabriek) .. in de fik", "in brand (steken|steek)", "(steek|steken) .. in brand", "(winkel|zaak|pand|kantoor|magazijn|filiaal|tent|toko|boel|gebouw|fabriek) .. opblazen", "(ga|gaan|zal|zullen) (jullie|jou|je|u) opblazen", "platbranden", "een bom (leggen|plaatsen|neerzetten)", "bommelding"]),
             (DE, &["(laden|shop|geschaft|filiale|buro|firma|bude) .. (anzunden|abfackeln|niederbrennen|sprengen)", "abfackeln", "in die luft (sprengen|jagen)", "(eine|ne) bombe (legen|platzieren|hochgehen)", "bombendrohung", "amok (laufen|lauf)", "amoklauf"]),
             (FR, &["(mettre|foutre) le feu a (ta|votre|ton|vos|la|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(cramer|bruler|faire sauter) (ta|votre|la|ton|vos|le) (boutique|magasin|resto|restaurant|bureau|entreprise|usine|maison|local)", "(poser|mettre) une bombe", "alerte a la bombe"]),
             (ES, &["(quemar|incendiar|volar|reventar) (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "prender* fuego a (tu|vuestra|la|su|el) (tienda|local|negocio|oficina|restaurante|empresa|casa)", "(poner|colocar) una bomba", "amenaza de bomba"]),
@@ -503,9 +540,16 @@ const HATE: &[RuleDef] = &[
         name: "hate.slur",
         flag: Flag::Hate,
         keywords: &[
-            (EN, &["nigger*", "nigga*", "faggot*", "fag", "fags", "kike*", "spic", "spics", "chink", "chinks", "wetback*", "towelhead*", "raghead*", "tranny", "trannies", "retard", "retards", "retarded", "gook*", "paki", "pakis"]),
-            // `neger*` would also hit `negeren` (to ignore).
-            (NL, &["neger", "negers", "negerin", "nikker*", "makak", "makakken", "kutmarokka*", "geitenneuker*", "flikker*", "mongool", "kanker(jood|joden|turk|turken|marokkaan|marokkanen|neger|negers|homo|homos)"]),
+            // A slur that is also an ordinary word deletes an innocent
+            // comment and blocks its author, so those need a context:
+            // `retard` is French for "late", `spic` is in "spic and span",
+            // `fag` a British cigarette, `chink` a gap ("a chink in the
+            // armour"), and `kike*` would take the German `kikeriki`.
+            (EN, &["nigger*", "nigga*", "faggot*", "(you|u|dirty|filthy|fucking|fuckin|stupid|damn) (fag|fags|chink|chinks|spic|spics)", "kike", "kikes", "spics", "wetback*", "towelhead*", "raghead*", "tranny", "trannies", "retarded", "gook*", "paki", "pakis"]),
+            // `neger*` would also hit `negeren` (to ignore); `flikker*` the
+            // verb `flikkeren` (a lamp that flickers) and "geen flikker"
+            // (not a thing).
+            (NL, &["neger", "negers", "negerin", "nikker*", "makak", "makakken", "kutmarokka*", "geitenneuker*", "(vuile|vieze|smerige|stomme|kut|jij|jullie|vuil|vuilen) (flikker|flikkers)", "kankerflikker*", "mongool", "kanker(jood|joden|turk|turken|marokkaan|marokkanen|neger|negers|homo|homos)"]),
             (DE, &["neger", "kanake*", "kanacke*", "schwuchtel*", "judensau", "untermensch*", "zigeunerpack", "kameltreiber*"]),
             (FR, &["negre", "negres", "negresse*", "bougnoul*", "youpin*", "pede", "pedes", "tarlouze*", "bicot*", "chinetoque*", "bamboula*", "sale (arabe|arabes|juif|juifs|noir|noirs|negre|pede|musulman|musulmans|gitan|gitans)"]),
             (ES, &["maricon*", "sudaca*", "negrata*", "moro de mierda", "(puto|puta|sucio|sucia|malditos) (negro|negros|moro|moros|judio|judios|maricon|sudaca|gitano|gitanos)"]),
@@ -574,7 +618,7 @@ const INJECTION: &[RuleDef] = &[
             (FR, &["nouvelle* instruction*", "instruction* pour (l'ia|le bot|l'assistant)"]),
             (ES, &["nueva* instruccion*", "instruccion* para (la ia|el bot|el asistente)"]),
             (ANY, &[
-                r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (with|met|mit|avec|con)[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
+                r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (?:(?:only|just|exactly|simply|alleen|enkel|nur|seulement|uniquement|solo|solamente|unicamente) )?(with|met|mit|avec|con)(?: (?:only|just|exactly|the words?|alleen|nur|seulement|uniquement|solo))?[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
                 r"re:#{3,} ?[a-z]{3,}",
                 r"re:(?m)^[^0-9a-z_\n]{0,3}(instruction|instructions|instructie|anweisung|consigne|instruccion) ?:",
                 r"re:(?-u:\b)(instruction|instructions|instructie|instructies|anweisung|consigne|instruccion) ?: ?(antwoord|answer|reply|respond|say|zeg|geef|give|confirm|bevestig)",
@@ -585,11 +629,33 @@ const INJECTION: &[RuleDef] = &[
         name: "injection.ignore_instructions",
         flag: Flag::Injection,
         keywords: &[
-            (EN, &["(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)", "forget everything", "ignore (the|all( of)? the) (above|previous|preceding)", "(repeat|say) after me"]),
+            (EN, &[
+                "(ignore|disregard|forget|override|bypass) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)",
+                "(ignore|disregard|forget|override|bypass) (all|any|each) of (your|the|my) .. (instructions|instruction|prompt|prompts|rules|guidelines|directions|directives|programming|guardrails)",
+                "forget everything",
+                "ignore (the|all( of)? the) (above|previous|preceding)",
+                "(ignore|disregard) (everything|anything|all|whatever) (above|before|previous|prior|earlier|said|written|you were told|you have been told|you've been told|i said)",
+                "(repeat|say) after me",
+            ]),
             (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij"]),
             (DE, &["(ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)", "vergiss alles", "ignoriere alles"]),
-            (FR, &["(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|prompt|directives)", "(oublie|oubliez) tout"]),
-            (ES, &["(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|prompt|directrices)", "olvida todo"]),
+            // Without accents the past participle is the imperative ("a
+            // ignore mes consignes", "olvide las instrucciones"), so the
+            // instructions must be the bot's: its own or the previous ones.
+            (FR, &[
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) .. (instructions|consignes|regles|directives) (precedentes|anterieures|initiales|d'origine|du systeme|systeme|ci-dessus)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) (toutes )?(tes|vos) (instructions|consignes|regles|directives)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) toutes (les|tes|vos) (instructions|consignes|regles|directives)",
+                "(ignore|ignorez|ignorer|oublie|oubliez|oublier) (ton|votre|le) prompt",
+                "(oublie|oubliez) tout",
+            ]),
+            (ES, &[
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) .. (instrucciones|reglas|indicaciones|directrices) (anteriores|previas|iniciales|originales|del sistema)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) (todas )?(tus|sus) (instrucciones|reglas|indicaciones|directrices)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) todas (las|tus|sus) (instrucciones|reglas|indicaciones|directrices)",
+                "(ignora|ignore|ignorad|ignorar|olvida|olvide|olvidad|olvidar|omite) (tu|su|el) prompt",
+                "olvida todo",
+            ]),
         ],
     },
     RuleDef {
@@ -600,23 +666,39 @@ const INJECTION: &[RuleDef] = &[
                 // Not a bare "you are now": "you are now closed?" is a question.
                 "(you are|you're|u r) now (a|an|dan|no longer|free|unrestricted|jailbroken|in (developer|god|dev) mode)",
                 "from now on (you|u) (are|will|must|only)",
-                "act as (a|an|my|if you|though you)",
+                // "Does this cream act as a sunscreen?" is about the cream.
+                "(you|u|now|please|pls|will|must|should) act as (a|an|my|if you|though you)",
+                r"re:(?m)^[^0-9a-z_\n]{0,3}act as (?:a|an|my|if you|though you)(?-u:\b)",
+                "act as if you",
                 "pretend (to be|you are|you're|that you)",
                 "role-play as",
                 "you're no longer (a|an) (ai|assistant|bot)",
             ]),
             (NL, &["(je|jij) bent nu (een|mijn) .. (assistent|bot|ai|chatbot|model|hacker|personage)", "vanaf nu (ben|reageer|antwoord|gedraag) (je|jij)", "doe alsof (je|jij)", "speel de rol van", "gedraag je als"]),
-            (DE, &["du bist (jetzt|nun|ab jetzt|ab sofort) (ein|eine|mein|meine|dan|kein|keine)", "ab (jetzt|sofort) (bist|antwortest) du", "tu so als", "spiel die rolle"]),
-            (FR, &["(tu es|vous etes) (maintenant|desormais) (un|une|mon|ma)", "a partir de maintenant (tu|vous)", "fais semblant d'etre", "joue le role", "agis comme (un|une|si)"]),
-            (ES, &["ahora eres (un|una|mi)", "a partir de ahora (eres|seras|responde*)", "finge (ser|que)", "actua como (un|una|si)", "haz de cuenta"]),
+            // Not "my": "du bist jetzt mein Lieblingsladen" is praise.
+            (DE, &["du bist (jetzt|nun|ab jetzt|ab sofort) (ein|eine|dan|kein|keine)", "ab (jetzt|sofort) (bist|antwortest) du", "tu so als", "spiel die rolle"]),
+            (FR, &["(tu es|vous etes) (maintenant|desormais) (un|une)", "a partir de maintenant (tu|vous)", "fais semblant d'etre", "joue le role", "agis comme (un|une|si)"]),
+            (ES, &["ahora eres (un|una)", "a partir de ahora (eres|seras|responde*)", "finge (ser|que)", "actua como (un|una|si)", "haz de cuenta"]),
         ],
     },
     RuleDef {
         name: "injection.jailbreak",
         flag: Flag::Injection,
         keywords: &[
-            // `dan` alone is a first name and Dutch for "then".
-            (ANY, &["jailbreak*", "do anything now", "(dan|developer|dev|god|debug|unrestricted|unfiltered) mode", "stay in character", "ontwikkelaarsmodus", "entwicklermodus", "mode developpeur", "modo desarrollador"]),
+            // `dan` alone is a first name and Dutch for "then"; a watch or
+            // a phone has a developer mode, so that one must be the bot's.
+            (ANY, &[
+                "jailbreak*",
+                "do anything now",
+                "(dan|god|unrestricted|unfiltered|jailbroken) mode",
+                "stay in character",
+                "(you are|you're|u r|ur|stay|remain) (now )?in (developer|dev|debug) mode",
+                "(enable|activate|enter) (developer|dev|debug) mode (and|then|now)",
+                "(je|jij) (bent|staat) (nu )?in ontwikkelaarsmodus",
+                "du bist (jetzt |nun )?im entwicklermodus",
+                "(tu es|vous etes) (maintenant |desormais )?en mode developpeur",
+                "(estas|ahora estas) en modo desarrollador",
+            ]),
         ],
     },
     RuleDef {
@@ -678,9 +760,12 @@ const PRESS: &[RuleDef] = &[
         name: "press.statement",
         flag: Flag::Press,
         keywords: &[
-            (EN, &["request for comment", "(official|press|public) statement", "(a|an) statement (on|about|for|regarding)", "(give|provide|make) (us )?(a|an) (statement|comment) (on|about)", "press (inquiry|enquiry|request)", "media (inquiry|enquiry|request)"]),
+            // "send me a statement for last month's orders" is a bank
+            // statement: "for" only with what the press writes.
+            (EN, &["request for comment", "(official|press|public) statement", "(a|an) statement (on|about|regarding)", "statement for (our|my|the|a|an) (article|story|piece|report|readers|viewers|listeners|programme|program|broadcast|newspaper|paper|show)", "(give|provide|make) (us )?(a|an) (statement|comment) (on|about)", "press (inquiry|enquiry|request)", "media (inquiry|enquiry|request)"]),
             (NL, &["reactie voor", "wederhoor", "(een|uw|jullie) (statement|verklaring) (op|over|voor)", "persvraag*"]),
-            (DE, &["stellungnahme*", "presseanfrage*", "medienanfrage*"]),
+            // A customer also "erwartet eine Stellungnahme" to a complaint.
+            (DE, &["(wir|redaktion) (bitten|bittet) (sie )?um (eine|ihre|eine kurze) stellungnahme", "offizielle stellungnahme", "stellungnahme (fur|zu) (unseren|unsere|einen|eine|den|die) (artikel|bericht|beitrag|sendung|recherche|reportage)", "presseanfrage*", "medienanfrage*"]),
             (FR, &["demande de commentaire", "(une|votre) (declaration|reaction) (sur|concernant|pour)", "demande (de )?presse"]),
             (ES, &["(unas|sus|una) declaraciones", "comunicado oficial", "(solicitud|consulta) de (prensa|medios)"]),
         ],

@@ -161,8 +161,10 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             r"(?i)(?:",
             // Compounds: Kalverstraat 12, Hauptstraße 5a, Hauptstr. 5
             r"\p{L}[\p{L}'’\-]*?(?:straat|laan|weg|plein|gracht|kade|singel|dijk|steeg|markt|dreef|hof|straße|strasse|gasse|allee|platz|damm|ufer|ring|str\.)\s*[0-9]{1,4}(?:\s?[a-z](?-u:\b)|-[0-9]{1,4})?",
+            // A name, then the street word: Berliner Straße 12, Kölner Str. 5
+            r"|(?-u:\b)(?-i:\p{Lu})[\p{L}'’\-]+\s+(?:straße|strasse|str\.|allee|platz|gasse|damm|chaussee)\s*[0-9]{1,4}(?:\s?[a-z](?-u:\b)|-[0-9]{1,4})?",
             // Street word first, number after the name: Calle Mayor, 5
-            r"|(?-u:\b)(?:calle|c/|avda\.?|avenida|plaza|paseo|carrer|camino|carretera|rue|avenue|boulevard|chemin|impasse|quai|place|allée|allee|route|street|road)\s+[\p{L}'’\-. ]{2,40}?,?\s*(?:n[º°o]\.?\s*)?[0-9]{1,4}(?-u:\b)",
+            r"|(?-u:\b)(?:laan|calle|c/|avda\.?|avenida|plaza|paseo|carrer|camino|carretera|rue|avenue|boulevard|chemin|impasse|quai|place|allée|allee|route|street|road)\s+[\p{L}'’\-. ]{2,40}?,?\s*(?:n[º°o]\.?\s*)?[0-9]{1,4}(?-u:\b)",
             // Number first: 12 rue de la Paix, 12bis avenue Foch
             r"|(?-u:\b)[0-9]{1,4}\s?(?:bis|ter|[a-z])?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|impasse|quai|route)(?-u:\b)",
             // English: 221B Baker Street
@@ -364,25 +366,61 @@ fn iban_length(country: &str) -> Option<usize> {
 fn find_cards(text: &str, spans: &mut Vec<PiiSpan>) {
     let mut pos = 0;
     while let Some(m) = PATTERNS.card.find_at(text, pos) {
-        let digits: Vec<u8> = m
-            .as_str()
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(|b| b - b'0')
-            .collect();
-        if is_card_number(&digits)
-            && !overlaps(spans, m.start(), m.end())
-            && !after_cue(text, m.start())
-        {
-            spans.push(PiiSpan::new(PiiKind::Card, m.start(), m.end()));
-            pos = m.end();
-        } else {
-            pos = after_first_token(text, m.start());
+        match card_end_in(text, m.start(), m.end()) {
+            Some(end) if !overlaps(spans, m.start(), end) && !after_cue(text, m.start()) => {
+                spans.push(PiiSpan::new(PiiKind::Card, m.start(), end));
+                pos = end;
+            }
+            _ => pos = after_first_token(text, m.start()),
         }
         if pos >= text.len() {
             break;
         }
     }
+}
+
+/// Where the card number at the start of the candidate `start..end` ends.
+/// The candidate takes up to 19 digits, so an expiry or CVV typed behind the
+/// number ("4111 1111 1111 1111 12/27") lands in it: shorter candidates that
+/// end where a digit group ends are tried too.
+fn card_end_in(text: &str, start: usize, end: usize) -> Option<usize> {
+    // "+49 151 12345678" can pass Luhn by chance; it is a phone number.
+    if text[..start].ends_with('+') || text[..start].trim_end().ends_with('+') {
+        return None;
+    }
+    let mut groups: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut current = Vec::new();
+    for (i, b) in text[start..end].bytes().enumerate() {
+        if b.is_ascii_digit() {
+            current.push(b - b'0');
+        } else if !current.is_empty() {
+            groups.push((start + i, std::mem::take(&mut current)));
+        }
+    }
+    if !current.is_empty() {
+        groups.push((end, current));
+    }
+    let head = &text[floor_char_boundary(text, start.saturating_sub(40))..start];
+    let phone_cued = PATTERNS.phone_cue.is_match(head);
+    for k in (1..=groups.len()).rev() {
+        let digits: Vec<u8> = groups[..k]
+            .iter()
+            .flat_map(|(_, g)| g.iter().copied())
+            .collect();
+        if digits.len() < 13 {
+            break;
+        }
+        if !is_card_number(&digits) {
+            continue;
+        }
+        // After "tel" or "WhatsApp" a number the phone check accepts is one.
+        let as_number: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+        if phone_cued && international_ok(&as_number) {
+            return None;
+        }
+        return Some(groups[k - 1].0);
+    }
+    None
 }
 
 /// Luhn alone passes one random number in ten, and IMEIs are Luhn-valid
@@ -457,7 +495,19 @@ fn find_addresses(text: &str, spans: &mut Vec<PiiSpan>) {
             continue;
         };
         let gap = &window[..pc.start()];
-        if gap.len() > 32 || gap.contains(['\n', '.', '!', '?']) && !gap.trim_end().ends_with(',') {
+        // The postcode may be on the next line, as on an envelope; then a
+        // bare number must be followed by a place name ("1012 Amsterdam",
+        // not "2000 likes").
+        let next_line = gap.matches('\n').count() == 1
+            && !gap.contains(['.', '!', '?'])
+            && (pc.as_str().chars().any(|c| c.is_alphabetic())
+                || window[pc.end()..].starts_with(|c: char| c == ' ')
+                    && window[pc.end()..]
+                        .trim_start_matches(' ')
+                        .starts_with(char::is_uppercase));
+        if gap.len() > 32
+            || gap.contains(['\n', '.', '!', '?']) && !gap.trim_end().ends_with(',') && !next_line
+        {
             continue;
         }
         let end = m.end() + pc.end();
