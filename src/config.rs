@@ -160,7 +160,18 @@ pub struct ModelConfig {
     /// Apply the encoder adapters (the built-in ones, or `adapters_dir`'s);
     /// false runs the base encoder. Heads only fit the encoder they were
     /// trained on, so turning this off calls for heads trained without.
+    /// Off, the ensemble's second member is left out too.
     pub adapters: bool,
+    /// Run the ensemble's second member beside the first: sentiment
+    /// averaged over both, intent and toxicity the first's. Better sentiment
+    /// for twice the encoder's work per message. False runs the first
+    /// member alone.
+    pub ensemble: bool,
+    /// A retrained second member (`replyd train --adapters` with
+    /// `--adapters-out` and `--out`) instead of the built-in one: its
+    /// adapters and the heads trained with them, set together.
+    pub second_adapters_dir: Option<PathBuf>,
+    pub second_heads_dir: Option<PathBuf>,
     /// Most tokens in one batch; bounds memory and latency.
     pub max_batch_tokens: usize,
     pub max_batch_size: usize,
@@ -181,6 +192,9 @@ impl Default for ModelConfig {
             heads_dir: None,
             adapters_dir: None,
             adapters: true,
+            ensemble: true,
+            second_adapters_dir: None,
+            second_heads_dir: None,
             max_batch_tokens: 4096,
             max_batch_size: 64,
             queue_capacity: 1024,
@@ -680,6 +694,17 @@ impl Config {
                 "batches need at least 512 tokens and 1 message",
             );
         }
+        if self.model.second_adapters_dir.is_some() != self.model.second_heads_dir.is_some() {
+            let missing = if self.model.second_heads_dir.is_none() {
+                "model.second_heads_dir"
+            } else {
+                "model.second_adapters_dir"
+            };
+            return invalid(
+                missing,
+                "must be set with the other: heads only fit the encoder they were trained on",
+            );
+        }
         if let Some(llm) = &self.llm {
             if !(llm.base_url.starts_with("http://") || llm.base_url.starts_with("https://")) {
                 return invalid("llm.base_url", "must be an http(s) URL");
@@ -933,6 +958,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("policy.min_confidence"), "{err}");
+    }
+
+    #[test]
+    fn a_second_member_needs_both_its_adapters_and_its_heads() {
+        let err = load(
+            "[model]\nsecond_adapters_dir = \"/srv/second/adapters\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("model.second_heads_dir"), "{err}");
+        let err = load(
+            "",
+            &[("REPLYD_MODEL__SECOND_HEADS_DIR", "/srv/second/heads")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("model.second_adapters_dir"), "{err}");
+        let both = load(
+            "[model]\nsecond_adapters_dir = \"/a\"\nsecond_heads_dir = \"/h\"\n",
+            &[("REPLYD_MODEL__ENSEMBLE", "false")],
+        )
+        .unwrap();
+        assert!(!both.model.ensemble);
+        assert!(load("", &[]).unwrap().model.ensemble, "on by default");
     }
 
     #[test]

@@ -7,9 +7,14 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn replyd(args: &[&str], stdin: &str) -> Output {
+    replyd_with(args, stdin, &[])
+}
+
+fn replyd_with(args: &[&str], stdin: &str, env: &[(&str, String)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_replyd"))
         .args(args)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -102,6 +107,58 @@ fn classify_jsonl_answers_every_line_in_order_and_names_the_bad_one() {
         "the rule is named and the address masked: {}",
         lines[4]["rules"]
     );
+}
+
+#[test]
+fn the_built_in_ensemble_averages_its_members_sentiment_and_keeps_the_rest_of_the_first() {
+    let input = [
+        r#"{"id": 1, "text": "Het pakket kwam een week te laat, maar de fiets zelf is prima."}"#,
+        r#"{"id": 2, "text": "Ok, thanks. Not what I hoped for, but fine I guess."}"#,
+    ]
+    .join("\n");
+    let classify =
+        |env: &[(&str, String)]| json_lines(&replyd_with(&["classify", "--jsonl"], &input, env));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let alone = || ("REPLYD_MODEL__ENSEMBLE", "false".to_owned());
+    let both = classify(&[]);
+    let first = classify(&[alone()]);
+    let second = classify(&[
+        alone(),
+        (
+            "REPLYD_MODEL__ADAPTERS_DIR",
+            format!("{root}/models/second/adapters"),
+        ),
+        (
+            "REPLYD_MODEL__HEADS_DIR",
+            format!("{root}/models/second/heads"),
+        ),
+    ]);
+    for (i, row) in both.iter().enumerate() {
+        assert_ne!(
+            first[i]["sentiment"]["scores"], second[i]["sentiment"]["scores"],
+            "the members are different models"
+        );
+        for (class, p) in row["sentiment"]["scores"].as_object().unwrap() {
+            let mean = (first[i]["sentiment"]["scores"][class].as_f64().unwrap()
+                + second[i]["sentiment"]["scores"][class].as_f64().unwrap())
+                / 2.0;
+            assert!(
+                (p.as_f64().unwrap() - mean).abs() < 2e-3,
+                "text {i}, sentiment {class}: {p} is not the members' mean {mean}"
+            );
+        }
+        for (class, p) in row["intent"]["scores"].as_object().unwrap() {
+            let own = first[i]["intent"]["scores"][class].as_f64().unwrap();
+            assert!(
+                (p.as_f64().unwrap() - own).abs() < 2e-3,
+                "text {i}, intent {class}: {p} is not the first member's {own}"
+            );
+        }
+        for signal in ["hate", "offensive"] {
+            let own = first[i]["toxicity"][signal].as_f64().unwrap();
+            assert!((row["toxicity"][signal].as_f64().unwrap() - own).abs() < 2e-3);
+        }
+    }
 }
 
 #[test]

@@ -14,15 +14,16 @@ use super::finetune::{FinetuneOptions, FinetuneParams};
 use super::heads::Heads;
 use super::local::assemble;
 use super::model::lora::StoredAs;
-use super::model::{self, Adapters, Encoder, EncoderOptions, Precision};
+use super::model::{self, Adapters, Encoder, EncoderEnsemble, EncoderOptions, Precision};
 use super::rules::Rules;
 use crate::config::Config;
 use crate::domain::{Classification, Intent, Sentiment};
 
-/// The encoder, the heads and the rules, loaded for one command.
+/// The encoders, their heads and the rules, loaded for one command.
 pub struct LocalModel {
-    pub encoder: Encoder,
-    pub heads: Heads,
+    pub encoders: EncoderEnsemble,
+    /// One per encoder, in the same order.
+    pub heads: Vec<Heads>,
     pub rules: Rules,
     pub toxicity_threshold: f32,
 }
@@ -30,14 +31,9 @@ pub struct LocalModel {
 impl LocalModel {
     /// Fetches the base weights when they are missing, saying so.
     pub fn load(config: &Config) -> anyhow::Result<LocalModel> {
-        let encoder = load_encoder(config)?;
-        let heads = match &config.model.heads_dir {
-            Some(dir) => Heads::load_dir(dir)
-                .with_context(|| format!("loading heads from {}", dir.display()))?,
-            None => Heads::builtin(),
-        };
+        let (encoders, heads) = load_members(config)?;
         Ok(LocalModel {
-            encoder,
+            encoders,
             heads,
             rules: Rules::new(&config.rules)?,
             toxicity_threshold: config.policy.toxicity_threshold,
@@ -49,37 +45,104 @@ impl LocalModel {
         texts: &[(&str, Option<&str>)],
     ) -> anyhow::Result<Vec<Classification>> {
         let plain: Vec<&str> = texts.iter().map(|(t, _)| *t).collect();
-        let embeddings = self.encoder.embed(&plain)?;
+        let embeddings = self.encoders.embed(&plain)?;
         Ok(texts
             .iter()
             .zip(embeddings)
-            .map(|((text, lang), embedding)| {
+            .map(|((text, lang), embeddings)| {
                 assemble(
                     &self.heads,
                     &self.rules,
                     self.toxicity_threshold,
                     text,
                     *lang,
-                    embedding,
+                    &embeddings,
                 )
             })
             .collect())
     }
 }
 
-/// The encoder at the configured precision (the fastest for this CPU unless
-/// `model.precision` says otherwise) with the configured adapters merged,
-/// fetching the base weights when missing.
+/// The configured ensemble: the first member (`model.adapters_dir` /
+/// `model.heads_dir`, else the built-in ones) and, unless `model.ensemble`
+/// or `model.adapters` is off, the second (`model.second_adapters_dir` /
+/// `model.second_heads_dir`, else the built-in second member, when the
+/// binary has one), the cores shared out between them. Fetches the base
+/// weights when missing.
+pub fn load_members(config: &Config) -> anyhow::Result<(EncoderEnsemble, Vec<Heads>)> {
+    let second = second_member(config)?;
+    let options = EncoderOptions {
+        threads: model::threads_per_member(1 + usize::from(second.is_some())),
+        ..encoder_options(config)
+    };
+    let mut encoders = vec![load_encoder_with(config, options)?];
+    let mut heads = vec![load_heads(config.model.heads_dir.as_deref())?];
+    if let Some((adapters, second_heads)) = second {
+        let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
+        encoders.push(
+            Encoder::load_with_adapters(&files.model, &files.tokenizer, options, Some(&adapters))
+                .context("loading the ensemble's second encoder")?,
+        );
+        heads.push(second_heads);
+    }
+    Ok((EncoderEnsemble::new(encoders)?, heads))
+}
+
+/// The heads in `dir`, else the first member's built-in heads.
+fn load_heads(dir: Option<&Path>) -> anyhow::Result<Heads> {
+    match dir {
+        Some(dir) => {
+            Heads::load_dir(dir).with_context(|| format!("loading heads from {}", dir.display()))
+        }
+        None => Ok(Heads::builtin()),
+    }
+}
+
+/// The second member's adapters and heads, if the ensemble has one.
+fn second_member(config: &Config) -> anyhow::Result<Option<(Adapters, Heads)>> {
+    let m = &config.model;
+    if !m.ensemble || !m.adapters {
+        return Ok(None);
+    }
+    match (&m.second_adapters_dir, &m.second_heads_dir) {
+        (Some(adapters), Some(heads)) => {
+            let adapters = Adapters::load_dir(adapters)
+                .with_context(|| format!("loading adapters from {}", adapters.display()))?;
+            Ok(Some((adapters, load_heads(Some(heads.as_path()))?)))
+        }
+        (Some(_), None) | (None, Some(_)) => bail!(
+            "model.second_adapters_dir and model.second_heads_dir must be set together: heads only fit the encoder they were trained on"
+        ),
+        (None, None) => builtin_second_member(),
+    }
+}
+
+// `BUILTIN_SECOND: Option<(&[u8], &[u8])>`: the second member's adapters
+// and heads files, when the repository had both at build time (`build.rs`).
+include!(concat!(env!("OUT_DIR"), "/builtin_second.rs"));
+
+fn builtin_second_member() -> anyhow::Result<Option<(Adapters, Heads)>> {
+    let Some((adapters, heads)) = BUILTIN_SECOND else {
+        return Ok(None);
+    };
+    let adapters =
+        Adapters::from_safetensors(adapters).context("loading the built-in second adapters")?;
+    let heads = Heads::from_safetensors(heads).context("loading the built-in second heads")?;
+    Ok(Some((adapters, heads)))
+}
+
+/// The first member's encoder at the configured precision (the fastest for
+/// this CPU unless `model.precision` says otherwise) with the configured
+/// adapters merged, fetching the base weights when missing.
 pub fn load_encoder(config: &Config) -> anyhow::Result<Encoder> {
+    load_encoder_with(config, encoder_options(config))
+}
+
+fn load_encoder_with(config: &Config, options: EncoderOptions) -> anyhow::Result<Encoder> {
     let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
     let adapters = load_adapters(config)?;
-    Encoder::load_with_adapters(
-        &files.model,
-        &files.tokenizer,
-        encoder_options(config),
-        adapters.as_ref(),
-    )
-    .context("loading the encoder")
+    Encoder::load_with_adapters(&files.model, &files.tokenizer, options, adapters.as_ref())
+        .context("loading the encoder")
 }
 
 fn encoder_options(config: &Config) -> EncoderOptions {
@@ -337,10 +400,11 @@ pub fn bench(config: &Config, args: &BenchArgs) -> anyhow::Result<()> {
         .map(|n| n.get())
         .unwrap_or(1);
     println!(
-        "corpus: {} messages; {} cores; encoder precision {:?}; whole classification (encoder, heads, rules)",
+        "corpus: {} messages; {} cores; encoder precision {:?}; whole classification ({} encoder(s), heads, rules)",
         texts.len(),
         threads,
-        local.encoder.options().precision,
+        local.encoders.members()[0].options().precision,
+        local.encoders.len(),
     );
     // Warm up caches and allocators.
     local.classify_batch(
@@ -439,15 +503,15 @@ pub fn start_classifier(
     config: &Config,
     rules: Arc<Rules>,
 ) -> anyhow::Result<super::local::ModelClassifier> {
-    let encoder = load_encoder(config)?;
-    let heads = match &config.model.heads_dir {
-        Some(dir) => {
-            Heads::load_dir(dir).with_context(|| format!("loading heads from {}", dir.display()))?
-        }
-        None => Heads::builtin(),
-    };
+    let (encoders, heads) = load_members(config)?;
+    tracing::info!(
+        members = encoders.len(),
+        threads_each = encoders.members()[0].options().threads,
+        precision = ?encoders.members()[0].options().precision,
+        "model loaded"
+    );
     let handle = model::ModelHandle::start(
-        encoder,
+        encoders,
         model::BatcherConfig {
             max_batch_tokens: config.model.max_batch_tokens,
             max_batch_size: config.model.max_batch_size,
@@ -678,5 +742,74 @@ mod tests {
             let options = adapted_encoder_options(&config);
             assert_eq!((options.precision, options.threads), (precision, threads));
         }
+    }
+
+    fn member_ids(config: &Config) -> Vec<Option<String>> {
+        let (encoders, heads) = load_members(config).unwrap();
+        assert_eq!(encoders.len(), heads.len(), "one set of heads per encoder");
+        encoders
+            .members()
+            .iter()
+            .map(|e| e.adapters_id().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn the_built_in_ensemble_has_two_differently_tuned_members() {
+        let (adapters, heads) = builtin_second_member()
+            .unwrap()
+            .expect("the repository ships a second member");
+        assert_eq!(heads.dim(), model::DIM);
+        let first = Adapters::builtin().unwrap().expect("built-in adapters");
+        assert_ne!(adapters.id(), first.id());
+
+        let mut config = Config::default();
+        let both = member_ids(&config);
+        assert_eq!(both, vec![Some(first.id()), Some(adapters.id())]);
+
+        config.model.ensemble = false;
+        assert_eq!(member_ids(&config), vec![Some(first.id())]);
+
+        // Without adapters the second member's heads fit nothing.
+        config.model.ensemble = true;
+        config.model.adapters = false;
+        assert_eq!(member_ids(&config), vec![None]);
+    }
+
+    #[test]
+    fn a_configured_second_member_replaces_the_built_in_one() {
+        let dir = tempfile_dir().unwrap().join("second-member");
+        let adapters_dir = dir.join("adapters");
+        let heads_dir = dir.join("heads");
+        std::fs::create_dir_all(&adapters_dir).unwrap();
+        std::fs::create_dir_all(&heads_dir).unwrap();
+        // The first member's files stand in for a retrained second member.
+        let first = Adapters::builtin().unwrap().expect("built-in adapters");
+        std::fs::write(
+            adapters_dir.join("adapters.safetensors"),
+            include_bytes!("../../models/adapters/adapters.safetensors"),
+        )
+        .unwrap();
+        std::fs::write(
+            heads_dir.join(super::super::heads::HEADS_FILE),
+            include_bytes!("../../models/heads/heads.safetensors"),
+        )
+        .unwrap();
+        let mut config = Config::default();
+        config.model.second_adapters_dir = Some(adapters_dir);
+        config.model.second_heads_dir = Some(heads_dir.clone());
+        assert_eq!(
+            member_ids(&config),
+            vec![Some(first.id()), Some(first.id())]
+        );
+
+        config.model.second_heads_dir = None;
+        let err = load_members(&config).unwrap_err().to_string();
+        assert!(err.contains("second_heads_dir"), "{err}");
+
+        config.model.second_heads_dir = Some(dir.join("missing"));
+        let err = format!("{:#}", load_members(&config).unwrap_err());
+        assert!(err.contains("missing"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

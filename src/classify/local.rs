@@ -1,5 +1,7 @@
 //! The local model as a [`Classifier`]: e5 embeddings from the batching
-//! model thread, the trained heads on top, and the rules layer beside them.
+//! model thread (one per ensemble member), each member's trained heads on
+//! top, combined by `HeadOutput::ensemble`, and the rules layer beside
+//! them.
 
 use std::sync::Arc;
 
@@ -11,9 +13,19 @@ use crate::domain::Classification;
 
 const CLASSIFIER_NAME: &str = "multilingual-e5-small+heads";
 
+/// What a classification records as its classifier: the model, and how
+/// many fine-tunes of it voted.
+fn classifier_name(members: usize) -> String {
+    match members {
+        1 => CLASSIFIER_NAME.to_owned(),
+        n => format!("{CLASSIFIER_NAME} ensemble of {n}"),
+    }
+}
+
 pub struct ModelClassifier {
     handle: ModelHandle,
-    heads: Arc<Heads>,
+    /// One per ensemble member, in the order the handle's embeddings come.
+    heads: Arc<Vec<Heads>>,
     rules: Arc<Rules>,
     toxicity_threshold: f32,
     name: String,
@@ -22,16 +34,16 @@ pub struct ModelClassifier {
 impl ModelClassifier {
     pub fn new(
         handle: ModelHandle,
-        heads: Arc<Heads>,
+        heads: Arc<Vec<Heads>>,
         rules: Arc<Rules>,
         toxicity_threshold: f32,
     ) -> Self {
         ModelClassifier {
+            name: classifier_name(heads.len()),
             handle,
             heads,
             rules,
             toxicity_threshold,
-            name: CLASSIFIER_NAME.into(),
         }
     }
 }
@@ -47,7 +59,7 @@ impl Classifier for ModelClassifier {
         lang_hint: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Classification, ClassifyError>> {
         Box::pin(async move {
-            let embedding = self
+            let embeddings = self
                 .handle
                 .embed(text.to_owned())
                 .await
@@ -61,7 +73,7 @@ impl Classifier for ModelClassifier {
                 self.toxicity_threshold,
                 text,
                 lang_hint,
-                embedding,
+                &embeddings,
             ))
         })
     }
@@ -71,20 +83,18 @@ impl Classifier for ModelClassifier {
     }
 }
 
-/// One message's classification from its embedding: the heads' scores, the
+/// One message's classification from its embeddings (one per ensemble
+/// member, read by that member's heads): the heads' combined scores, the
 /// rules' hits, and the flags both raise.
 pub fn assemble(
-    heads: &Heads,
+    heads: &[Heads],
     rules: &Rules,
     toxicity_threshold: f32,
     text: &str,
     lang_hint: Option<&str>,
-    embedding: Vec<f32>,
+    embeddings: &[Vec<f32>],
 ) -> Classification {
-    let output = heads
-        .predict(&[embedding])
-        .pop()
-        .expect("one output per embedding");
+    let output = Heads::predict_members(heads, embeddings);
     let hits = rules.scan(text);
     Classification {
         lang: detect_lang(text, lang_hint),
@@ -93,6 +103,6 @@ pub fn assemble(
         toxicity: output.toxicity,
         flags: merge_flags(Rules::flags(&hits), output.toxicity, toxicity_threshold),
         rules: hits,
-        classifier: CLASSIFIER_NAME.into(),
+        classifier: classifier_name(heads.len()),
     }
 }

@@ -1,8 +1,9 @@
 //! Daemon-side runner for the encoder, after text-embeddings-inference's router.
 //!
-//! * The [`Encoder`] lives on one dedicated OS thread (`replyd-e5`), never on
-//!   the tokio runtime; candle parallelises each forward pass internally over
-//!   the CPU cores.
+//! * The encoders (an [`EncoderEnsemble`]: one, or several fine-tunes whose
+//!   opinions are averaged) live on one dedicated OS thread (`replyd-e5`),
+//!   never on the tokio runtime; the encoder spreads each batch's forward
+//!   passes over the CPU cores itself.
 //! * Requests go through a **bounded** queue (`queue_capacity`). When it is
 //!   full, [`ModelHandle::embed`] fails fast with [`ModelError::Overloaded`]
 //!   instead of waiting: the caller sheds load (or retries) and latency stays
@@ -26,7 +27,8 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::encoder::{Encoder, Tokenized};
+use super::encoder::Tokenized;
+use super::ensemble::{EncoderEnsemble, MemberEmbeddings};
 use super::ModelError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +51,11 @@ impl Default for BatcherConfig {
     }
 }
 
+type Reply = oneshot::Sender<Result<MemberEmbeddings, ModelError>>;
+
 struct Request {
     text: String,
-    reply: oneshot::Sender<Result<Vec<f32>, ModelError>>,
+    reply: Reply,
 }
 
 struct Shared {
@@ -76,8 +80,8 @@ impl std::fmt::Debug for ModelHandle {
 }
 
 impl ModelHandle {
-    /// Move `encoder` onto a dedicated thread and return a handle to it.
-    pub fn start(encoder: Encoder, cfg: BatcherConfig) -> ModelHandle {
+    /// Move the encoders onto a dedicated thread and return a handle to it.
+    pub fn start(encoders: EncoderEnsemble, cfg: BatcherConfig) -> ModelHandle {
         let cfg = BatcherConfig {
             max_batch_tokens: cfg.max_batch_tokens.max(1),
             max_batch_size: cfg.max_batch_size.max(1),
@@ -93,14 +97,15 @@ impl ModelHandle {
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("replyd-e5".into())
-            .spawn(move || worker(encoder, cfg, rx, weak))
+            .spawn(move || worker(encoders, cfg, rx, weak))
             .expect("spawn model thread");
         ModelHandle { shared }
     }
 
-    /// Embed one text (384-d, L2-normalised, `query: ` prefix added).
+    /// Embed one text with every member of the ensemble (each 384-d,
+    /// L2-normalised, `query: ` prefix added), in member order.
     /// Fails immediately with `Overloaded` when the queue is full.
-    pub async fn embed(&self, text: String) -> Result<Vec<f32>, ModelError> {
+    pub async fn embed(&self, text: String) -> Result<MemberEmbeddings, ModelError> {
         let (reply, rx) = oneshot::channel();
         let depth = self.shared.depth.fetch_add(1, Ordering::SeqCst);
         match self.shared.tx.try_send(Request { text, reply }) {
@@ -134,11 +139,11 @@ impl ModelHandle {
 struct Pending {
     tok: Tokenized,
     cost: usize,
-    reply: oneshot::Sender<Result<Vec<f32>, ModelError>>,
+    reply: Reply,
 }
 
 fn worker(
-    encoder: Encoder,
+    encoders: EncoderEnsemble,
     cfg: BatcherConfig,
     rx: Receiver<Request>,
     shared: std::sync::Weak<Shared>,
@@ -153,7 +158,7 @@ fn worker(
             }
             return;
         }
-        match encoder.tokenize(&r.text) {
+        match encoders.tokenize(&r.text) {
             Ok(tok) => {
                 let cost = tok.windows.iter().map(|w| w.len()).sum::<usize>().max(1);
                 *pending_tokens += cost;
@@ -229,7 +234,7 @@ fn worker(
             .collect();
         let started = std::time::Instant::now();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            encoder.embed_tokenized(&toks)
+            encoders.embed_tokenized(&toks)
         }))
         .unwrap_or_else(|_| Err(ModelError::Inference("encoder panicked".into())));
         tracing::debug!(
@@ -289,7 +294,7 @@ mod tests {
             .iter()
             .map(|t| enc.embed(&[t]).unwrap().remove(0))
             .collect();
-        let handle = ModelHandle::start(enc, BatcherConfig::default());
+        let handle = ModelHandle::start(EncoderEnsemble::single(enc), BatcherConfig::default());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -306,7 +311,9 @@ mod tests {
                 .collect();
             let mut out = Vec::new();
             for t in tasks {
-                out.push(t.await.unwrap().unwrap());
+                let mut members = t.await.unwrap().unwrap();
+                assert_eq!(members.len(), 1, "one embedding per member");
+                out.push(members.remove(0));
             }
             out
         });
@@ -333,7 +340,7 @@ mod tests {
     #[test]
     fn types_are_thread_safe() {
         fn send_sync<T: Send + Sync>() {}
-        send_sync::<Encoder>();
+        send_sync::<EncoderEnsemble>();
         send_sync::<ModelHandle>();
         send_sync::<ModelError>();
     }
@@ -341,7 +348,7 @@ mod tests {
     #[test]
     fn full_queue_is_overloaded() {
         let handle = ModelHandle::start(
-            encoder(),
+            EncoderEnsemble::single(encoder()),
             BatcherConfig {
                 queue_capacity: 2,
                 max_batch_size: 1,

