@@ -71,18 +71,18 @@ impl LocalModel {
 /// weights when missing.
 pub fn load_members(config: &Config) -> anyhow::Result<(EncoderEnsemble, Vec<Heads>)> {
     let second = second_member(config)?;
+    let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
     let options = EncoderOptions {
         threads: model::threads_per_member(1 + usize::from(second.is_some())),
         ..encoder_options(config)
     };
-    let mut encoders = vec![load_encoder_with(config, options)?];
+    let load = |adapters: Option<&Adapters>| {
+        Encoder::load_with_adapters(&files.model, &files.tokenizer, options, adapters)
+    };
+    let mut encoders = vec![load(load_adapters(config)?.as_ref()).context("loading the encoder")?];
     let mut heads = vec![load_heads(config.model.heads_dir.as_deref())?];
     if let Some((adapters, second_heads)) = second {
-        let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
-        encoders.push(
-            Encoder::load_with_adapters(&files.model, &files.tokenizer, options, Some(&adapters))
-                .context("loading the ensemble's second encoder")?,
-        );
+        encoders.push(load(Some(&adapters)).context("loading the ensemble's second encoder")?);
         heads.push(second_heads);
     }
     Ok((EncoderEnsemble::new(encoders)?, heads))
@@ -135,14 +135,15 @@ fn builtin_second_member() -> anyhow::Result<Option<(Adapters, Heads)>> {
 /// this CPU unless `model.precision` says otherwise) with the configured
 /// adapters merged, fetching the base weights when missing.
 pub fn load_encoder(config: &Config) -> anyhow::Result<Encoder> {
-    load_encoder_with(config, encoder_options(config))
-}
-
-fn load_encoder_with(config: &Config, options: EncoderOptions) -> anyhow::Result<Encoder> {
     let files = model::ensure_model(&cache_dir(config)).context("fetching the model")?;
     let adapters = load_adapters(config)?;
-    Encoder::load_with_adapters(&files.model, &files.tokenizer, options, adapters.as_ref())
-        .context("loading the encoder")
+    Encoder::load_with_adapters(
+        &files.model,
+        &files.tokenizer,
+        encoder_options(config),
+        adapters.as_ref(),
+    )
+    .context("loading the encoder")
 }
 
 fn encoder_options(config: &Config) -> EncoderOptions {
