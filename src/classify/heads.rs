@@ -342,27 +342,21 @@ impl Heads {
         let outputs: Vec<HeadOutput> = members
             .iter()
             .zip(embeddings)
-            .map(|(heads, e)| match heads.try_predict_one(e) {
-                Ok(out) => out,
-                Err(err) => panic!("{err}"),
-            })
+            .map(|(heads, e)| heads.predict_one(e))
             .collect();
         HeadOutput::ensemble(&outputs)
     }
 
-    /// Classifies a batch of embeddings from the encoder.
+    /// Classifies one embedding from the encoder.
     ///
     /// # Panics
-    /// If an embedding does not have [`Heads::dim`] values: the encoder and
+    /// If the embedding does not have [`Heads::dim`] values: the encoder and
     /// the heads are built for one model, so that is a programming error.
-    pub fn predict(&self, embeddings: &[Vec<f32>]) -> Vec<HeadOutput> {
-        embeddings
-            .iter()
-            .map(|e| match self.try_predict_one(e) {
-                Ok(out) => out,
-                Err(err) => panic!("{err}"),
-            })
-            .collect()
+    pub fn predict_one(&self, embedding: &[f32]) -> HeadOutput {
+        match self.try_predict_one(embedding) {
+            Ok(out) => out,
+            Err(err) => panic!("{err}"),
+        }
     }
 }
 
@@ -514,8 +508,7 @@ pub(crate) mod tests {
 
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let embs: Vec<Vec<f32>> = (0..5).map(|_| random_embedding(&mut rng)).collect();
-        let out = back.predict(&embs);
-        assert_eq!(out.len(), 5);
+        let out: Vec<HeadOutput> = embs.iter().map(|e| back.predict_one(e)).collect();
         for o in &out {
             let s: f32 = o.sentiment.scores.values().sum();
             let i: f32 = o.intent.scores.values().sum();
@@ -624,7 +617,7 @@ pub(crate) mod tests {
         let alone: Vec<HeadOutput> = members
             .iter()
             .zip(&embeddings)
-            .map(|(h, e)| h.try_predict_one(e).unwrap())
+            .map(|(h, e)| h.predict_one(e))
             .collect();
         let mean = Heads::predict_members(&members, &embeddings);
         for s in Sentiment::ALL {

@@ -1,9 +1,10 @@
 //! Daemon-side runner for the encoder, after text-embeddings-inference's router.
 //!
-//! * The encoders (an [`EncoderEnsemble`]: one, or several fine-tunes whose
-//!   opinions are averaged) live on one dedicated OS thread (`replyd-e5`),
-//!   never on the tokio runtime; the encoder spreads each batch's forward
-//!   passes over the CPU cores itself.
+//! * The encoders (an [`EncoderEnsemble`]: one, or several fine-tunes of
+//!   the same base model) are driven from one dedicated OS thread
+//!   (`replyd-e5`), never from the tokio runtime; the ensemble runs its
+//!   members side by side, and each spreads its forward passes over its
+//!   share of the cores.
 //! * Requests go through a **bounded** queue (`queue_capacity`). When it is
 //!   full, [`ModelHandle::embed`] fails fast with [`ModelError::Overloaded`]
 //!   instead of waiting: the caller sheds load (or retries) and latency stays
@@ -294,7 +295,10 @@ mod tests {
             .iter()
             .map(|t| enc.embed(&[t]).unwrap().remove(0))
             .collect();
-        let handle = ModelHandle::start(EncoderEnsemble::single(enc), BatcherConfig::default());
+        let handle = ModelHandle::start(
+            EncoderEnsemble::new(vec![enc]).unwrap(),
+            BatcherConfig::default(),
+        );
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -348,7 +352,7 @@ mod tests {
     #[test]
     fn full_queue_is_overloaded() {
         let handle = ModelHandle::start(
-            EncoderEnsemble::single(encoder()),
+            EncoderEnsemble::new(vec![encoder()]).unwrap(),
             BatcherConfig {
                 queue_capacity: 2,
                 max_batch_size: 1,

@@ -54,12 +54,6 @@ impl EncoderEnsemble {
         Ok(EncoderEnsemble { members })
     }
 
-    pub fn single(encoder: Encoder) -> EncoderEnsemble {
-        EncoderEnsemble {
-            members: vec![encoder],
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.members.len()
     }
