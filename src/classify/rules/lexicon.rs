@@ -637,8 +637,23 @@ const INJECTION: &[RuleDef] = &[
                 "(ignore|disregard) (everything|anything|all|whatever) (above|before|previous|prior|earlier|said|written|you were told|you have been told|you've been told|i said)",
                 "(repeat|say) after me",
             ]),
-            (NL, &["(negeer|negeren|vergeet|vergeten|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)", "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij"]),
-            (DE, &["(ignoriere|ignorier|ignorieren|vergiss|vergessen|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)", "vergiss alles", "ignoriere alles"]),
+            // The imperative leads; the infinitive comes last ("alle vorige
+            // instructies negeren"), and only after the bot's own
+            // instructions: "jullie zijn vergeten de instructies mee te
+            // sturen" is a complaint about a missing manual.
+            (NL, &[
+                "(negeer|vergeet|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)",
+                "(je|jouw|uw|alle|al je|eerdere|vorige|bovenstaande|oorspronkelijke) .. (instructies|instructie|opdrachten|prompt|richtlijnen|programmering) (negeren|vergeten|omzeilen)",
+                "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij",
+            ]),
+            // Likewise: "ignorieren Sie" is the polite imperative, "Sie haben
+            // vergessen, die Anweisungen beizulegen" a complaint.
+            (DE, &[
+                "(ignoriere|ignorier|vergiss|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)",
+                "(ignorieren|vergessen|missachten) sie .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)",
+                "(deine|alle|vorherigen|bisherigen|obigen|vorigen|urspr*) .. (anweisungen|anweisung|instruktionen|vorgaben|prompt|richtlinien) (ignorieren|vergessen|missachten)",
+                "vergiss alles", "ignoriere alles",
+            ]),
             // Without accents the past participle is the imperative ("a
             // ignore mes consignes", "olvide las instrucciones"), so the
             // instructions must be the bot's: its own or the previous ones.
