@@ -380,6 +380,82 @@ both_backends!(
 );
 
 both_backends!(
+    a_comment_leads_answer_by_dm_joins_the_lead,
+    |backend| async move {
+        let meta = spawn(backend).await;
+        let sales = meta.app.token(Role::Sales).await;
+        // On Facebook the commenter's Messenger id is not their comment id.
+        let (author, psid) = ("701", "6100000000000701");
+        meta.graph.commented("1_lead", author);
+        meta.graph.messaging_id(author, psid);
+        let now = chrono::Utc::now().timestamp_millis();
+        meta.post_webhook(&json!({"object": "page", "entry": [{"id": FB, "time": now, "changes": [
+            comment(FB, "1_lead", author,
+                "Wij hebben een cadeauwinkel en zoeken een samenwerking: kunnen we wederverkoper worden?"),
+        ]}]}))
+        .await;
+        let done = meta.settled("1_lead").await;
+        let prequalify = done["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "prequalify")
+            .unwrap_or_else(|| panic!("no prequalify: {done}"));
+        assert_eq!(prequalify["status"], "sent", "{done}");
+        let (status, body) = meta.app.get_json(&sales, "/v1/leads").await;
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{body}");
+        let lead_id = items[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(items[0]["dm_author_id"], psid, "{body}");
+
+        // Someone else's DM with an address does not join it; the answer
+        // from the id the private reply reached does, with no lead words.
+        let dm = |sender: &str, mid: &str, text: &str| {
+            json!({"object": "page", "entry": [{"id": FB, "time": now, "messaging": [
+                {"sender": {"id": sender}, "recipient": {"id": FB}, "timestamp": now,
+                 "message": {"mid": mid, "text": text}}]}]})
+        };
+        meta.post_webhook(&dm(
+            "6100000000000999",
+            "m_stranger",
+            "Mijn adres is piet@voorbeeld.nl, waar blijft mijn pakket?",
+        ))
+        .await;
+        meta.settled("m_stranger").await;
+        meta.post_webhook(&dm(
+            psid,
+            "m_answer",
+            "Ons e-mailadres is inkoop@cadeauwinkel.nl, we hebben twee winkels in Utrecht.",
+        ))
+        .await;
+        let answer = meta.settled("m_answer").await;
+        let reasons = answer["decision"]["reasons"].to_string();
+        assert!(reasons.contains("follow-up of lead"), "{answer}");
+
+        let (status, body) = meta
+            .app
+            .get_json(&sales, &format!("/v1/leads/{lead_id}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["lead"]["email"], "inkoop@cadeauwinkel.nl", "{body}");
+        assert_eq!(body["lead"]["status"], "qualified", "{body}");
+        let texts: Vec<&str> = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(texts.len(), 2, "{body}");
+        assert!(texts.iter().any(|t| t.contains("inkoop@")), "{body}");
+        let (_, body) = meta.app.get_json(&sales, "/v1/leads").await;
+        assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
+        meta.graph.assert_all_valid();
+        meta.app.shutdown().await;
+    }
+);
+
+both_backends!(
     trolls_are_hidden_and_hate_is_deleted_and_blocked,
     |backend| async move {
         let meta = spawn(backend).await;

@@ -509,7 +509,10 @@ impl MetaConnector {
             .as_str()
             .or_else(|| answer["message_id"].as_str())
             .map(str::to_owned);
-        Ok(Sent::Delivered { external_ref })
+        Ok(Sent::Delivered {
+            external_ref,
+            recipient: answer["recipient_id"].as_str().map(str::to_owned),
+        })
     }
 
     /// Reads the platform back to learn whether an interrupted attempt
@@ -529,9 +532,10 @@ impl MetaConnector {
             item["from"]["id"].as_str() == Some(page.id.as_str())
                 && item[text_field].as_str().map(str::trim) == action.text.as_deref().map(str::trim)
         };
-        let found = |item: &Value| {
+        let found = |item: &Value, recipient: Option<&str>| {
             Some(Sent::Delivered {
                 external_ref: item["id"].as_str().map(str::to_owned),
+                recipient: recipient.map(str::to_owned),
             })
         };
         match op {
@@ -556,7 +560,7 @@ impl MetaConnector {
                 Ok(data
                     .into_iter()
                     .find(|r| ours(r, text_field))
-                    .and_then(found))
+                    .and_then(|r| found(r, None)))
             }
             Op::PrivateReply | Op::DmReply => {
                 let path = format!("{}/conversations", path_id("page id", &page.id)?);
@@ -581,7 +585,8 @@ impl MetaConnector {
                     .flat_map(|c| c["messages"]["data"].as_array().into_iter().flatten())
                     .filter(|m| graph_time_ms(&m["created_time"]).is_none_or(|at| at >= planned_at))
                     .find(|m| ours(m, "message"));
-                Ok(sent.and_then(found))
+                // Found in the conversation with the author, so it reached them.
+                Ok(sent.and_then(|m| found(m, Some(user))))
             }
             Op::Hide => {
                 let field = if instagram { "hidden" } else { "is_hidden" };
@@ -589,8 +594,12 @@ impl MetaConnector {
                 let state = self
                     .call(page, Method::GET, comment, &[("fields", field)], None)
                     .await?;
-                Ok((state[field].as_bool() == Some(true))
-                    .then_some(Sent::Delivered { external_ref: None }))
+                Ok(
+                    (state[field].as_bool() == Some(true)).then_some(Sent::Delivered {
+                        external_ref: None,
+                        recipient: None,
+                    }),
+                )
             }
             Op::Delete => {
                 let comment = path_id("comment id", &message.external_id)?;
@@ -602,7 +611,10 @@ impl MetaConnector {
                     // 100: the object does not exist (any more).
                     Err(GraphError::Api {
                         code: Some(100), ..
-                    }) => Ok(Some(Sent::Delivered { external_ref: None })),
+                    }) => Ok(Some(Sent::Delivered {
+                        external_ref: None,
+                        recipient: None,
+                    })),
                     Err(e) => Err(e.into()),
                 }
             }

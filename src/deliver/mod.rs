@@ -18,9 +18,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::BoxFuture;
-use crate::domain::{ActionId, ActionKind, ActionStatus, Platform, Stage};
+use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform, Stage};
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change, StoredAction};
+use crate::store::leads;
 use crate::store::messages::{self, StoredMessage};
 use crate::store::StoreError;
 use crate::worker::{BackgroundJob, JobError};
@@ -37,8 +38,14 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// What a connector reports after a successful send.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sent {
-    /// The platform accepted it; `external_ref` is its id for what was created.
-    Delivered { external_ref: Option<String> },
+    /// The platform accepted it; `external_ref` is its id for what was
+    /// created, `recipient` who a private message reached, by the id their
+    /// DMs will come from (Meta answers a private reply to a comment with
+    /// it, and on Facebook it is not the comment's author id).
+    Delivered {
+        external_ref: Option<String>,
+        recipient: Option<String>,
+    },
     /// Recorded only: no credentials for this platform.
     DryRun,
 }
@@ -263,7 +270,7 @@ impl BackgroundJob for DeliverAction {
             last_error: Some(error),
             ..Change::default()
         };
-        if finalize(&ctx, &action, ActionStatus::Failed, change).await? {
+        if finalize(&ctx, &action, ActionStatus::Failed, change, None).await? {
             metrics::counter!("replyd_actions_failed_total", "kind" => action.kind.as_str())
                 .increment(1);
         }
@@ -277,16 +284,30 @@ async fn finish(
     message: &StoredMessage,
     sent: Sent,
 ) -> Result<(), JobError> {
-    let (status, external_ref) = match &sent {
-        Sent::Delivered { external_ref } => (ActionStatus::Sent, external_ref.as_deref()),
-        Sent::DryRun => (ActionStatus::DryRun, None),
+    let (status, external_ref, recipient) = match &sent {
+        Sent::Delivered {
+            external_ref,
+            recipient,
+        } => (
+            ActionStatus::Sent,
+            external_ref.as_deref(),
+            recipient.as_deref(),
+        ),
+        Sent::DryRun => (ActionStatus::DryRun, None, None),
     };
     let change = Change {
         external_ref,
         sent: true,
         ..Change::default()
     };
-    if finalize(ctx, action, status, change).await? && action.kind == ActionKind::Acknowledge {
+    // Pre-qualifying a comment's lead opens a DM conversation with its
+    // author; their answers there belong to the lead.
+    let reached = recipient
+        .filter(|_| action.kind == ActionKind::Prequalify && message.kind != Kind::Dm)
+        .map(|recipient| (message, recipient));
+    if finalize(ctx, action, status, change, reached).await?
+        && action.kind == ActionKind::Acknowledge
+    {
         let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
         metrics::histogram!("replyd_ack_latency_seconds", "platform" => message.platform.to_string())
             .record(latency);
@@ -295,13 +316,14 @@ async fn finish(
 }
 
 /// Ends an action in a final status and, in the same transaction, marks its
-/// message done when nothing else is open; false if another worker got there
-/// first.
+/// message done when nothing else is open and records who a lead's private
+/// reply reached; false if another worker got there first.
 async fn finalize(
     ctx: &Ctx,
     action: &StoredAction,
     to: ActionStatus,
     change: Change<'_>,
+    reached: Option<(&StoredMessage, &str)>,
 ) -> Result<bool, JobError> {
     let open = [
         ActionStatus::Pending,
@@ -312,6 +334,9 @@ async fn finalize(
     let moved = actions::transition(&mut tx, &action.id, &open, to, change).await?;
     if moved {
         settle_message(&mut tx, &action.message_id).await?;
+        if let Some((message, recipient)) = reached {
+            leads::reached_in_private(&mut tx, &message.id, &message.platform, recipient).await?;
+        }
     }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     if moved {
@@ -384,7 +409,7 @@ async fn delivery_error(
                 last_error: Some(&message),
                 ..Change::default()
             };
-            finalize(ctx, action, ActionStatus::Skipped, change).await?;
+            finalize(ctx, action, ActionStatus::Skipped, change, None).await?;
             Ok(())
         }
     }

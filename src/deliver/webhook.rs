@@ -128,7 +128,10 @@ impl Connector for WebhookConnector {
                     .await
                     .ok()
                     .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned)));
-                return Ok(Sent::Delivered { external_ref });
+                return Ok(Sent::Delivered {
+                    external_ref,
+                    recipient: None,
+                });
             }
             let retry_after = crate::deliver::retry_after(response.headers());
             let message = format!("webhook answered {status}");

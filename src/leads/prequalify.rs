@@ -60,10 +60,12 @@ pub async fn prepare(
         now_ms() - cfg.window_ms(),
     )
     .await?;
-    // A follow-up is the author's message in the lead's conversation; any
-    // lead-like message of theirs joins the open lead instead of opening a
-    // second one.
-    let open_lead = open.filter(|lead| detection.is_lead || same_conversation(lead, message));
+    // A follow-up is the author's message in the lead's conversation, or
+    // their DM answering its private reply; any lead-like message of theirs
+    // joins the open lead instead of opening a second one.
+    let open_lead = open.filter(|lead| {
+        detection.is_lead || same_conversation(lead, message) || lead.answered_in_private(message)
+    });
     Ok(LeadStep {
         detection,
         open_lead,

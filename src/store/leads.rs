@@ -50,11 +50,24 @@ pub struct StoredLead {
     pub created_at: i64,
     pub updated_at: i64,
     pub handed_off_at: Option<i64>,
+    /// Who the private reply that pre-qualified a comment's lead reached,
+    /// by their messaging id: their DMs are the lead's conversation too.
+    pub dm_author_id: Option<String>,
+}
+
+impl StoredLead {
+    /// A DM from the person the lead's private reply reached: their answer
+    /// to the pre-qualifying questions.
+    pub fn answered_in_private(&self, message: &StoredMessage) -> bool {
+        message.kind == Kind::Dm
+            && message.platform == self.platform
+            && self.dm_author_id.as_deref() == Some(message.author.id.as_str())
+    }
 }
 
 const LEAD_COLUMNS: &str = "id, platform, author_id, author_name, message_id, thread_id, kind, \
      lang, score, reasons, status, owner, notes, email, website, created_at, updated_at, \
-     handed_off_at";
+     handed_off_at, dm_key";
 
 fn lead_from_row(row: &AnyRow) -> Result<StoredLead, StoreError> {
     Ok(StoredLead {
@@ -82,6 +95,9 @@ fn lead_from_row(row: &AnyRow) -> Result<StoredLead, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         handed_off_at: row.try_get("handed_off_at")?,
+        dm_author_id: row
+            .try_get::<Option<String>, _>("dm_key")?
+            .and_then(|key| key.split_once(':').map(|(_, id)| id.to_owned())),
     })
 }
 
@@ -89,7 +105,9 @@ fn open_key(platform: &Platform, author_id: &str) -> String {
     format!("{platform}:{author_id}")
 }
 
-/// The author's open lead on `platform` created at or after `since`, if any.
+/// The author's open lead on `platform` created at or after `since`, if any:
+/// theirs, or one whose private reply reached them under this id (the
+/// newer, should both exist).
 pub async fn find_open(
     conn: &mut AnyConnection,
     platform: &Platform,
@@ -97,7 +115,8 @@ pub async fn find_open(
     since: i64,
 ) -> Result<Option<StoredLead>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE open_key = $1 AND created_at >= $2"
+        "SELECT {LEAD_COLUMNS} FROM leads WHERE (open_key = $1 OR dm_key = $1) \
+         AND open_key IS NOT NULL AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
     .bind(open_key(platform, author_id))
     .bind(since)
@@ -147,6 +166,24 @@ pub async fn insert(
     .await?;
     attach(conn, &id, lead.message_id).await?;
     Ok(id)
+}
+
+/// Records who the private reply pre-qualifying the lead found in
+/// `message_id` reached (`recipient`, their messaging id), while the lead is
+/// still open. Returns whether a lead took it.
+pub async fn reached_in_private(
+    conn: &mut AnyConnection,
+    message_id: &MessageId,
+    platform: &Platform,
+    recipient: &str,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE leads SET dm_key = $1 WHERE message_id = $2 AND open_key IS NOT NULL")
+            .bind(open_key(platform, recipient))
+            .bind(message_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Adds a message to a lead; attaching twice is a no-op.

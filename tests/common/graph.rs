@@ -98,6 +98,8 @@ struct State {
     messages: HashMap<(String, String), Vec<(String, String, DateTime<Utc>)>>,
     /// Comment id → its author, for comments a test announced.
     authors: HashMap<String, String>,
+    /// Comment author id → the id their DMs come from, where they differ.
+    messaging_ids: HashMap<String, String>,
     hidden: HashSet<String>,
     deleted: HashSet<String>,
     blocked: Vec<(String, Value)>,
@@ -209,6 +211,17 @@ impl FakeGraph {
             .unwrap()
             .authors
             .insert(comment.into(), author.into());
+    }
+
+    /// Gives a comment author another id in Messenger, as Facebook does (a
+    /// page-scoped id): private replies to their comments reach that id,
+    /// and the Send API answers with it.
+    pub fn messaging_id(&self, author: &str, psid: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .messaging_ids
+            .insert(author.into(), psid.into());
     }
 
     /// A message the page sent `user` `ago`, before the test began.
@@ -441,7 +454,7 @@ impl FakeGraph {
                     // As on Meta, a private reply opens the conversation
                     // with the comment's author, where it can be read back.
                     match state.authors.get(comment) {
-                        Some(author) => author.clone(),
+                        Some(author) => state.messaging_ids.get(author).unwrap_or(author).clone(),
                         None => format!("comment:{comment}"),
                     }
                 } else if let Some(id) = body["recipient"]["id"].as_str() {
