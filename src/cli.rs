@@ -318,9 +318,13 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
         LeadsCommand::Eval { file, mistakes } => {
             let rules = std::sync::Arc::new(crate::classify::rules::Rules::new(&config.rules)?);
             let classifier = crate::startup::build_classifier(&config, rules).await?;
-            let report =
-                crate::leads::eval::evaluate(&file, classifier.as_ref(), config.leads.min_score)
-                    .await?;
+            let report = crate::leads::eval::evaluate(
+                &file,
+                classifier.as_ref(),
+                config.leads.min_score,
+                &config.leads.own_handles,
+            )
+            .await?;
             if mistakes {
                 for m in &report.mistakes {
                     let what = if m.expected { "missed" } else { "false lead" };

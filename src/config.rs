@@ -527,6 +527,10 @@ pub struct LeadsConfig {
     pub questions: Vec<String>,
     /// Sales destinations every qualified lead is handed to.
     pub webhooks: Vec<LeadWebhookConfig>,
+    /// The brand's own @handles: a message opening by tagging one is
+    /// addressed to the brand, while tagging anyone else counts against a
+    /// lead ("@jan you should stock these").
+    pub own_handles: Vec<String>,
 }
 
 impl Default for LeadsConfig {
@@ -539,6 +543,7 @@ impl Default for LeadsConfig {
                 .map(String::from)
                 .to_vec(),
             webhooks: Vec::new(),
+            own_handles: Vec::new(),
         }
     }
 }

@@ -56,7 +56,6 @@ struct Cues {
     proposal: Regex,
     existing: Regex,
     personal: Regex,
-    tagged: Regex,
 }
 
 static CUES: LazyLock<Cues> = LazyLock::new(|| {
@@ -68,12 +67,13 @@ static CUES: LazyLock<Cues> = LazyLock::new(|| {
         proposal: compile("lead.proposal", lexicon::PROPOSAL),
         existing: compile("lead.existing", lexicon::EXISTING),
         personal: compile("lead.personal", lexicon::PERSONAL),
-        tagged: compile("lead.tagged", lexicon::TAGGED),
     }
 });
 
 /// Scores `text` with its classification; a lead at or above `min_score`.
-pub fn detect(text: &str, c: &Classification, min_score: f64) -> Detection {
+/// `own_handles` are the brand's own @handles: a message opening by tagging
+/// one is addressed to the brand.
+pub fn detect(text: &str, c: &Classification, min_score: f64, own_handles: &[String]) -> Detection {
     let mut reasons = Vec::new();
     let veto = |reason: &str| Detection {
         is_lead: false,
@@ -125,8 +125,8 @@ pub fn detect(text: &str, c: &Classification, min_score: f64) -> Detection {
     if let Some(m) = cue(&cues.personal) {
         add(PERSONAL, format!("buying for oneself: `{m}`"));
     }
-    if let Some(m) = cue(&cues.tagged) {
-        add(TAGGED, format!("addressed to someone else: `{m}`"));
+    if let Some(tag) = someone_else_tagged(&norm, own_handles) {
+        add(TAGGED, format!("addressed to someone else: `{tag}`"));
     }
     if negated {
         add(NEGATED, "a collaboration keyword is negated".to_owned());
@@ -142,6 +142,22 @@ pub fn detect(text: &str, c: &Classification, min_score: f64) -> Detection {
     }
 }
 
+/// The first of the @handles the (normalised) message opens with that is
+/// not the brand's own: "@jan you should stock these" is a tip to a friend,
+/// "@fietsie we'd like to stock your bikes" a lead.
+fn someone_else_tagged<'t>(norm: &'t str, own_handles: &[String]) -> Option<&'t str> {
+    let handle_end = |c: char| !(c.is_ascii_alphanumeric() || c == '_');
+    norm.split_whitespace()
+        .take_while(|word| word.starts_with('@'))
+        .map(|word| word.trim_end_matches(handle_end))
+        .filter(|tag| tag.len() > 1)
+        .find(|tag| {
+            !own_handles
+                .iter()
+                .any(|own| normalize(own.trim_start_matches('@')) == tag[1..])
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +171,7 @@ mod tests {
     }
 
     fn is_lead(text: &str) -> bool {
-        detect(text, &classify(text), 0.5).is_lead
+        detect(text, &classify(text), 0.5, &[]).is_lead
     }
 
     #[test]
@@ -175,7 +191,7 @@ mod tests {
             "Collab? I'm a creator (40k) and love your mugs",
             "Sponsordeal voor ons korfbaltoernooi, interesse?",
         ] {
-            assert!(is_lead(text), "{text}: {:?}", detect(text, &classify(text), 0.5));
+            assert!(is_lead(text), "{text}: {:?}", detect(text, &classify(text), 0.5, &[]));
         }
     }
 
@@ -199,7 +215,7 @@ mod tests {
             assert!(
                 !is_lead(text),
                 "{text}: {:?}",
-                detect(text, &classify(text), 0.5)
+                detect(text, &classify(text), 0.5, &[])
             );
         }
     }
@@ -207,7 +223,7 @@ mod tests {
     #[test]
     fn reasons_name_the_keyword_and_the_model() {
         let text = "Wij hebben een winkel en zoeken een samenwerking";
-        let d = detect(text, &classify(text), 0.5);
+        let d = detect(text, &classify(text), 0.5, &[]);
         assert!(d.is_lead);
         assert!(
             d.reasons.iter().any(|r| r.contains("samenwerking")),
@@ -215,7 +231,31 @@ mod tests {
         );
         assert!(d.reasons.iter().any(|r| r.contains("p(lead)")), "{d:?}");
         let spam = "Collab? DM us to promote your page";
-        let d = detect(spam, &classify(spam), 0.5);
+        let d = detect(spam, &classify(spam), 0.5, &[]);
         assert!(d.reasons[0].contains("spam"), "{d:?}");
+    }
+
+    #[test]
+    fn a_tag_of_the_brand_itself_does_not_count_against_a_lead() {
+        let own = ["@Fietsie".to_owned(), "fietsie.nl".to_owned()];
+        let text = "@fietsie, wij hebben een winkel en zoeken een samenwerking";
+        let tagged = |text: &str, own: &[String]| {
+            detect(text, &classify(text), 0.5, own)
+                .reasons
+                .into_iter()
+                .find(|r| r.contains("addressed to someone else"))
+        };
+        assert_eq!(tagged(text, &own), None);
+        assert!(detect(text, &classify(text), 0.5, &own).is_lead);
+        assert_eq!(
+            tagged("@fietsie.nl wij zoeken een samenwerking", &own),
+            None
+        );
+        // Unconfigured, the brand is someone else too.
+        assert!(tagged(text, &[]).unwrap().contains("`@fietsie`"));
+        // The brand tagged beside a friend: the friend counts.
+        let both = "@fietsie @jan_b jullie moeten echt gaan samenwerken";
+        assert!(tagged(both, &own).unwrap().contains("`@jan_b`"));
+        assert_eq!(tagged("Wij zoeken een samenwerking @jan", &own), None);
     }
 }

@@ -88,6 +88,7 @@ pub async fn evaluate(
     path: &Path,
     classifier: &dyn Classifier,
     min_score: f64,
+    own_handles: &[String],
 ) -> Result<Report, EvalError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
@@ -116,7 +117,7 @@ pub async fn evaluate(
                 line: i + 1,
                 message: e.to_string(),
             })?;
-        let detection = detect(&row.text, &c, min_score);
+        let detection = detect(&row.text, &c, min_score, own_handles);
         let predicted = detection.is_lead;
         report.total.add(row.lead, predicted);
         report
@@ -147,7 +148,7 @@ mod tests {
     async fn heldout_precision_and_recall() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/data/leads_heldout.jsonl");
         let classifier = RulesClassifier::new(Arc::new(Rules::builtin()));
-        let report = evaluate(&path, &classifier, 0.5).await.unwrap();
+        let report = evaluate(&path, &classifier, 0.5, &[]).await.unwrap();
         for m in &report.mistakes {
             let what = if m.expected { "MISSED" } else { "FALSE " };
             eprintln!("{what} {} {:?}", m.text, m.detection.reasons);

@@ -119,7 +119,3 @@ pub(super) const PERSONAL: &[&str] = &[
     "(my|mijn) (personal|persoonlijk*|prive) ",
     "(give me|geef me) free",
 ];
-
-/// The message opens by tagging someone else: a friend told to go and sell
-/// the brand's products is not the brand's lead.
-pub(super) const TAGGED: &[&str] = &["re:^@[0-9a-z_.]+"];

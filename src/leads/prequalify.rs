@@ -42,7 +42,7 @@ pub async fn prepare(
     message: &StoredMessage,
     c: &Classification,
 ) -> Result<LeadStep, StoreError> {
-    let detection = detect(&message.text, c, cfg.min_score);
+    let detection = detect(&message.text, c, cfg.min_score, &cfg.own_handles);
     let contact = Contact::find(&message.text);
     if !cfg.enabled {
         return Ok(LeadStep {
