@@ -200,12 +200,24 @@ struct IgMedia {
     media_product_type: Option<String>,
 }
 
-/// One `messaging` event; only those carrying a message are read.
+/// One `messaging` event; only those carrying a message or a postback are
+/// read.
 #[derive(Debug, Deserialize)]
 struct MessagingEvent {
     sender: IdOnly,
     timestamp: Option<i64>,
     message: Option<MessengerMessage>,
+    postback: Option<Postback>,
+}
+
+/// A tap on a button the page offered: Instagram's ice breakers and
+/// Messenger's conversation starters and "Get Started" arrive this way, with
+/// the question the person chose as the title.
+#[derive(Debug, Deserialize)]
+struct Postback {
+    mid: Option<String>,
+    title: Option<String>,
+    payload: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,21 +416,49 @@ fn messaging_event(
     event: &Value,
 ) -> Result<Option<NewMessage>, serde_json::Error> {
     let event = MessagingEvent::deserialize(event)?;
-    // Deliveries, reads, reactions, postbacks: nothing to answer.
-    let Some(message) = event.message else {
-        return Ok(None);
-    };
-    if message.is_echo || message.is_deleted || event.sender.id == entry.id {
+    if event.sender.id == entry.id {
         return Ok(None);
     }
-    let Some(text) = usable_text(message.text) else {
-        tracing::debug!(mid = %message.mid, "message without text (an attachment); ignored");
-        return Ok(None);
+    let object = if platform == MetaPlatform::Facebook {
+        "page"
+    } else {
+        "instagram"
+    };
+    let (external_id, text, meta) = match (event.message, event.postback) {
+        (Some(message), _) => {
+            if message.is_echo || message.is_deleted {
+                return Ok(None);
+            }
+            let Some(text) = usable_text(message.text) else {
+                tracing::debug!(mid = %message.mid, "message without text (an attachment); ignored");
+                return Ok(None);
+            };
+            let meta =
+                json!({"object": object, "field": "messaging", "reply_to": message.reply_to});
+            (message.mid, text, meta)
+        }
+        (None, Some(postback)) => {
+            let Some(text) = usable_text(postback.title) else {
+                return Ok(None);
+            };
+            // Older postbacks carry no mid: the sender and the moment name
+            // the tap as well, and stay the same when Meta redelivers it.
+            let external_id = postback.mid.unwrap_or_else(|| {
+                let at = event.timestamp.or(entry.time).unwrap_or_default();
+                format!("postback:{}:{at}", event.sender.id)
+            });
+            let meta = json!({
+                "object": object, "field": "messaging_postbacks", "payload": postback.payload,
+            });
+            (external_id, text, meta)
+        }
+        // Deliveries, reads, reactions: nothing to answer.
+        (None, None) => return Ok(None),
     };
     Ok(Some(NewMessage {
         platform: platform.platform(),
         kind: Kind::Dm,
-        external_id: message.mid,
+        external_id,
         // The sender's id is scoped to the page: with the page it names the
         // conversation, which webhooks do not otherwise identify.
         thread_id: Some(event.sender.id.clone()),
@@ -432,11 +472,7 @@ fn messaging_event(
         text,
         lang: None,
         url: None,
-        meta: json!({
-            "object": if platform == MetaPlatform::Facebook { "page" } else { "instagram" },
-            "field": "messaging",
-            "reply_to": message.reply_to,
-        }),
+        meta,
         created_at: event.timestamp.or(entry.time).map(to_ms),
         source: "meta",
     }))
@@ -552,6 +588,30 @@ mod tests {
         assert_eq!(messages[0].external_id, "m2");
         assert_eq!(messages[0].kind, Kind::Dm);
         assert_eq!(messages[0].thread_id.as_deref(), Some("55"));
+    }
+
+    #[test]
+    fn a_tapped_ice_breaker_is_a_dm_with_its_title() {
+        let messages = parse(
+            json!({"object": "instagram", "entry": [{"id": "17841", "time": 5, "messaging": [
+                {"sender": {"id": "55"}, "recipient": {"id": "17841"}, "timestamp": 1_760_000_000_000_i64,
+                 "postback": {"mid": "m3", "title": "Wanneer zijn jullie open?", "payload": "HOURS"}},
+                {"sender": {"id": "56"}, "recipient": {"id": "17841"}, "timestamp": 1_760_000_000_001_i64,
+                 "postback": {"title": "Get Started", "payload": "GET_STARTED"}},
+                {"sender": {"id": "57"}, "recipient": {"id": "17841"}, "timestamp": 3,
+                 "postback": {"mid": "m4", "payload": "NO_TITLE"}}
+            ]}]}),
+        );
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        let (hours, start) = (&messages[0], &messages[1]);
+        assert_eq!(hours.kind, Kind::Dm);
+        assert_eq!(hours.external_id, "m3");
+        assert_eq!(hours.text, "Wanneer zijn jullie open?");
+        assert_eq!(hours.thread_id.as_deref(), Some("55"));
+        assert_eq!(hours.meta["field"], "messaging_postbacks");
+        assert_eq!(hours.meta["payload"], "HOURS");
+        assert_eq!(start.external_id, "postback:56:1760000000001");
+        assert_eq!(start.text, "Get Started");
     }
 
     #[test]
