@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::BoxFuture;
-use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform, Stage};
+use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, MessageId, Platform, Stage};
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change, StoredAction};
 use crate::store::leads;
@@ -304,7 +304,7 @@ async fn finish(
     // author; their answers there belong to the lead.
     let reached = recipient
         .filter(|_| action.kind == ActionKind::Prequalify && message.kind != Kind::Dm)
-        .map(|recipient| (message, recipient));
+        .map(|recipient| (&message.id, recipient));
     if finalize(ctx, action, status, change, reached).await?
         && action.kind == ActionKind::Acknowledge
     {
@@ -323,7 +323,7 @@ async fn finalize(
     action: &StoredAction,
     to: ActionStatus,
     change: Change<'_>,
-    reached: Option<(&StoredMessage, &str)>,
+    reached: Option<(&MessageId, &str)>,
 ) -> Result<bool, JobError> {
     let open = [
         ActionStatus::Pending,
@@ -334,8 +334,8 @@ async fn finalize(
     let moved = actions::transition(&mut tx, &action.id, &open, to, change).await?;
     if moved {
         settle_message(&mut tx, &action.message_id).await?;
-        if let Some((message, recipient)) = reached {
-            leads::reached_in_private(&mut tx, &message.id, &message.platform, recipient).await?;
+        if let Some((message_id, recipient)) = reached {
+            leads::reached_in_private(&mut tx, message_id, recipient).await?;
         }
     }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
@@ -349,7 +349,7 @@ async fn finalize(
 /// Marks the message done once none of its actions can still change.
 pub async fn settle_message(
     conn: &mut crate::store::AnyConnection,
-    message_id: &crate::domain::MessageId,
+    message_id: &MessageId,
 ) -> Result<(), StoreError> {
     messages::lock(conn, message_id).await?;
     if actions::all_settled(conn, message_id).await? {

@@ -67,7 +67,7 @@ impl StoredLead {
 
 const LEAD_COLUMNS: &str = "id, platform, author_id, author_name, message_id, thread_id, kind, \
      lang, score, reasons, status, owner, notes, email, website, created_at, updated_at, \
-     handed_off_at, dm_key";
+     handed_off_at, dm_author_id";
 
 fn lead_from_row(row: &AnyRow) -> Result<StoredLead, StoreError> {
     Ok(StoredLead {
@@ -95,9 +95,7 @@ fn lead_from_row(row: &AnyRow) -> Result<StoredLead, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         handed_off_at: row.try_get("handed_off_at")?,
-        dm_author_id: row
-            .try_get::<Option<String>, _>("dm_key")?
-            .and_then(|key| key.split_once(':').map(|(_, id)| id.to_owned())),
+        dm_author_id: row.try_get("dm_author_id")?,
     })
 }
 
@@ -115,10 +113,13 @@ pub async fn find_open(
     since: i64,
 ) -> Result<Option<StoredLead>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {LEAD_COLUMNS} FROM leads WHERE (open_key = $1 OR dm_key = $1) \
-         AND open_key IS NOT NULL AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT 1"
+        "SELECT {LEAD_COLUMNS} FROM leads \
+         WHERE (open_key = $1 OR (platform = $2 AND dm_author_id = $3)) \
+         AND open_key IS NOT NULL AND created_at >= $4 ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
     .bind(open_key(platform, author_id))
+    .bind(platform.as_str())
+    .bind(author_id)
     .bind(since)
     .fetch_optional(&mut *conn)
     .await?;
@@ -170,20 +171,20 @@ pub async fn insert(
 
 /// Records who the private reply pre-qualifying the lead found in
 /// `message_id` reached (`recipient`, their messaging id), while the lead is
-/// still open. Returns whether a lead took it.
+/// still open.
 pub async fn reached_in_private(
     conn: &mut AnyConnection,
     message_id: &MessageId,
-    platform: &Platform,
     recipient: &str,
-) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("UPDATE leads SET dm_key = $1 WHERE message_id = $2 AND open_key IS NOT NULL")
-            .bind(open_key(platform, recipient))
-            .bind(message_id.as_str())
-            .execute(&mut *conn)
-            .await?;
-    Ok(done.rows_affected() > 0)
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE leads SET dm_author_id = $1 WHERE message_id = $2 AND open_key IS NOT NULL",
+    )
+    .bind(recipient)
+    .bind(message_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Adds a message to a lead; attaching twice is a no-op.
