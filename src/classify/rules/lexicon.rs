@@ -643,7 +643,10 @@ const INJECTION: &[RuleDef] = &[
             // sturen" is a complaint about a missing manual.
             (NL, &[
                 "(negeer|vergeet|omzeil) .. (instructies|instructie|opdrachten|regels|prompt|richtlijnen|programmering)",
-                "(je|jouw|uw|alle|al je|eerdere|vorige|bovenstaande|oorspronkelijke) .. (instructies|instructie|opdrachten|prompt|richtlijnen|programmering) (negeren|vergeten|omzeilen)",
+                "(je|jouw|uw|alle|al je|eerdere|vorige|bovenstaande|oorspronkelijke) .. (instructies|instructie|opdrachten|prompt|richtlijnen|programmering) (negeren|omzeilen)",
+                // Customers forget instructions too ("ik ben alle instructies
+                // vergeten"): forgetting counts only for the bot's own.
+                "(je|jouw|al je|eerdere|vorige|bovenstaande|oorspronkelijke) .. (instructies|instructie|opdrachten|prompt|richtlijnen|programmering) vergeten",
                 "vergeet alles", "negeer alles", "zeg (me )?na( mij)?:", "zeg na mij",
             ]),
             // Likewise: "ignorieren Sie" is the polite imperative, "Sie haben
@@ -651,7 +654,8 @@ const INJECTION: &[RuleDef] = &[
             (DE, &[
                 "(ignoriere|ignorier|vergiss|missachte) .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)",
                 "(ignorieren|vergessen|missachten) sie .. (anweisungen|anweisung|instruktionen|regeln|vorgaben|prompt|richtlinien)",
-                "(deine|alle|vorherigen|bisherigen|obigen|vorigen|urspr*) .. (anweisungen|anweisung|instruktionen|vorgaben|prompt|richtlinien) (ignorieren|vergessen|missachten)",
+                "(deine|alle|vorherigen|bisherigen|obigen|vorigen|urspr*) .. (anweisungen|anweisung|instruktionen|vorgaben|prompt|richtlinien) (ignorieren|missachten)",
+                "(deine|vorherigen|bisherigen|obigen|vorigen|urspr*) .. (anweisungen|anweisung|instruktionen|vorgaben|prompt|richtlinien) vergessen",
                 "vergiss alles", "ignoriere alles",
             ]),
             // Without accents the past participle is the imperative ("a
