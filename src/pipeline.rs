@@ -138,7 +138,7 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     };
     let mut plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);
     let lead = leads::prepare(&ctx.db, &ctx.config.leads, message, &classification).await?;
-    leads::shape_plan(&mut plan, &lead, message.kind);
+    leads::shape_plan(&mut plan, &lead, message.kind, &classification);
 
     let mut planned = Vec::with_capacity(plan.proposals.len());
     for proposal in &plan.proposals {

@@ -330,6 +330,62 @@ async fn trolls_are_hidden_not_answered() {
 }
 
 #[tokio::test]
+async fn removing_a_lawyers_a_journalists_or_a_person_in_crisiss_words_is_a_persons_call() {
+    // A troll's words with such a flag are not hidden or ignored unseen: a
+    // draft waits for a person instead.
+    for (flag, reason) in [
+        (Flag::SelfHarm, "self-harm"),
+        (Flag::Legal, "legal threat"),
+        (Flag::Press, "press enquiry"),
+    ] {
+        let out = run(
+            "lol ik spring zo van de brug, jullie app is kut",
+            Kind::Comment,
+            classification(Intent::Troll, Sentiment::Negative, Lang::Nl, &[flag]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{flag:?}");
+        let ack = &out.actions[0];
+        assert_eq!(ack.1, ActionStatus::Held);
+        assert!(ack.3.iter().any(|h| h.contains(reason)), "{:?}", ack.3);
+    }
+    // Hate or spam with such a flag is still removed, once a person agrees.
+    let out = run(
+        "…",
+        Kind::Comment,
+        classification(
+            Intent::Spam,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Spam, Flag::Press],
+        ),
+    )
+    .await;
+    assert_eq!(out.kinds(), vec![ActionKind::Delete, ActionKind::Block]);
+    for action in &out.actions {
+        assert_eq!(action.1, ActionStatus::Held, "{:?}", action.0);
+        assert!(
+            action.3.iter().any(|h| h.contains("press enquiry")),
+            "{:?}",
+            action.3
+        );
+    }
+    // Exposed personal data is removed at once, as the playbook says.
+    let out = run(
+        "…",
+        Kind::Comment,
+        classification(
+            Intent::Spam,
+            Sentiment::Negative,
+            Lang::En,
+            &[Flag::Spam, Flag::Pii],
+        ),
+    )
+    .await;
+    assert!(out.actions.iter().all(|a| a.1 == ActionStatus::Pending));
+}
+
+#[tokio::test]
 async fn hate_and_spam_are_deleted_and_the_author_blocked() {
     for (intent, flags, lang) in [
         (Intent::Other, vec![Flag::Hate], Lang::Nl),

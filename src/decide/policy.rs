@@ -26,12 +26,12 @@ use crate::config::{PolicyConfig, TrollAction};
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
 use crate::draft::facts::Facts;
 
-use super::risk::RISKY_FLAGS;
+use super::risk::{is_risky, removal_needs_a_person};
 use super::{Plan, Proposal, Subject};
 
-fn risky(c: &Classification) -> bool {
-    RISKY_FLAGS.iter().any(|(flag, _)| c.has_flag(*flag))
-}
+/// The goal of `acknowledge.other`, which the lead step also falls back to.
+pub(crate) const ACKNOWLEDGE_OTHER_GOAL: &str =
+    "thank the customer for the message and say the team will get back to them";
 
 /// Delete (where the platform lets replyd) and block, each held for a
 /// person with `hold` when given.
@@ -86,7 +86,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             } else {
                 format!(" (also {})", also.join(", "))
             },
-            if hide { "hidden now, " } else { "" }
+            if hide { "hide at once, " } else { "" }
         ));
         let mut proposals = Vec::new();
         if hide {
@@ -103,7 +103,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
         return Plan {
             summary: format!(
                 "threat: {}delete and block held for review",
-                if hide { "hidden, " } else { "" }
+                if hide { "hide, " } else { "" }
             ),
             reasons,
             proposals,
@@ -117,7 +117,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             "spam or scam"
         };
         reasons.push(format!(
-            "{why}: removed, author blocked, recorded for reporting"
+            "{why}: remove, block the author, record for reporting"
         ));
         return Plan {
             summary: format!("{why}: delete and block"),
@@ -142,11 +142,16 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             record: Some("moderation.hate"),
         };
     }
-    if intent == Intent::Troll {
+    // A troll's words that also threaten legal steps, come from the press
+    // or speak of self-harm are not waved away unseen: they are answered
+    // as `other`, which holds the draft for a person.
+    if intent == Intent::Troll && removal_needs_a_person(c) {
+        reasons.push("troll words with a flag a person must see: held, not hidden".into());
+    } else if intent == Intent::Troll {
         let hide = cfg.troll_action(subject.platform) == TrollAction::Hide && kind == Kind::Comment;
         reasons.push(format!(
             "troll: not fed, {}",
-            if hide { "hidden" } else { "ignored" }
+            if hide { "hide" } else { "ignored" }
         ));
         return Plan {
             summary: format!("troll: {}", if hide { "hide" } else { "ignore" }),
@@ -286,7 +291,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             None,
         ),
         // A risky comment is never left unseen: a draft waits for a person.
-        Intent::Other if (kind == Kind::Comment || kind == Kind::Mention) && !risky(c) => {
+        Intent::Other if (kind == Kind::Comment || kind == Kind::Mention) && !is_risky(c) => {
             return Plan {
                 summary: "other: no reply needed".into(),
                 reasons,
@@ -294,16 +299,16 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
                 record: None,
             };
         }
-        Intent::Other => (
+        Intent::Other | Intent::Troll => (
             "other: acknowledge",
             vec![ack(
                 "acknowledge.other",
-                "thank the customer for the message and say the team will get back to them",
+                ACKNOWLEDGE_OTHER_GOAL,
                 "a message that deserves an answer",
             )],
             None,
         ),
-        Intent::Troll | Intent::Spam => unreachable!("handled above"),
+        Intent::Spam => unreachable!("handled above"),
     };
     let mut proposals = proposals;
     if intent == Intent::Praise && c.sentiment.label == Sentiment::Negative {

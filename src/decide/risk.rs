@@ -17,6 +17,29 @@ pub(crate) const RISKY_FLAGS: &[(Flag, &str)] = &[
     (Flag::Injection, "prompt-injection attempt"),
 ];
 
+/// Flags that make a message's removal a person's call: hiding or deleting
+/// a lawyer's, a journalist's or a person in crisis's words out of sight
+/// makes things worse, whatever else the message is. A threat has its own
+/// row in the playbook; exposed personal data is removed at once on purpose.
+pub(crate) const REMOVAL_NEEDS_A_PERSON: &[(Flag, &str)] = &[
+    (Flag::Legal, "legal threat"),
+    (Flag::SelfHarm, "self-harm"),
+    (Flag::Press, "press enquiry"),
+];
+
+/// Whether the message carries any flag that keeps replyd's words from
+/// going out alone.
+pub(crate) fn is_risky(c: &Classification) -> bool {
+    RISKY_FLAGS.iter().any(|(flag, _)| c.has_flag(*flag))
+}
+
+/// Whether removing (or ignoring) the message is a person's call.
+pub(crate) fn removal_needs_a_person(c: &Classification) -> bool {
+    REMOVAL_NEEDS_A_PERSON
+        .iter()
+        .any(|(flag, _)| c.has_flag(*flag))
+}
+
 /// "Strongly negative": the model is this sure of negative sentiment.
 const STRONGLY_NEGATIVE: f32 = 0.8;
 
@@ -48,6 +71,13 @@ pub fn gate(
                 ));
             }
         }
+    } else {
+        held.extend(
+            REMOVAL_NEEDS_A_PERSON
+                .iter()
+                .filter(|(flag, _)| c.has_flag(*flag))
+                .map(|(_, why)| format!("{why}: a person sees it before it is removed")),
+        );
     }
     if c.intent.confidence() < cfg.min_confidence {
         held.push(format!(

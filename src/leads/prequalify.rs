@@ -10,6 +10,8 @@ use regex::Regex;
 use super::detect::{detect, Detection};
 use super::handoff;
 use crate::config::LeadsConfig;
+use crate::decide::policy::ACKNOWLEDGE_OTHER_GOAL;
+use crate::decide::risk::is_risky;
 use crate::decide::{Plan, Proposal};
 use crate::domain::{ActionKind, Classification, Kind, LeadStatus};
 use crate::store::leads::{self, NewLead, StoredLead};
@@ -103,7 +105,7 @@ fn prequalify_proposal(kind: Kind) -> Proposal {
 /// answered privately: they keep the public acknowledgement and the lead
 /// waits for sales as `new`. A message the playbook took for a lead but
 /// detection did not is answered as `other`.
-pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind) {
+pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind, c: &Classification) {
     if !step.enabled {
         return;
     }
@@ -167,12 +169,20 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind) {
         }
     }
     if playbook_saw_lead {
-        if matches!(kind, Kind::Comment | Kind::Mention) && step.open_lead.is_none() {
+        // As `other`, a plain comment is left be, but a risky one keeps a
+        // draft, which the risk gate holds for a person.
+        let left_be = matches!(kind, Kind::Comment | Kind::Mention)
+            && step.open_lead.is_none()
+            && !is_risky(c);
+        if left_be {
             plan.proposals.retain(|p| !lead_ack(p));
+            plan.summary = "other: no reply needed".into();
         } else {
             for p in plan.proposals.iter_mut().filter(|p| lead_ack(p)) {
                 p.template = Some("acknowledge.other");
+                p.goal = ACKNOWLEDGE_OTHER_GOAL;
             }
+            plan.summary = "other: acknowledge".into();
         }
     }
 }
@@ -311,6 +321,7 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Flag, Intent, Lang, Scored, Sentiment, Toxicity};
 
     fn new_lead() -> LeadStep {
         LeadStep {
@@ -355,7 +366,7 @@ mod tests {
     fn a_complaint_that_is_also_a_lead_keeps_its_apology_and_sales_waits() {
         for kind in [Kind::Comment, Kind::Dm] {
             let mut plan = complaint_plan();
-            shape_plan(&mut plan, &new_lead(), kind);
+            shape_plan(&mut plan, &new_lead(), kind, &classification(&[]));
             let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
             assert!(
                 templates.contains(&"acknowledge.complaint"),
@@ -387,10 +398,67 @@ mod tests {
             )],
             ..complaint_plan()
         };
-        shape_plan(&mut plan, &new_lead(), Kind::Comment);
+        shape_plan(&mut plan, &new_lead(), Kind::Comment, &classification(&[]));
         let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
         assert_eq!(templates, ["acknowledge.lead", "prequalify.lead"]);
         assert!(plan.proposals.iter().all(|p| p.hold.is_empty()));
+    }
+
+    fn classification(flags: &[Flag]) -> Classification {
+        let intents: Vec<f32> = Intent::ALL
+            .iter()
+            .map(|i| if *i == Intent::Lead { 0.9 } else { 0.01 })
+            .collect();
+        Classification {
+            lang: Some(Lang::Nl),
+            sentiment: Scored::from_probs(Sentiment::ALL, &[0.1, 0.8, 0.1]),
+            intent: Scored::from_probs(Intent::ALL, &intents),
+            toxicity: Toxicity::default(),
+            flags: flags.to_vec(),
+            rules: Vec::new(),
+            classifier: "test".into(),
+        }
+    }
+
+    fn lead_ack_plan() -> Plan {
+        Plan {
+            summary: "lead: acknowledge and hand to sales".into(),
+            reasons: Vec::new(),
+            proposals: vec![Proposal::reply(
+                ActionKind::Acknowledge,
+                "acknowledge.lead",
+                "",
+                true,
+                "lead",
+            )],
+            record: None,
+        }
+    }
+
+    #[test]
+    fn a_comment_the_model_took_for_a_lead_is_left_be_unless_it_is_risky() {
+        let not_a_lead = LeadStep {
+            detection: Detection {
+                is_lead: false,
+                score: 0.3,
+                reasons: vec!["an existing partnership".into()],
+            },
+            ..new_lead()
+        };
+        let mut plan = lead_ack_plan();
+        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &classification(&[]));
+        assert!(plan.proposals.is_empty(), "{:?}", plan.proposals);
+        assert_eq!(plan.summary, "other: no reply needed");
+
+        // A journalist's question with a phone number is never dropped
+        // unseen: the draft stays, for the risk gate to hold.
+        let mut plan = lead_ack_plan();
+        let press = classification(&[Flag::Press, Flag::Pii]);
+        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &press);
+        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
+        assert_eq!(templates, ["acknowledge.other"]);
+        assert_eq!(plan.summary, "other: acknowledge");
+        assert!(!plan.proposals[0].goal.contains("working together"));
     }
 
     #[test]
