@@ -12,6 +12,7 @@ use crate::config::{BrandConfig, DutchAddress};
 use crate::domain::{Kind, Lang, Platform};
 
 use super::guardrails::linked_hosts;
+use crate::classify::rules;
 
 const BUILTIN: &[(Lang, &str)] = &[
     (Lang::En, include_str!("../../prompts/replies/en.toml")),
@@ -267,7 +268,8 @@ fn without_name(text: &str) -> String {
 /// Short words of praise, to refer back to in the thank-you ("“Best bike
 /// ever!” made our day"). Longer texts, links and domains (spam posing as
 /// praise: "Love it! Buy followers at growfast.ru"), mentions and anything
-/// with digits (possible personal data) are not quoted.
+/// with digits (possible personal data) are not quoted, nor is a swear word
+/// ("Fucking brilliant bikes"), which the brand would then say itself.
 fn quotable(text: &str) -> String {
     let text = text.trim();
     let words = text.split_whitespace().count();
@@ -275,7 +277,8 @@ fn quotable(text: &str) -> String {
     let risky = text.contains("http")
         || text.contains('@')
         || text.chars().any(|c| c.is_ascii_digit())
-        || !linked_hosts(text).is_empty();
+        || !linked_hosts(text).is_empty()
+        || rules::insult(text).is_some();
     if (2..=10).contains(&words) && letters >= 8 && text.chars().count() <= 70 && !risky {
         text.to_owned()
     } else {
@@ -407,12 +410,14 @@ mod tests {
     }
 
     #[test]
-    fn praise_naming_a_site_is_not_quoted_back() {
+    fn praise_naming_a_site_or_swearing_is_not_quoted_back() {
         let platform: Platform = "instagram".parse().unwrap();
         let templates = Templates::load(None, BrandConfig::default()).unwrap();
         for (text, quoted) in [
             ("Love it! Buy followers at growfast.ru", false),
             ("Great bikes, see deals.xyz for cheaper", false),
+            ("Fucking brilliant bikes, way better than the rest", false),
+            ("Echt kut goed, die nieuwe fiets van jullie", false),
             ("Best bike I ever owned, love it!", true),
         ] {
             let ctx = DraftContext {
@@ -434,7 +439,9 @@ mod tests {
                     assert!(draft.text.contains(text), "{}", draft.text);
                 } else {
                     assert!(
-                        !draft.text.contains(".ru") && !draft.text.contains(".xyz"),
+                        !draft.text.contains(text)
+                            && !draft.text.contains(".ru")
+                            && !draft.text.contains(".xyz"),
                         "{}",
                         draft.text
                     );

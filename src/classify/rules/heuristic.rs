@@ -49,6 +49,14 @@ const CAP: usize = 3;
 const OTHER_PRIOR: f32 = 1.0;
 const NEUTRAL_PRIOR: f32 = 1.0;
 
+/// The first insult or swear word in `text` (the troll cues), if any: words
+/// a reply must never repeat, however warm the message around them.
+pub fn insult(text: &str) -> Option<String> {
+    CUES.troll
+        .find(&normalize(text))
+        .map(|m| m.as_str().to_owned())
+}
+
 /// Guesses intent and sentiment from keyword cues in nl, en, de, fr and es.
 /// Deterministic, and the probabilities of each sum to 1.
 pub fn heuristic(text: &str) -> Heuristic {

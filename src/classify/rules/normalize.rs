@@ -90,16 +90,29 @@ fn is_line_break(c: char) -> bool {
     )
 }
 
+/// Unicode's default-ignorable code points (DerivedCoreProperties): what a
+/// renderer shows as nothing. A list that misses one lets it split
+/// "re\u{e0066}fund" on the page-invisible tag characters, say.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{ad}'
-            | '\u{180e}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
             | '\u{200b}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
     )
 }
 
@@ -149,6 +162,22 @@ mod tests {
         assert_eq!(normalize("𝗶𝗴𝗻𝗼𝗿𝗲"), "ignore");
         assert_eq!(normalize("I’ll"), "i'll");
         assert_eq!(normalize("İstanbul"), "istanbul");
+        // Every default-ignorable kind: Arabic letter mark, Hangul fillers,
+        // tag characters ("ASCII smuggling"), musical formatting.
+        for hidden in [
+            '\u{61c}',
+            '\u{115f}',
+            '\u{3164}',
+            '\u{ffa0}',
+            '\u{e0066}',
+            '\u{1d173}',
+        ] {
+            assert_eq!(
+                normalize(&format!("re{hidden}fund")),
+                "refund",
+                "{hidden:?}"
+            );
+        }
     }
 
     #[test]
