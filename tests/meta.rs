@@ -828,6 +828,80 @@ both_backends!(
     }
 );
 
+both_backends!(
+    an_interrupted_reply_is_read_back_where_meta_files_it,
+    |backend| async move {
+        let meta = spawn(backend).await;
+        let now = chrono::Utc::now().timestamp();
+        // Facebook: the private reply pre-qualifying a lead reached the
+        // commenter's Messenger id, and the process died before recording
+        // it. Meta takes one private reply per comment.
+        let (author, psid) = ("702", "6100000000000702");
+        meta.graph.commented("1_broken", author);
+        meta.graph.messaging_id(author, psid);
+        meta.post_webhook(&json!({"object": "page", "entry": [{"id": FB, "time": now, "changes": [
+            comment(FB, "1_broken", author,
+                "Wij hebben een fietsenwinkel en zoeken een samenwerking: kunnen we wederverkoper worden?"),
+        ]}]}))
+        .await;
+        let done = meta.settled("1_broken").await;
+        let private = done["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "prequalify")
+            .unwrap_or_else(|| panic!("no private reply: {done}"));
+        assert_eq!(private["status"], "sent", "{done}");
+        meta.resume_as_sending(private["id"].as_str().unwrap())
+            .await;
+        let reconciled = meta
+            .action(done["message"]["id"].as_str().unwrap(), "prequalify", |a| {
+                a["status"] == "sent" && !a["external_ref"].is_null()
+            })
+            .await;
+        assert!(
+            reconciled["external_ref"]
+                .as_str()
+                .unwrap()
+                .starts_with("m_"),
+            "{reconciled}"
+        );
+        assert_eq!(meta.graph.writes_to(&format!("{FB}/messages")), 1);
+
+        // Instagram files a reply to a reply under the top-level comment;
+        // the answer to the POST is lost on the way back.
+        meta.graph
+            .reply_in_thread("1790000000000201", "1790000000000200");
+        meta.graph.fail_next([Fault::Hang(Duration::from_secs(4))]);
+        meta.post_webhook(&json!({"object": "instagram", "entry": [{"id": IG, "time": now, "changes": [
+            {"field": "comments", "value": {"id": "1790000000000201", "parent_id": "1790000000000200",
+             "text": "Wat een prachtige fiets, echt superblij mee!",
+             "from": {"id": "504", "username": "sanne"}, "media": {"id": "1800", "media_product_type": "FEED"}}}
+        ]}]}))
+        .await;
+        let praise = meta.settled("1790000000000201").await;
+        assert_eq!(
+            common::actions_of(&praise),
+            vec![("acknowledge".into(), "sent".into())],
+            "{praise}"
+        );
+        assert_eq!(
+            meta.graph.replies_to("1790000000000200").len(),
+            1,
+            "one reply in the thread"
+        );
+        let posts = meta
+            .graph
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path.ends_with("/replies"))
+            .count();
+        assert_eq!(posts, 1, "read back from the thread, not sent again");
+        meta.graph.assert_all_valid();
+        meta.app.shutdown().await;
+    }
+);
+
 /// Acknowledgements repeat word for word: reading a DM back, an earlier one
 /// with the same words is not taken for this action's send.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

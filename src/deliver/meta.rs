@@ -29,6 +29,7 @@ use super::{Connector, DeliveryError, Outbound, Sent};
 use crate::classify::BoxFuture;
 use crate::config::{MetaConfig, MetaPlatform, Secret};
 use crate::domain::{ActionKind, Kind};
+use crate::store::messages::StoredMessage;
 use crate::store::{self, Db, StoreError};
 
 /// A private reply must go out within this long of the comment.
@@ -156,6 +157,17 @@ fn refused(reason: impl Into<String>) -> DeliveryError {
 }
 
 /// Ids from webhooks go into URL paths: only the characters Meta's ids use.
+/// The comment a public reply goes under. Instagram takes replies to
+/// top-level comments only and files a reply to a reply under its parent,
+/// so replyd posts there itself: that is also where it reads the reply back.
+fn reply_thread<'a>(message: &'a StoredMessage, instagram: bool) -> Result<&'a str, DeliveryError> {
+    let id = match &message.parent_id {
+        Some(parent) if instagram => parent,
+        _ => &message.external_id,
+    };
+    path_id("comment id", id)
+}
+
 fn path_id<'a>(what: &str, id: &'a str) -> Result<&'a str, DeliveryError> {
     let valid = !id.is_empty()
         && id.len() <= 128
@@ -447,7 +459,7 @@ impl MetaConnector {
         let answer = match op {
             Op::PublicReply => {
                 let edge = if instagram { "replies" } else { "comments" };
-                let path = format!("{}/{edge}", comment()?);
+                let path = format!("{}/{edge}", reply_thread(message, instagram)?);
                 self.call(
                     page,
                     Method::POST,
@@ -545,7 +557,7 @@ impl MetaConnector {
                 } else {
                     ("comments", "message")
                 };
-                let path = format!("{}/{edge}", path_id("comment id", &message.external_id)?);
+                let path = format!("{}/{edge}", reply_thread(message, instagram)?);
                 let fields = format!("id,{text_field},from");
                 let replies = self
                     .call(
@@ -561,6 +573,38 @@ impl MetaConnector {
                     .into_iter()
                     .find(|r| ours(r, text_field))
                     .and_then(|r| found(r, None)))
+            }
+            // On Facebook the commenter's Messenger id is not their comment
+            // id, so the conversation is found through the comment itself.
+            Op::PrivateReply if !instagram => {
+                let comment = path_id("comment id", &message.external_id)?;
+                let state = self
+                    .call(
+                        page,
+                        Method::GET,
+                        comment,
+                        &[(
+                            "fields",
+                            "private_reply_conversation{participants,messages.limit(25){id,message,from,created_time}}",
+                        )],
+                        None,
+                    )
+                    .await?;
+                let conversation = &state["private_reply_conversation"];
+                let recipient = conversation["participants"]["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["id"].as_str())
+                    .find(|id| *id != page.id);
+                // One private reply per comment: whatever the page said in
+                // the conversation it opened came from this action.
+                let sent = conversation["messages"]["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|m| ours(m, "message"));
+                Ok(sent.and_then(|m| found(m, recipient)))
             }
             Op::PrivateReply | Op::DmReply => {
                 let path = format!("{}/conversations", path_id("page id", &page.id)?);

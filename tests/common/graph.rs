@@ -100,10 +100,30 @@ struct State {
     authors: HashMap<String, String>,
     /// Comment author id → the id their DMs come from, where they differ.
     messaging_ids: HashMap<String, String>,
+    /// Reply id → the top-level comment it answers (Instagram files
+    /// replies to a reply under that comment).
+    parents: HashMap<String, String>,
+    /// Comment id → who its one private reply reached.
+    private_replies: HashMap<String, String>,
     hidden: HashSet<String>,
     deleted: HashSet<String>,
     blocked: Vec<(String, Value)>,
     next_id: u64,
+}
+
+impl State {
+    /// What the page sent `user`, as Graph lists a conversation's messages.
+    fn conversation(&self, page: &str, user: &str) -> Vec<Value> {
+        self.messages
+            .get(&(page.to_owned(), user.to_owned()))
+            .into_iter()
+            .flatten()
+            .map(|(id, text, at)| {
+                json!({"id": format!("m_{id}"), "message": text, "from": {"id": page},
+                "created_time": at.format("%Y-%m-%dT%H:%M:%S%z").to_string()})
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Default)]
@@ -222,6 +242,15 @@ impl FakeGraph {
             .unwrap()
             .messaging_ids
             .insert(author.into(), psid.into());
+    }
+
+    /// Tells the fake that `reply` answers the top-level comment `parent`.
+    pub fn reply_in_thread(&self, reply: &str, parent: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .parents
+            .insert(reply.into(), parent.into());
     }
 
     /// A message the page sent `user` `ago`, before the test began.
@@ -420,12 +449,16 @@ impl FakeGraph {
                 if state.deleted.contains(*comment) {
                     return bad("gone: comment deleted");
                 }
-                state.replies.entry(comment.to_string()).or_default().push((
-                    new_id.clone(),
-                    text,
-                    page.clone(),
-                ));
-                let _ = edge;
+                // "Replies to a reply will be added to the top-level comment."
+                let thread = match state.parents.get(*comment) {
+                    Some(parent) if *edge == "replies" => parent.clone(),
+                    _ => comment.to_string(),
+                };
+                state
+                    .replies
+                    .entry(thread)
+                    .or_default()
+                    .push((new_id.clone(), text, page.clone()));
                 Ok(json!({"id": new_id}))
             }
             (Method::GET, [comment, "comments" | "replies"]) => {
@@ -451,12 +484,19 @@ impl FakeGraph {
                     return bad("a message needs message.text");
                 };
                 let recipient = if let Some(comment) = body["recipient"]["comment_id"].as_str() {
+                    if state.private_replies.contains_key(comment) {
+                        return Err((400, 10900, "Activity already replied to".into()));
+                    }
                     // As on Meta, a private reply opens the conversation
                     // with the comment's author, where it can be read back.
-                    match state.authors.get(comment) {
+                    let recipient = match state.authors.get(comment) {
                         Some(author) => state.messaging_ids.get(author).unwrap_or(author).clone(),
                         None => format!("comment:{comment}"),
-                    }
+                    };
+                    state
+                        .private_replies
+                        .insert(comment.to_owned(), recipient.clone());
+                    recipient
                 } else if let Some(id) = body["recipient"]["id"].as_str() {
                     match (body["messaging_type"].as_str(), body["tag"].as_str()) {
                         (Some("RESPONSE"), None) | (Some("MESSAGE_TAG"), Some("HUMAN_AGENT")) => {}
@@ -477,16 +517,7 @@ impl FakeGraph {
                 let Some(user) = query.get("user_id") else {
                     return bad("conversations need user_id");
                 };
-                let messages: Vec<Value> = state
-                    .messages
-                    .get(&(page_id.to_string(), user.clone()))
-                    .into_iter()
-                    .flatten()
-                    .map(|(id, text, at)| {
-                        json!({"id": format!("m_{id}"), "message": text, "from": {"id": page_id},
-                        "created_time": at.format("%Y-%m-%dT%H:%M:%S%z").to_string()})
-                    })
-                    .collect();
+                let messages = state.conversation(page_id, user);
                 Ok(json!({"data": [{"id": "t_1", "messages": {"data": messages}}]}))
             }
             (Method::POST, [page_id, "blocked"]) => {
@@ -515,6 +546,20 @@ impl FakeGraph {
                     return Err((400, 100, "gone: already deleted".into()));
                 }
                 Ok(json!({"success": true}))
+            }
+            (Method::GET, [comment])
+                if query
+                    .get("fields")
+                    .is_some_and(|f| f.starts_with("private_reply_conversation")) =>
+            {
+                let Some(user) = state.private_replies.get(*comment) else {
+                    return Ok(json!({"id": comment}));
+                };
+                Ok(json!({"id": comment, "private_reply_conversation": {
+                    "id": format!("t_{user}"),
+                    "participants": {"data": [{"id": page}, {"id": user}]},
+                    "messages": {"data": state.conversation(&page, user)},
+                }}))
             }
             (Method::GET, [comment]) => {
                 if state.deleted.contains(*comment) {
