@@ -174,7 +174,7 @@ pub async fn build_classifier(
     Ok(Arc::new(classifier))
 }
 
-fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {
+pub(crate) fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {
     let prompts = config.prompts_dir.as_deref();
     Ok(Drafter {
         templates: Templates::load(prompts, config.brand.clone())?

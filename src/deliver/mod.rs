@@ -365,7 +365,6 @@ async fn delivery_error(
     action: &StoredAction,
     error: DeliveryError,
 ) -> Result<(), JobError> {
-    let mut conn = ctx.db.conn().await?;
     let message = error.to_string();
     tracing::warn!(action = %action.id, kind = %action.kind, error = %message, "delivery attempt failed");
     let keep_error = Change {
@@ -377,6 +376,7 @@ async fn delivery_error(
         DeliveryError::Retryable { retry_after, .. } => {
             // It may have reached the platform: stay `sending`, so the next
             // attempt reconciles first.
+            let mut conn = ctx.db.conn().await?;
             actions::transition(
                 &mut conn,
                 &action.id,
@@ -397,6 +397,7 @@ async fn delivery_error(
             } else {
                 ActionStatus::Pending
             };
+            let mut conn = ctx.db.conn().await?;
             actions::transition(&mut conn, &action.id, &from, ready, keep_error).await?;
             Err(JobError::Defer {
                 reason: message,
@@ -405,6 +406,9 @@ async fn delivery_error(
         }
         DeliveryError::Permanent { .. } => Err(JobError::Fatal(message)),
         DeliveryError::Refused { .. } => {
+            // No connection of ours is held here: `finalize` takes its own,
+            // and holding one while waiting for another lets a burst of
+            // refusals take the whole pool and wait on each other.
             let change = Change {
                 last_error: Some(&message),
                 ..Change::default()
@@ -412,5 +416,110 @@ async fn delivery_error(
             finalize(ctx, action, ActionStatus::Skipped, change, None).await?;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::rules::Rules;
+    use crate::classify::RulesClassifier;
+    use crate::config::Config;
+    use crate::pipeline::Services;
+    use crate::store::actions::NewAction;
+    use crate::store::messages::{Author, NewMessage};
+    use crate::store::Db;
+
+    async fn ctx_on_sqlite(dir: &std::path::Path) -> Ctx {
+        let db = Db::connect(&format!("sqlite:{}", dir.join("replyd.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let config = Config::default();
+        let rules = Arc::new(Rules::new(&config.rules).unwrap());
+        Arc::new(Services {
+            db,
+            classifier: Arc::new(RulesClassifier::new(rules.clone())),
+            drafter: crate::startup::build_drafter(&config, rules).unwrap(),
+            config: Arc::new(config),
+            connectors: Connectors::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        })
+    }
+
+    async fn sending_block(ctx: &Ctx) -> StoredAction {
+        let mut conn = ctx.db.conn().await.unwrap();
+        let (message_id, _) = messages::insert(
+            &mut conn,
+            &NewMessage {
+                platform: "instagram".parse().unwrap(),
+                kind: Kind::Comment,
+                external_id: "c-1".into(),
+                thread_id: None,
+                parent_id: None,
+                page_id: None,
+                author: Author {
+                    id: "troll".into(),
+                    name: None,
+                    handle: None,
+                },
+                text: "you are all idiots".into(),
+                lang: None,
+                url: None,
+                meta: serde_json::Value::Null,
+                created_at: None,
+                source: "api",
+            },
+        )
+        .await
+        .unwrap();
+        let id = actions::insert(
+            &mut conn,
+            &message_id,
+            &NewAction {
+                kind: ActionKind::Block,
+                status: ActionStatus::Sending,
+                text: None,
+                draft_source: None,
+                reasons: Vec::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        actions::get(&mut conn, &id).await.unwrap()
+    }
+
+    /// Refusals come in bursts (every Instagram block is one): each must
+    /// get by with the connections the pool can still give, or a burst as
+    /// large as the pool waits on itself until the acquire timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refusal_settles_with_one_free_connection_in_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx_on_sqlite(dir.path()).await;
+        let action = sending_block(&ctx).await;
+        // The SQLite pool has 4: three are busy with other refusals.
+        let mut busy = Vec::new();
+        for _ in 0..3 {
+            busy.push(ctx.db.conn().await.unwrap());
+        }
+        let refused = DeliveryError::Refused {
+            reason: "Instagram has no API to block anyone".into(),
+        };
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            delivery_error(&ctx, &action, refused),
+        )
+        .await
+        .expect("the refusal waited for a second connection")
+        .unwrap();
+        drop(busy);
+        let mut conn = ctx.db.conn().await.unwrap();
+        let after = actions::get(&mut conn, &action.id).await.unwrap();
+        assert_eq!(after.status, ActionStatus::Skipped);
+        assert_eq!(
+            after.last_error.as_deref(),
+            Some("Instagram has no API to block anyone")
+        );
     }
 }
