@@ -391,3 +391,40 @@ both_backends!(
         app.shutdown().await;
     }
 );
+
+/// Two sources sending the same messages in opposite orders at once (a
+/// retry racing its original, two relays of one feed): on PostgreSQL both
+/// are answered, and each message is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_batches_in_opposite_orders_are_both_accepted_on_postgres() {
+    let app = TestApp::spawn_with(common::Backend::Postgres, |c| c.model.enabled = false).await;
+    let ingest = app.token(Role::Ingest).await;
+    const ROUNDS: usize = 5;
+    const SIZE: usize = 100;
+    for round in 0..ROUNDS {
+        let forward: Vec<_> = (0..SIZE)
+            .map(|i| message("shop", "comment", &format!("o-{round}-{i}"), "Nice!"))
+            .collect();
+        let backward: Vec<_> = forward.iter().rev().cloned().collect();
+        let (forward, backward) = (json!(forward), json!(backward));
+        let ((status_a, a), (status_b, b)) = tokio::join!(
+            app.post_messages(&ingest, &forward),
+            app.post_messages(&ingest, &backward),
+        );
+        assert_eq!(status_a, 202, "round {round}: {a}");
+        assert_eq!(status_b, 202, "round {round}: {b}");
+        for i in 0..SIZE {
+            let (x, y) = (&a["results"][i], &b["results"][SIZE - 1 - i]);
+            assert_eq!(x["id"], y["id"], "round {round}, message {i}");
+            assert_ne!(x["duplicate"], y["duplicate"], "round {round}: {x} {y}");
+        }
+    }
+    let db = replyd::store::Db::connect(&app.database_url).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, (ROUNDS * SIZE) as i64);
+    db.close().await;
+    app.shutdown().await;
+}

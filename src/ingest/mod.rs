@@ -28,9 +28,16 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
     }
     // Durable: the caller is answered once this commits.
     let mut tx = ctx.db.begin_durable().await?;
-    let mut accepted = Vec::with_capacity(batch.len());
-    for msg in batch {
-        let (id, duplicate) = messages::insert(&mut tx, msg).await?;
+    // Every batch inserts in the same order, by key: on PostgreSQL an insert
+    // waits for another transaction's uncommitted row with the same key, so
+    // two batches sharing messages in opposite orders would each wait for
+    // the other and one would fail as a deadlock. The sort is stable: of a
+    // key given twice in one batch, the first in the request is the new one.
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_cached_key(|&i| messages::key(&batch[i]));
+    let mut accepted = vec![None; batch.len()];
+    for i in order {
+        let (id, duplicate) = messages::insert(&mut tx, &batch[i]).await?;
         if !duplicate {
             let job = ProcessMessage {
                 message_id: id.clone(),
@@ -38,9 +45,10 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
             job.enqueue(&mut tx, Some(&job.dedupe_key()), Duration::ZERO)
                 .await?;
         }
-        accepted.push(Accepted { id, duplicate });
+        accepted[i] = Some(Accepted { id, duplicate });
     }
     tx.commit().await?;
+    let accepted: Vec<Accepted> = accepted.into_iter().flatten().collect();
     for (msg, result) in batch.iter().zip(&accepted) {
         if !result.duplicate {
             metrics::counter!(

@@ -95,7 +95,7 @@ pub async fn insert(
 ) -> Result<(MessageId, bool), StoreError> {
     let id = MessageId::new();
     let now = now_ms();
-    let external_id = nul_free(&msg.external_id);
+    let (_, external_id) = key(msg);
     let optional = |field: &Option<String>| field.as_deref().map(nul_free);
     let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO messages (id, platform, kind, external_id, thread_id, parent_id, page_id, \
@@ -134,6 +134,11 @@ pub async fn insert(
             .fetch_one(&mut *conn)
             .await?;
     Ok((existing.parse()?, true))
+}
+
+/// The `(platform, external_id)` a message is stored and recognised under.
+pub fn key(msg: &NewMessage) -> (&str, String) {
+    (msg.platform.as_str(), nul_free(&msg.external_id))
 }
 
 /// The text without U+0000. PostgreSQL's text cannot hold it (SQLite's
