@@ -546,3 +546,49 @@ both_backends!(
         app.shutdown().await;
     }
 );
+
+both_backends!(
+    a_nul_character_in_a_lead_update_is_refused_naming_its_field,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let sales = app.token(Role::Sales).await;
+        let id = post(
+            &app,
+            &ingest,
+            &dm(
+                "nul-1",
+                "shop-owner",
+                "t",
+                "de",
+                "Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.",
+            ),
+        )
+        .await;
+        app.wait_for_message(&viewer, &id, WAIT, settled).await;
+        let lead_id = leads(&app, &sales).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/v1/leads/{lead_id}");
+        for field in ["owner", "notes"] {
+            let response = app
+                .client
+                .patch(app.url(&path))
+                .bearer_auth(&sales)
+                .json(&json!({ field: "Eva\u{0}" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 400, "{field}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "invalid_field", "{body}");
+            assert_eq!(body["error"]["field"], field, "{body}");
+        }
+        let (_, lead) = app.get_json(&sales, &path).await;
+        assert_eq!(lead["lead"]["owner"], Value::Null, "{lead}");
+        assert_eq!(lead["lead"]["notes"], Value::Null, "{lead}");
+        app.shutdown().await;
+    }
+);

@@ -245,3 +245,52 @@ both_backends!(
         app.shutdown().await;
     }
 );
+
+both_backends!(
+    a_nul_character_in_a_decision_is_refused_naming_its_field,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let viewer = app.token(Role::Viewer).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        held_reply(&app, &ingest, &viewer, "nul-q").await;
+        let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
+        let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
+
+        let refusals = [
+            (
+                "approve",
+                json!({"text": "Yes, we ship\u{0} to Norway."}),
+                "text",
+            ),
+            ("reject", json!({"reason": "not\u{0} there"}), "reason"),
+        ];
+        for (verdict, body, field) in refusals {
+            let path = format!("/v1/reviews/{id}/{verdict}");
+            let (status, body) = post_json(&app, &reviewer, &path, body).await;
+            assert_eq!(status, 400, "{verdict}: {body}");
+            assert_eq!(body["error"]["code"], "invalid_field", "{body}");
+            assert_eq!(body["error"]["field"], field, "{body}");
+        }
+        let (status, body) = post_json(
+            &app,
+            &reviewer,
+            "/v1/reviews/reject",
+            json!({"ids": [id], "reason": "not\u{0} there"}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["field"], "reason", "{body}");
+
+        // Still waiting for a decision, which a clean one then makes.
+        let (status, body) = post_json(
+            &app,
+            &reviewer,
+            &format!("/v1/reviews/{id}/reject"),
+            json!({"reason": "not there"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        app.shutdown().await;
+    }
+);

@@ -86,6 +86,22 @@ impl ApiError {
     }
 }
 
+/// Refuses U+0000 in a text field a person or script writes. PostgreSQL's
+/// text cannot hold it (SQLite's can), so it would fail there as a 500;
+/// refused on both, a request one backend takes the other takes too.
+/// Messages strip it instead (`messages::insert`): their sources resend
+/// what fails and would never get past it.
+pub fn no_nul(field: &'static str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.contains('\0') => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field} must not contain the NUL character (U+0000)"),
+        )
+        .field(field)),
+        _ => Ok(()),
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

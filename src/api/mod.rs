@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
 use serde_json::json;
 
-pub use error::{ApiError, ErrorBody};
+pub use error::{no_nul, ApiError, ErrorBody};
 
 use crate::auth::{Caller, Permission};
 use crate::domain::{Intent, MessageId, ParseError, Platform, Stage};

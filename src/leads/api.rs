@@ -212,6 +212,8 @@ pub async fn update(
             ApiError::bad_request("invalid_field", "at most 10,000 characters").field("notes"),
         );
     }
+    crate::api::no_nul("owner", patch.owner.as_ref().and_then(|o| o.as_deref()))?;
+    crate::api::no_nul("notes", patch.notes.as_ref().and_then(|n| n.as_deref()))?;
     let mut tx = ctx.db.begin_durable().await?;
     let before = leads::get(&mut tx, id).await?;
     let mut queued = false;

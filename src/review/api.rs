@@ -126,6 +126,7 @@ pub fn to_api(e: ReviewError) -> ApiError {
             e.to_string(),
         )
         .field("text"),
+        ReviewError::Invalid(api) => api,
         ReviewError::Store(s) => s.into(),
     }
 }

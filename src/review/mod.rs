@@ -27,6 +27,9 @@ pub enum ReviewError {
     /// Each failed guardrail as `name: detail`.
     #[error("the edited draft fails the guardrails: {}", .0.join("; "))]
     Guardrails(Vec<String>),
+    /// A field the API refuses as it is, with the API's answer.
+    #[error("{}", .0.body.message)]
+    Invalid(crate::api::ApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,7 +56,12 @@ impl Verdict {
             Verdict::Reject { reason } if reason.trim().is_empty() => {
                 Err(ReviewError::MissingReason)
             }
-            _ => Ok(()),
+            Verdict::Approve { text } => {
+                crate::api::no_nul("text", text.as_deref()).map_err(ReviewError::Invalid)
+            }
+            Verdict::Reject { reason } => {
+                crate::api::no_nul("reason", Some(reason)).map_err(ReviewError::Invalid)
+            }
         }
     }
 }
