@@ -297,6 +297,9 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
 /// could send the same reply twice.
 async fn hold_lease(db: &Db, id: &str, lease_name: &str, lease: Duration, claimed_at: Instant) {
     let every = lease / 3;
+    // Room left between stopping the run and the lease running out, for
+    // the run to be dropped and for clocks that differ a little.
+    let margin = every / 2;
     // Counted from before the claim, so this side never thinks it holds the
     // lease longer than the database does.
     let mut expires = claimed_at + lease;
@@ -304,10 +307,20 @@ async fn hold_lease(db: &Db, id: &str, lease_name: &str, lease: Duration, claime
         tokio::time::sleep(every).await;
         let asked_at = Instant::now();
         let until = store::ms_after(lease);
-        match jobs::extend(db, id, lease_name, until).await {
-            Ok(true) => expires = asked_at + lease,
-            Ok(false) => return,
-            Err(e) => {
+        // A renewal that hangs (a pool with no connection to give, a
+        // database that stopped answering) must not keep the run going past
+        // its lease, beside the worker that takes the job over.
+        let deadline = expires.checked_sub(margin).unwrap_or(asked_at);
+        let renewed =
+            tokio::time::timeout_at(deadline.into(), jobs::extend(db, id, lease_name, until));
+        match renewed.await {
+            Err(_) => {
+                tracing::warn!("renewing a job's lease took too long");
+                return;
+            }
+            Ok(Ok(true)) => expires = asked_at + lease,
+            Ok(Ok(false)) => return,
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "renewing a job's lease failed");
                 // Stop while the lease surely still holds, before another
                 // worker may take the job.
@@ -337,7 +350,7 @@ fn worker_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
     use serde::Deserialize;
 
@@ -353,6 +366,16 @@ mod tests {
     struct Counts {
         started: Arc<AtomicUsize>,
         finished: Arc<AtomicUsize>,
+        /// When the last run ended, finished or dropped (ms since the epoch).
+        ended_at: Arc<AtomicI64>,
+    }
+
+    struct Ended(Arc<AtomicI64>);
+
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.store(store::now_ms(), Ordering::SeqCst);
+        }
     }
 
     impl BackgroundJob for Slow {
@@ -360,6 +383,7 @@ mod tests {
         type Context = Counts;
 
         async fn run(&self, ctx: Counts) -> Result<(), JobError> {
+            let _ended = Ended(ctx.ended_at.clone());
             ctx.started.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(self.millis)).await;
             ctx.finished.fetch_add(1, Ordering::SeqCst);
@@ -463,6 +487,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(holder.as_deref(), Some("elsewhere/1"));
+    }
+
+    #[tokio::test]
+    async fn a_renewal_that_hangs_stops_the_run_while_its_lease_still_holds() {
+        let (_dir, db) = queue_with(Slow { millis: 4_000 }).await;
+        let counts = Counts::default();
+        let (stop, runner) = start(&db, &counts, Duration::from_millis(900));
+        wait_until("the job starts", async || {
+            counts.started.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // Every connection of the pool taken: a renewal waits for one, up to
+        // the pool's acquire timeout of 30 s, far past the lease.
+        let mut all = Vec::new();
+        for _ in 0..4 {
+            all.push(db.pool().acquire().await.unwrap());
+        }
+        wait_until("the run ends", async || {
+            counts.ended_at.load(Ordering::SeqCst) != 0
+        })
+        .await;
+        assert_eq!(
+            counts.finished.load(Ordering::SeqCst),
+            0,
+            "the run went on while its lease could not be renewed"
+        );
+        let locked_until: i64 = sqlx::query_scalar("SELECT locked_until FROM jobs")
+            .fetch_one(&mut *all[0])
+            .await
+            .unwrap();
+        let ended_at = counts.ended_at.load(Ordering::SeqCst);
+        assert!(
+            ended_at < locked_until,
+            "stopped at {ended_at}, the lease ran until {locked_until}"
+        );
+        drop(all);
+        stop.cancel();
+        runner.await.unwrap();
     }
 
     #[tokio::test]
