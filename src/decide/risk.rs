@@ -20,7 +20,8 @@ pub(crate) const RISKY_FLAGS: &[(Flag, &str)] = &[
 /// Flags that make a message's removal a person's call: hiding or deleting
 /// a lawyer's, a journalist's or a person in crisis's words out of sight
 /// makes things worse, whatever else the message is. A threat has its own
-/// row in the playbook; exposed personal data is removed at once on purpose.
+/// row in the playbook; personal data does not hold a removal (spam or hate
+/// that carries it goes at once).
 pub(crate) const REMOVAL_NEEDS_A_PERSON: &[(Flag, &str)] = &[
     (Flag::Legal, "legal threat"),
     (Flag::SelfHarm, "self-harm"),
