@@ -36,6 +36,26 @@ async fn leads(app: &TestApp, token: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
+/// A German shop owner's wholesale DM, settled: the lead it opens, by id.
+async fn a_wholesale_lead(app: &TestApp, external_id: &str) -> String {
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let sales = app.token(Role::Sales).await;
+    let msg = dm(
+        external_id,
+        "shop-owner",
+        "t",
+        "de",
+        "Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.",
+    );
+    let id = post(app, &ingest, &msg).await;
+    app.wait_for_message(&viewer, &id, WAIT, settled).await;
+    leads(app, &sales).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Polls a lead until `done` holds for it.
 async fn wait_for_lead(
     app: &TestApp,
@@ -403,23 +423,7 @@ both_backends!(
         let viewer = app.token(Role::Viewer).await;
         let sales = app.token(Role::Sales).await;
         let reviewer = app.token(Role::Reviewer).await;
-        let id = post(
-            &app,
-            &ingest,
-            &dm(
-                "r-1",
-                "shop-owner",
-                "t",
-                "de",
-                "Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.",
-            ),
-        )
-        .await;
-        app.wait_for_message(&viewer, &id, WAIT, settled).await;
-        let lead_id = leads(&app, &sales).await[0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let lead_id = a_wholesale_lead(&app, "r-1").await;
         let path = format!("/v1/leads/{lead_id}");
 
         for token in [&ingest, &reviewer] {
@@ -551,26 +555,8 @@ both_backends!(
     a_nul_character_in_a_lead_update_is_refused_naming_its_field,
     |backend| async move {
         let app = TestApp::spawn(backend).await;
-        let ingest = app.token(Role::Ingest).await;
-        let viewer = app.token(Role::Viewer).await;
         let sales = app.token(Role::Sales).await;
-        let id = post(
-            &app,
-            &ingest,
-            &dm(
-                "nul-1",
-                "shop-owner",
-                "t",
-                "de",
-                "Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.",
-            ),
-        )
-        .await;
-        app.wait_for_message(&viewer, &id, WAIT, settled).await;
-        let lead_id = leads(&app, &sales).await[0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let lead_id = a_wholesale_lead(&app, "nul-1").await;
         let path = format!("/v1/leads/{lead_id}");
         for field in ["owner", "notes"] {
             let response = app
