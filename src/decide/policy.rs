@@ -29,9 +29,23 @@ use crate::draft::facts::Facts;
 use super::risk::{is_risky, removal_needs_a_person};
 use super::{Plan, Proposal, Subject};
 
-/// The goal of `acknowledge.other`, which the lead step also falls back to.
-pub(crate) const ACKNOWLEDGE_OTHER_GOAL: &str =
-    "thank the customer for the message and say the team will get back to them";
+/// Whether a message answered as `other` is left be: a plain comment is; a
+/// risky one is never left unseen, its draft waits for a person. The lead
+/// step falls back to this too.
+pub(crate) fn other_left_be(kind: Kind, c: &Classification) -> bool {
+    matches!(kind, Kind::Comment | Kind::Mention) && !is_risky(c)
+}
+
+/// The acknowledgement of a message answered as `other`.
+pub(crate) fn acknowledge_other(kind: Kind) -> Proposal {
+    Proposal::reply(
+        ActionKind::Acknowledge,
+        "acknowledge.other",
+        "thank the customer for the message and say the team will get back to them",
+        kind != Kind::Dm,
+        "a message that deserves an answer",
+    )
+}
 
 /// Delete (where the platform lets replyd) and block, each held for a
 /// person with `hold` when given.
@@ -290,8 +304,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             )],
             None,
         ),
-        // A risky comment is never left unseen: a draft waits for a person.
-        Intent::Other if (kind == Kind::Comment || kind == Kind::Mention) && !is_risky(c) => {
+        Intent::Other if other_left_be(kind, c) => {
             return Plan {
                 summary: "other: no reply needed".into(),
                 reasons,
@@ -299,15 +312,7 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
                 record: None,
             };
         }
-        Intent::Other | Intent::Troll => (
-            "other: acknowledge",
-            vec![ack(
-                "acknowledge.other",
-                ACKNOWLEDGE_OTHER_GOAL,
-                "a message that deserves an answer",
-            )],
-            None,
-        ),
+        Intent::Other | Intent::Troll => ("other: acknowledge", vec![acknowledge_other(kind)], None),
         Intent::Spam => unreachable!("handled above"),
     };
     let mut proposals = proposals;

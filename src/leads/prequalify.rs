@@ -10,8 +10,7 @@ use regex::Regex;
 use super::detect::{detect, Detection};
 use super::handoff;
 use crate::config::LeadsConfig;
-use crate::decide::policy::ACKNOWLEDGE_OTHER_GOAL;
-use crate::decide::risk::is_risky;
+use crate::decide::policy::{acknowledge_other, other_left_be};
 use crate::decide::{Plan, Proposal};
 use crate::domain::{ActionKind, Classification, Kind, LeadStatus};
 use crate::store::leads::{self, NewLead, StoredLead};
@@ -169,20 +168,13 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind, c: &Classificati
         }
     }
     if playbook_saw_lead {
-        // As `other`, a plain comment is left be, but a risky one keeps a
-        // draft, which the risk gate holds for a person.
-        let left_be = matches!(kind, Kind::Comment | Kind::Mention)
-            && step.open_lead.is_none()
-            && !is_risky(c);
-        if left_be {
-            plan.proposals.retain(|p| !lead_ack(p));
-            plan.summary = "other: no reply needed".into();
-        } else {
-            for p in plan.proposals.iter_mut().filter(|p| lead_ack(p)) {
-                p.template = Some("acknowledge.other");
-                p.goal = ACKNOWLEDGE_OTHER_GOAL;
-            }
+        // Answered as `other`; a follow-up of an open lead always is.
+        plan.proposals.retain(|p| !lead_ack(p));
+        if step.open_lead.is_some() || !other_left_be(kind, c) {
+            plan.proposals.push(acknowledge_other(kind));
             plan.summary = "other: acknowledge".into();
+        } else {
+            plan.summary = "other: no reply needed".into();
         }
     }
 }
