@@ -269,3 +269,45 @@ async fn config_errors_never_print_a_value() {
     assert!(stderr.contains("REPLYD_PIPELINE__CONCURRENCY"), "{stderr}");
     assert!(!stderr.contains("918273645"), "{stderr}");
 }
+
+/// A body refused before it is read (413) leaves a connection the server
+/// will not reuse: the answer says `Connection: close`, so a keep-alive
+/// client opens a new one for its next request instead of failing on the
+/// dead one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_refusal_never_breaks_the_next_request_on_the_connection() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let admin = app.token(Role::Admin).await;
+    // Twice the limit: the daemon stops reading long before the end.
+    let too_big = format!(
+        "{{\"text\": \"{}\"}}",
+        "x".repeat(2 * replyd::api::MAX_BODY_BYTES)
+    );
+    for round in 0..200 {
+        let refused = app
+            .client
+            .post(app.url("/v1/messages"))
+            .bearer_auth(&ingest)
+            .header("content-type", "application/json")
+            .body(too_big.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the refusal itself: {e:?}"));
+        assert_eq!(refused.status(), 413, "round {round}");
+        assert_eq!(refused.headers()["connection"], "close", "round {round}");
+        let next = app
+            .client
+            .get(app.url("/v1/messages?limit=1"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the request after it: {e:?}"));
+        assert_eq!(next.status(), 200, "round {round}");
+        assert!(
+            !next.headers().contains_key("connection"),
+            "a request read whole keeps its connection (round {round})"
+        );
+    }
+    app.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: ingestion, reading messages back, and operations.
 
 mod error;
+mod unread_body;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(unread_body::close_if_unread))
         // The path only: a query can hold a secret (Meta's
         // `hub.verify_token`) or a customer's words (the inbox search).
         .layer(
