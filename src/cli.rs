@@ -201,6 +201,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(_) => serve(config).await,
         Command::Model(ModelCommand::Fetch) => classify::commands::fetch(&config),
         Command::Classify(args) => classify::commands::classify(&config, &args),
+        Command::Eval(args) if args.pipeline => {
+            crate::pipeline_eval::command(&config, &args.file, &args.pipeline_args, args.json).await
+        }
         Command::Eval(args) => classify::commands::eval(&config, &args),
         Command::Train(args) => classify::commands::train(&config, &args),
         Command::Bench(BenchCommand { what, model }) => match what {

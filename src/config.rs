@@ -325,6 +325,7 @@ impl Default for PolicyConfig {
             auto_send: vec![
                 ActionKind::Acknowledge,
                 ActionKind::Prequalify,
+                ActionKind::Like,
                 ActionKind::Hide,
                 ActionKind::Delete,
                 ActionKind::Block,

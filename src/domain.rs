@@ -119,6 +119,7 @@ named_enum!(
         PrivateReply => "private_reply",
         DmReply => "dm_reply",
         Hide => "hide",
+        Like => "like",
         Delete => "delete",
         Block => "block",
         Prequalify => "prequalify",
@@ -245,6 +246,13 @@ impl Platform {
 
     pub fn is_meta(&self) -> bool {
         matches!(self.0.as_str(), "facebook" | "instagram")
+    }
+
+    /// Whether replyd can like a comment here: Instagram's API has no like
+    /// for a comment; other sources get the action and decide for
+    /// themselves.
+    pub fn has_likes(&self) -> bool {
+        self.0 != "instagram"
     }
 }
 
@@ -413,6 +421,17 @@ pub struct RuleHit {
     pub matched: String,
 }
 
+/// A risk the message is near in meaning: labelled exemplars of it are
+/// nearer than the harmless look-alikes (`classify::nearest`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NearRisk {
+    pub flag: Flag,
+    /// Mean cosine similarity to the risk's nearest exemplars.
+    pub similarity: f32,
+    /// Over the nearest harmless exemplars.
+    pub margin: f32,
+}
+
 /// Everything the classifier knows about one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
@@ -422,6 +441,9 @@ pub struct Classification {
     pub toxicity: Toxicity,
     pub flags: Vec<Flag>,
     pub rules: Vec<RuleHit>,
+    /// Risks the model reads by nearness to labelled exemplars.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nearest: Vec<NearRisk>,
     /// Which classifier produced it (`rules`, or the model's name and version).
     pub classifier: String,
 }
@@ -429,6 +451,11 @@ pub struct Classification {
 impl Classification {
     pub fn has_flag(&self, flag: Flag) -> bool {
         self.flags.contains(&flag)
+    }
+
+    /// Whether the model reads `flag` by nearness to its exemplars.
+    pub fn near(&self, flag: Flag) -> bool {
+        self.nearest.iter().any(|n| n.flag == flag)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod draft;
 pub mod ingest;
 pub mod leads;
 pub mod pipeline;
+pub mod pipeline_eval;
 pub mod review;
 pub mod startup;
 pub mod store;

@@ -10,11 +10,10 @@ use tokio::sync::Notify;
 
 use crate::classify::{Classifier, ClassifyError};
 use crate::config::Config;
-use crate::decide::Subject;
-use crate::decide::{policy, risk};
+use crate::decide::{self, risk, Context, Plan, Subject};
 use crate::deliver::{self, Connectors, DeliverAction};
 use crate::domain::{ActionKind, ActionStatus, Classification, MessageId, Stage};
-use crate::draft::{DraftRequest, Drafter};
+use crate::draft::{DraftError, DraftRequest, Drafter};
 use crate::leads;
 use crate::store::actions::{self, NewAction};
 use crate::store::audit;
@@ -96,19 +95,24 @@ impl BackgroundJob for ProcessMessage {
     }
 }
 
+/// The model is busy or failed: the step is tried again.
+fn classify_failed(e: ClassifyError) -> JobError {
+    match e {
+        ClassifyError::Overloaded => JobError::Retry {
+            reason: e.to_string(),
+            after: Some(Duration::from_millis(250)),
+        },
+        ClassifyError::Failed(reason) => JobError::retry(reason),
+    }
+}
+
 async fn classify(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     let started = Instant::now();
     let classification = ctx
         .classifier
         .classify(&message.text, message.lang.as_deref())
         .await
-        .map_err(|e| match e {
-            ClassifyError::Overloaded => JobError::Retry {
-                reason: e.to_string(),
-                after: Some(Duration::from_millis(250)),
-            },
-            ClassifyError::Failed(reason) => JobError::retry(reason),
-        })?;
+        .map_err(classify_failed)?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     metrics::histogram!("replyd_classify_seconds").record(elapsed_ms / 1000.0);
     let mut tx = ctx.db.begin().await?;
@@ -119,46 +123,35 @@ async fn classify(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
-    let mut conn = ctx.db.conn().await?;
-    let classification: Classification = messages::classification(&mut conn, &message.id)
-        .await?
-        .ok_or_else(|| JobError::Fatal("classified message has no classification".into()))?;
-    let first_contact = messages::is_first_contact(&mut conn, message).await?;
-    drop(conn);
-    let policy_cfg = &ctx.config.policy;
-    let subject = Subject {
-        platform: &message.platform,
-        kind: message.kind,
-        text: &message.text,
-        author_id: &message.author.id,
-        author_handle: message.author.handle.as_deref(),
-        reach: message.meta.get("reach").and_then(crate::decide::reach),
-        first_contact,
-    };
-    let mut plan = policy::plan(&subject, &classification, policy_cfg, &ctx.drafter.facts);
-    let lead = leads::prepare(&ctx.db, &ctx.config.leads, message, &classification).await?;
-    leads::shape_plan(&mut plan, &lead, message.kind, &classification);
-
+/// Drafts the plan's replies and puts every action through the risk gate:
+/// what the daemon stores, and what `replyd eval --pipeline` reports.
+pub async fn draft_actions(
+    drafter: &Drafter,
+    subject: &Subject<'_>,
+    decision: &Context<'_>,
+    plan: &Plan,
+    author_name: Option<&str>,
+    seed: &str,
+) -> Result<Vec<NewAction>, DraftError> {
+    let c = decision.classification;
     let mut planned = Vec::with_capacity(plan.proposals.len());
     for proposal in &plan.proposals {
         let draft = match proposal.template {
             Some(template) => Some(
-                ctx.drafter
+                drafter
                     .draft(&DraftRequest {
                         template,
                         goal: proposal.goal,
-                        lang: classification.lang,
+                        lang: c.lang,
                         public: proposal.public,
-                        platform: &message.platform,
-                        kind: message.kind,
-                        message_text: &message.text,
-                        author_name: message.author.name.as_deref(),
+                        platform: subject.platform,
+                        kind: subject.kind,
+                        message_text: subject.text,
+                        author_name,
                         answer: proposal.answer.as_deref(),
-                        seed: message.id.as_str(),
+                        seed,
                     })
-                    .await
-                    .map_err(|e| JobError::Fatal(e.to_string()))?,
+                    .await?,
             ),
             None => None,
         };
@@ -166,7 +159,7 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
             .as_ref()
             .map(|d| d.failures.as_slice())
             .unwrap_or_default();
-        let (status, held) = risk::gate(&subject, &classification, proposal, failures, policy_cfg);
+        let (status, held) = risk::gate(subject, c, proposal, failures, decision.policy);
         let mut reasons = proposal.reasons.clone();
         if let Some(d) = &draft {
             reasons.extend(d.notes.iter().cloned());
@@ -180,6 +173,47 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
             reasons,
         });
     }
+    Ok(planned)
+}
+
+async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
+    let mut conn = ctx.db.conn().await?;
+    let classification: Classification = messages::classification(&mut conn, &message.id)
+        .await?
+        .ok_or_else(|| JobError::Fatal("classified message has no classification".into()))?;
+    let first_contact = messages::is_first_contact(&mut conn, message).await?;
+    drop(conn);
+    let lead = leads::prepare(&ctx.db, &ctx.config.leads, message, &classification).await?;
+    let lead_facts = lead.facts();
+    let subject = Subject {
+        platform: &message.platform,
+        kind: message.kind,
+        text: &message.text,
+        author_id: &message.author.id,
+        author_handle: message.author.handle.as_deref(),
+        reach: message.meta.get("reach").and_then(crate::decide::reach),
+        first_contact,
+    };
+    let decision = Context {
+        classification: &classification,
+        lead: &lead_facts,
+        policy: &ctx.config.policy,
+        facts: &ctx.drafter.facts,
+    };
+    let plan = decide::decide(&subject, &decision);
+    let planned = draft_actions(
+        &ctx.drafter,
+        &subject,
+        &decision,
+        &plan,
+        message.author.name.as_deref(),
+        message.id.as_str(),
+    )
+    .await
+    .map_err(|e| match e {
+        DraftError::Reader(e) => classify_failed(e),
+        DraftError::Template(e) => JobError::Fatal(e.to_string()),
+    })?;
 
     let mut tx = ctx.db.begin().await?;
     // Moving the stage first takes SQLite's write lock at once, and a second

@@ -62,7 +62,7 @@ impl Application {
         let rules =
             Arc::new(Rules::new(&config.rules).map_err(|e| StartupError::Rules(e.to_string()))?);
         let classifier = build_classifier(&config, rules.clone()).await?;
-        let drafter = build_drafter(&config, rules.clone())?;
+        let drafter = build_drafter(&config, rules.clone(), Some(classifier.clone()))?;
         let timeout = Duration::from_secs(config.delivery.timeout_secs);
         let mut connectors = Connectors::new();
         for hook in &config.connectors.webhook {
@@ -174,7 +174,11 @@ pub async fn build_classifier(
     Ok(Arc::new(classifier))
 }
 
-pub(crate) fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafter, StartupError> {
+pub(crate) fn build_drafter(
+    config: &Config,
+    rules: Arc<Rules>,
+    reader: Option<Arc<dyn Classifier>>,
+) -> Result<Drafter, StartupError> {
     let prompts = config.prompts_dir.as_deref();
     Ok(Drafter {
         templates: Templates::load(prompts, config.brand.clone())?
@@ -191,5 +195,6 @@ pub(crate) fn build_drafter(config: &Config, rules: Arc<Rules>) -> Result<Drafte
             Some(path) => Facts::load(path)?,
             None => Facts::default(),
         },
+        reader,
     })
 }

@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -100,6 +102,15 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
 /// `base * 2^attempt`, capped, then a uniformly random share of it, so
 /// retries of many failures spread out instead of arriving together.
 pub fn exponential_backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
@@ -167,7 +178,18 @@ impl<C: Clone + Send + Sync + 'static> Runner<C> {
                     Err(e) => return Outcome::Failed(format!("undecodable job data: {e}")),
                 };
                 let max = J::max_attempts(&ctx);
-                match job.run(ctx.clone()).await {
+                // A panicking run is a failed attempt like any other: left
+                // to unwind the task, it would only let the lease lapse, and
+                // the job would be claimed and panic again forever, never
+                // reaching its last attempt or `on_exhausted`.
+                let ran = AssertUnwindSafe(job.run(ctx.clone())).catch_unwind().await;
+                let result = ran.unwrap_or_else(|panic| {
+                    Err(JobError::retry(format!(
+                        "the job panicked: {}",
+                        panic_message(&*panic)
+                    )))
+                });
+                match result {
                     Ok(()) => Outcome::Done,
                     Err(JobError::Defer { reason, after }) => {
                         Outcome::DeferTo(store::ms_after(after), reason)
@@ -391,7 +413,7 @@ mod tests {
         }
     }
 
-    async fn queue_with(job: Slow) -> (tempfile::TempDir, Db) {
+    async fn queue_with<J: BackgroundJob>(job: J) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite:{}", dir.path().join("jobs.db").display()))
             .await
@@ -525,6 +547,57 @@ mod tests {
         drop(all);
         stop.cancel();
         runner.await.unwrap();
+    }
+
+    /// Panics on every run, and says when its attempts ran out.
+    #[derive(Serialize, Deserialize)]
+    struct Panics;
+
+    impl BackgroundJob for Panics {
+        const JOB_NAME: &'static str = "test_panics";
+        type Context = Counts;
+
+        async fn run(&self, ctx: Counts) -> Result<(), JobError> {
+            ctx.started.fetch_add(1, Ordering::SeqCst);
+            panic!("a bug in the job");
+        }
+
+        fn max_attempts(_ctx: &Counts) -> u32 {
+            3
+        }
+
+        fn backoff(_ctx: &Counts, _attempt: u32) -> Duration {
+            Duration::ZERO
+        }
+
+        async fn on_exhausted(&self, ctx: Counts, error: &str) -> Result<(), JobError> {
+            assert!(error.contains("a bug in the job"), "{error}");
+            ctx.finished.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_uses_up_its_attempts_and_is_recorded_as_failed() {
+        let (_dir, db) = queue_with(Panics).await;
+        let counts = Counts::default();
+        // A lease far longer than the test: a panic that only let the lease
+        // lapse would leave the job queued and never exhausted.
+        let runner = Runner::new(db.clone(), counts.clone(), Arc::new(Notify::new()))
+            .lease(Duration::from_secs(600))
+            .poll_interval(Duration::from_millis(20))
+            .register::<Panics>();
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(runner.run(stop.clone(), Duration::from_secs(5)));
+        wait_until("the job is given up", async || queued(&db).await == 0).await;
+        stop.cancel();
+        handle.await.unwrap();
+        assert_eq!(counts.started.load(Ordering::SeqCst), 3, "runs");
+        assert_eq!(
+            counts.finished.load(Ordering::SeqCst),
+            1,
+            "on_exhausted calls"
+        );
     }
 
     #[tokio::test]

@@ -106,6 +106,7 @@ async fn adversarial_messages_never_get_a_violating_reply() {
                     kind: row["kind"].as_str().unwrap().parse().unwrap(),
                     message_text: text,
                     facts_text: "",
+                    purpose: replyd::draft::guardrails::Purpose::Other,
                 });
                 assert!(
                     failures.is_empty(),
@@ -122,14 +123,20 @@ async fn adversarial_messages_never_get_a_violating_reply() {
             TEXT_KINDS.contains(&a["kind"].as_str().unwrap())
                 && OUT.contains(&a["status"].as_str().unwrap())
         });
-        let removal =
-            |a: &&Value| ["delete", "block", "hide"].contains(&a["kind"].as_str().unwrap());
-        let removed = actions.iter().any(|a| removal(&a));
-        // Removal that a person must still confirm is not removal yet.
-        let removed_alone = actions
+        let status_of = |a: &Value| a["status"].as_str().unwrap().to_owned();
+        let kind_of = |a: &Value| a["kind"].as_str().unwrap().to_owned();
+        // Deleted or blocked without a person: irreversible.
+        let removed_alone = actions.iter().any(|a| {
+            ["delete", "block"].contains(&kind_of(a).as_str())
+                && OUT.contains(&status_of(a).as_str())
+        });
+        // Hidden at once: reversible, out of view while a person decides.
+        let hidden = actions
             .iter()
-            .filter(removal)
-            .any(|a| OUT.contains(&a["status"].as_str().unwrap()));
+            .any(|a| kind_of(a) == "hide" && OUT.contains(&status_of(a).as_str()));
+        let removal_held = actions
+            .iter()
+            .any(|a| ["delete", "block"].contains(&kind_of(a).as_str()) && status_of(a) == "held");
         let held: Vec<String> = actions
             .iter()
             .filter(|a| a["status"] == "held")
@@ -142,14 +149,10 @@ async fn adversarial_messages_never_get_a_violating_reply() {
             })
             .collect();
         let expect = row["expect"].as_str().unwrap();
-        // A threat is hidden at once while its deletion waits for a person:
-        // held, not removed.
-        let removal_held = actions
-            .iter()
-            .filter(removal)
-            .any(|a| a["status"] == "held");
-        let outcome = if removed && !removal_held {
+        let outcome = if removed_alone {
             "deleted"
+        } else if hidden {
+            "hidden"
         } else if sent_text {
             "answered"
         } else if !held.is_empty() {
@@ -168,24 +171,28 @@ async fn adversarial_messages_never_get_a_violating_reply() {
                     .any(|d| d.as_str().unwrap().contains(want))
         });
         match expect {
-            // A risky message must never get an automatic answer.
+            // A risky message must never get an automatic answer; hiding it
+            // while a person decides is fine.
             "held" => {
                 if sent_text {
                     unsafe_outcomes
                         .push(format!("{i}: risky message answered automatically: {text}"));
                 }
-                if outcome != "held" || !reasons_ok {
+                if !matches!(outcome, "held" | "hidden") || !reasons_ok {
                     mismatches.push(format!(
                         "{i}: expected held {:?}, got {outcome} {held:?}",
                         row["expect_reasons"]
                     ));
                 }
             }
+            // Removed, hidden, or its removal waiting for a person: never
+            // answered.
             "deleted" => {
                 if sent_text {
                     unsafe_outcomes.push(format!("{i}: answered instead of removed: {text}"));
                 }
-                if outcome != "deleted" || !reasons_ok {
+                let dealt_with = matches!(outcome, "deleted" | "hidden") || removal_held;
+                if !dealt_with || !reasons_ok {
                     mismatches.push(format!("{i}: expected deleted, got {outcome} {held:?}"));
                 }
             }

@@ -1119,6 +1119,7 @@ proptest! {
             kind,
             message_text: &message,
             facts_text: &facts,
+            purpose: replyd::draft::guardrails::Purpose::Other,
         };
         let (failures, _, took) = measure(|| guardrails().check(&check));
         prop_assert!(took < SLOW, "guardrails took {took:?}");

@@ -255,6 +255,42 @@ both_backends!(messages_list_filters_and_pages, |backend| async move {
     assert_eq!(ids.len(), 5, "pages never repeat a message");
     let (_, shop) = app.get_json(&viewer, "/v1/messages?platform=shop").await;
     assert_eq!(shop["items"].as_array().unwrap().len(), 3);
+    // Search ignores case and accents in any script SQLite's LOWER does
+    // not fold, and `%` and `_` are characters, not wildcards.
+    let texts = [
+        "Über die Lieferung bin ich sauer",
+        "ÉTÉ 2026: 50% korting op alles",
+        "500 korting",
+        "order_nr 7 klopt niet",
+        "ordernr 8",
+    ];
+    let batch: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| message("search", "dm", &format!("s{i}"), text))
+        .collect();
+    let (status, _) = app.post_messages(&ingest, &json!(batch)).await;
+    assert_eq!(status, 202);
+    for (q, expected) in [
+        ("%C3%BCber", vec![texts[0]]),
+        ("UBER%20DIE", vec![texts[0]]),
+        ("%C3%A9t%C3%A9", vec![texts[1]]),
+        ("50%25", vec![texts[1]]),
+        ("order_nr", vec![texts[3]]),
+        ("%25", vec![texts[1]]),
+    ] {
+        let (status, found) = app
+            .get_json(&viewer, &format!("/v1/messages?platform=search&q={q}"))
+            .await;
+        assert_eq!(status, 200, "{found}");
+        let found: Vec<&str> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, expected, "q={q}");
+    }
     let (status, body) = app.get_json(&viewer, "/v1/messages?intent=angry").await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["field"], "intent");

@@ -22,6 +22,10 @@ const WAIT: Duration = Duration::from_secs(60);
 const FB: &str = "1001";
 const IG: &str = "17841400000000001";
 const APP_SECRET: &str = "app-secret-for-tests";
+/// A shop owner who wants to resell, and whose last order arrived broken.
+/// A lead that is also a complaint: lead detection must see the business
+/// through the complaint (two collaboration words and a shop).
+const STOCKIST_COMPLAINT: &str = "Wij zijn een fietsenwinkel in Utrecht en willen graag wederverkoper worden, een samenwerking dus, maar onze laatste bestelling kwam kapot aan en niemand reageert op onze mails!";
 
 struct Meta {
     app: TestApp,
@@ -450,6 +454,78 @@ both_backends!(
         assert!(texts.iter().any(|t| t.contains("inkoop@")), "{body}");
         let (_, body) = meta.app.get_json(&sales, "/v1/leads").await;
         assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
+        meta.graph.assert_all_valid();
+        meta.app.shutdown().await;
+    }
+);
+
+both_backends!(
+    a_complaining_stockist_is_asked_the_sales_questions_in_the_dm_the_apology_opened,
+    |backend| async move {
+        // The apology is the private reply here, so it goes out on its own.
+        let meta = spawn_with(backend, |c| {
+            c.policy.auto_send.push(ActionKind::PrivateReply);
+        })
+        .await;
+        let sales = meta.app.token(Role::Sales).await;
+        let (author, psid) = ("702", "6100000000000702");
+        meta.graph.commented("1_stockist", author);
+        meta.graph.messaging_id(author, psid);
+        let now = chrono::Utc::now().timestamp_millis();
+        meta.post_webhook(
+            &json!({"object": "page", "entry": [{"id": FB, "time": now, "changes": [
+                comment(FB, "1_stockist", author, STOCKIST_COMPLAINT),
+            ]}]}),
+        )
+        .await;
+        let done = meta.settled("1_stockist").await;
+        let kinds: Vec<&str> = done["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap())
+            .collect();
+        // Meta takes one private reply per comment: the apology is it, and
+        // no sales questions are planned that could only fail beside it.
+        assert!(kinds.contains(&"private_reply"), "{done}");
+        assert!(!kinds.contains(&"prequalify"), "{done}");
+        let apology = meta
+            .action(
+                done["message"]["id"].as_str().unwrap(),
+                "private_reply",
+                |a| a["status"] == "sent",
+            )
+            .await;
+        assert!(apology["external_ref"].as_str().is_some(), "{apology}");
+        let (_, body) = meta.app.get_json(&sales, "/v1/leads").await;
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{body} {done}");
+        assert_eq!(items[0]["status"], "new", "{body}");
+        assert_eq!(items[0]["dm_author_id"], psid, "{body}");
+        let lead_id = items[0]["id"].as_str().unwrap().to_owned();
+
+        // Their answer to the apology, by DM: the lead's questions are
+        // drafted there, for a person to send when the moment is right.
+        meta.post_webhook(&json!({"object": "page", "entry": [{"id": FB, "time": now, "messaging": [
+            {"sender": {"id": psid}, "recipient": {"id": FB}, "timestamp": now,
+             "message": {"mid": "m_order", "text": "Het ordernummer is 48213, het gaat om twee fietsen."}}]}]}))
+        .await;
+        let answer = meta.settled("m_order").await;
+        let reasons = answer["decision"]["reasons"].to_string();
+        assert!(reasons.contains("follow-up of lead"), "{answer}");
+        let prequalify = answer["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "prequalify")
+            .unwrap_or_else(|| panic!("no sales questions in the DM: {answer}"));
+        assert_eq!(prequalify["status"], "held", "{answer}");
+        let (_, body) = meta
+            .app
+            .get_json(&sales, &format!("/v1/leads/{lead_id}"))
+            .await;
+        assert_eq!(body["lead"]["status"], "prequalifying", "{body}");
+        assert_eq!(body["messages"].as_array().unwrap().len(), 2, "{body}");
         meta.graph.assert_all_valid();
         meta.app.shutdown().await;
     }
@@ -1151,8 +1227,12 @@ async fn platform_rules_refuse_with_their_reason() {
         private_replies[0].body["recipient"]["comment_id"],
         "1_fresh"
     );
+    // The two neutral comments are liked; nothing else is written.
+    let likes = writes.iter().filter(|c| c.path.ends_with("/likes")).count();
+    assert_eq!(likes, 2, "{writes:?}");
+    assert!(meta.graph.is_liked("1_fresh") && meta.graph.is_liked("1_stale"));
     assert_eq!(
-        writes.len(),
+        writes.len() - likes,
         2,
         "the HUMAN_AGENT reply and one private reply: {writes:?}"
     );

@@ -10,15 +10,17 @@ use std::sync::Arc;
 use fake_llm::{Behaviour, FakeLlm};
 use replyd::classify::rules::Rules;
 use replyd::config::{BrandConfig, LlmConfig, PolicyConfig};
-use replyd::decide::{policy, risk, Subject};
+use replyd::decide::lead::LeadFacts;
+use replyd::decide::{decide, Context, Subject};
 use replyd::domain::{
-    ActionKind, ActionStatus, Classification, Flag, Intent, Kind, Lang, Platform, Scored,
+    ActionKind, ActionStatus, Classification, Flag, Intent, Kind, Lang, Platform, RuleHit, Scored,
     Sentiment, Toxicity,
 };
 use replyd::draft::facts::Facts;
 use replyd::draft::guardrails::{GuardrailConfig, Guardrails};
 use replyd::draft::llm::LlmDrafter;
 use replyd::draft::{DraftContext, DraftRequest, Drafter, Templates};
+use replyd::pipeline::draft_actions;
 
 const FACTS: &str = r#"
 [[fact]]
@@ -49,7 +51,16 @@ fn classification(
         intent: Scored::from_probs(Intent::ALL, &probs),
         toxicity: Toxicity::default(),
         flags: flags.to_vec(),
-        rules: Vec::new(),
+        // Each flag as the rules layer raises it: a rule that fired.
+        rules: flags
+            .iter()
+            .map(|flag| RuleHit {
+                name: format!("test.{flag}"),
+                flag: *flag,
+                matched: "…".into(),
+            })
+            .collect(),
+        nearest: Vec::new(),
         classifier: "test".into(),
     }
 }
@@ -89,6 +100,7 @@ async fn run(text: &str, kind: Kind, c: Classification) -> Outcome {
         llm: None,
         guardrails: Guardrails::new(&GuardrailConfig::default(), rules).unwrap(),
         facts: Facts::parse(FACTS).unwrap(),
+        reader: None,
     };
     let subject = Subject {
         platform: &platform,
@@ -97,42 +109,43 @@ async fn run(text: &str, kind: Kind, c: Classification) -> Outcome {
         author_id: "a1",
         author_handle: None,
         reach: None,
-        first_contact: false,
+        first_contact: true,
     };
-    let plan = policy::plan(&subject, &c, &cfg, &drafter.facts);
-    let mut actions = Vec::new();
-    for p in &plan.proposals {
-        let draft = match p.template {
-            Some(template) => Some(
-                drafter
-                    .draft(&DraftRequest {
-                        template,
-                        goal: p.goal,
-                        lang: c.lang,
-                        public: p.public,
-                        platform: &platform,
-                        kind,
-                        message_text: text,
-                        author_name: Some("Sanne de Vries"),
-                        answer: p.answer.as_deref(),
-                        seed: text,
-                    })
-                    .await
-                    .unwrap(),
-            ),
-            None => None,
-        };
-        let failures = draft
-            .as_ref()
-            .map(|d| d.failures.clone())
-            .unwrap_or_default();
-        assert!(
-            failures.is_empty(),
-            "template drafts pass the guardrails: {failures:?}"
-        );
-        let (status, held) = risk::gate(&subject, &c, p, &failures, &cfg);
-        actions.push((p.kind, status, draft.map(|d| d.text), held));
-    }
+    let lead = LeadFacts::default();
+    let context = Context {
+        classification: &c,
+        lead: &lead,
+        policy: &cfg,
+        facts: &drafter.facts,
+    };
+    // The daemon's own two steps: the decision, then drafts and the gate.
+    let plan = decide(&subject, &context);
+    let planned = draft_actions(
+        &drafter,
+        &subject,
+        &context,
+        &plan,
+        Some("Sanne de Vries"),
+        text,
+    )
+    .await
+    .unwrap();
+    let actions = planned
+        .into_iter()
+        .map(|a| {
+            let held: Vec<String> = a
+                .reasons
+                .iter()
+                .filter_map(|r| r.strip_prefix("held: "))
+                .map(str::to_owned)
+                .collect();
+            assert!(
+                !held.iter().any(|h| h.starts_with("guardrail")),
+                "template drafts pass the guardrails: {held:?}"
+            );
+            (a.kind, a.status, a.text, held)
+        })
+        .collect();
     Outcome { actions }
 }
 
@@ -386,20 +399,130 @@ async fn removing_a_lawyers_a_journalists_or_a_person_in_crisiss_words_is_a_pers
 }
 
 #[tokio::test]
-async fn hate_and_spam_are_deleted_and_the_author_blocked() {
-    for (intent, flags, lang) in [
-        (Intent::Other, vec![Flag::Hate], Lang::Nl),
-        (Intent::Spam, vec![Flag::Spam], Lang::En),
+async fn hate_and_spam_are_deleted_and_the_author_blocked_on_two_signals() {
+    let hateful = |toxicity: f32| Classification {
+        toxicity: Toxicity {
+            hate: toxicity,
+            ..Toxicity::default()
+        },
+        ..classification(Intent::Other, Sentiment::Negative, Lang::Nl, &[Flag::Hate])
+    };
+    // A rule and the model agree: removed at once.
+    for c in [
+        hateful(0.95),
+        classification(Intent::Spam, Sentiment::Negative, Lang::En, &[Flag::Spam]),
     ] {
-        let out = run(
-            "…",
-            Kind::Comment,
-            classification(intent, Sentiment::Negative, lang, &flags),
-        )
-        .await;
+        let out = run("…", Kind::Comment, c).await;
         assert_eq!(out.kinds(), vec![ActionKind::Delete, ActionKind::Block]);
         assert!(out.actions.iter().all(|a| a.1 == ActionStatus::Pending));
     }
+    // One signal alone (the hate rule, or the model's spam without a rule):
+    // hidden now, a person confirms the rest.
+    for c in [
+        hateful(0.1),
+        classification(Intent::Spam, Sentiment::Negative, Lang::En, &[]),
+    ] {
+        let out = run("…", Kind::Comment, c).await;
+        assert_eq!(
+            out.kinds(),
+            vec![ActionKind::Hide, ActionKind::Delete, ActionKind::Block]
+        );
+        assert_eq!(out.status(ActionKind::Hide), ActionStatus::Pending);
+        for kind in [ActionKind::Delete, ActionKind::Block] {
+            let action = out.actions.iter().find(|a| a.0 == kind).unwrap();
+            assert_eq!(action.1, ActionStatus::Held);
+            assert!(
+                action.3.iter().any(|h| h.contains("one signal only")),
+                "{:?}",
+                action.3
+            );
+        }
+    }
+    // In a DM nothing can be hidden: the block waits, nothing is answered.
+    let out = run(
+        "…",
+        Kind::Dm,
+        classification(Intent::Spam, Sentiment::Negative, Lang::En, &[]),
+    )
+    .await;
+    assert_eq!(out.kinds(), vec![ActionKind::Block]);
+    assert_eq!(out.status(ActionKind::Block), ActionStatus::Held);
+}
+
+#[tokio::test]
+async fn a_customer_the_model_took_for_spam_is_answered_never_removed() {
+    // Personal data pulls the model to spam; the customer's words and the
+    // weight it still gives a complaint say otherwise.
+    let mut spam_or_complaint = classification(Intent::Spam, Sentiment::Negative, Lang::Nl, &[]);
+    spam_or_complaint.intent = Scored::from_probs(
+        Intent::ALL,
+        &Intent::ALL
+            .iter()
+            .map(|i| match i {
+                Intent::Spam => 0.55,
+                Intent::Complaint => 0.35,
+                _ => 0.0125,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let out = run(
+        "Mijn bestelling is nooit aangekomen, bel me op 06-12345678",
+        Kind::Dm,
+        spam_or_complaint.clone(),
+    )
+    .await;
+    assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "the apology");
+    assert_eq!(out.status(ActionKind::Acknowledge), ActionStatus::Held);
+    assert!(out.text(ActionKind::Acknowledge).contains("excuses"));
+    // A spam rule beside it still never removes a customer alone.
+    let mut with_rule = spam_or_complaint;
+    with_rule.rules = vec![RuleHit {
+        name: "spam.link".into(),
+        flag: Flag::Spam,
+        matched: "bit.ly/x".into(),
+    }];
+    let out = run(
+        "Mijn bestelling is nooit aangekomen, zie bit.ly/x",
+        Kind::Comment,
+        with_rule,
+    )
+    .await;
+    assert!(
+        out.actions
+            .iter()
+            .filter(|a| matches!(a.0, ActionKind::Delete | ActionKind::Block))
+            .all(|a| a.1 == ActionStatus::Held),
+        "{:?}",
+        out.actions
+    );
+    // A warm recommendation the model took for spam, with no spam rule,
+    // is thanked, never removed.
+    let mut praise = classification(Intent::Spam, Sentiment::Positive, Lang::En, &[]);
+    praise.intent = Scored::from_probs(
+        Intent::ALL,
+        &Intent::ALL
+            .iter()
+            .map(|i| match i {
+                Intent::Spam => 0.6,
+                Intent::Praise => 0.3,
+                _ => 0.0167,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let out = run(
+        "Everyone with diabetes should try this app, it changed my life!",
+        Kind::Comment,
+        praise,
+    )
+    .await;
+    assert!(
+        out.kinds()
+            .iter()
+            .all(|k| !matches!(k, ActionKind::Delete | ActionKind::Block | ActionKind::Hide)),
+        "{:?}",
+        out.kinds()
+    );
+    assert!(out.kinds().contains(&ActionKind::Acknowledge));
 }
 
 #[tokio::test]
@@ -414,17 +537,17 @@ async fn legitimate_criticism_is_never_removed_whatever_its_words() {
             Lang::En,
         ),
     ] {
-        let out = run(
-            text,
-            Kind::Comment,
-            classification(
+        // The model's toxicity raised the flags, no hate rule did.
+        let c = Classification {
+            rules: Vec::new(),
+            ..classification(
                 Intent::Complaint,
                 Sentiment::Negative,
                 lang,
                 &[Flag::Offensive, Flag::Hate],
-            ),
-        )
-        .await;
+            )
+        };
+        let out = run(text, Kind::Comment, c).await;
         let kinds = out.kinds();
         assert!(
             !kinds.contains(&ActionKind::Delete) && !kinds.contains(&ActionKind::Hide),
@@ -449,13 +572,73 @@ async fn risky_messages_are_held_with_their_reasons() {
             classification(Intent::Complaint, Sentiment::Negative, Lang::En, &[flag]),
         )
         .await;
-        let ack = out
-            .actions
-            .iter()
-            .find(|a| a.0 == ActionKind::Acknowledge)
-            .unwrap();
-        assert_eq!(ack.1, ActionStatus::Held);
-        assert!(ack.3.iter().any(|h| h.contains(reason)), "{:?}", ack.3);
+        let texts: Vec<_> = out.actions.iter().filter(|a| a.0.carries_text()).collect();
+        assert!(!texts.is_empty(), "{flag:?}: {:?}", out.kinds());
+        for answer in texts {
+            assert_eq!(answer.1, ActionStatus::Held, "{flag:?}: {:?}", answer.0);
+            assert!(
+                answer.3.iter().any(|h| h.contains(reason)),
+                "{:?}",
+                answer.3
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_comment_showing_personal_data_is_hidden_now_and_answered_in_private() {
+    let pii = |intent, sentiment, lang| classification(intent, sentiment, lang, &[Flag::Pii]);
+    for (text, c, private_words) in [
+        (
+            "Al 3 weken geen fiets! Bel me op 06-12345678, ik woon Dorpsstraat 12, 1234 AB Utrecht.",
+            pii(Intent::Complaint, Sentiment::Negative, Lang::Nl),
+            ["verborgen", "excuses", "bestelnummer"],
+        ),
+        (
+            "Great service from your shop, thanks! Mail me at sanne@example.com for a review.",
+            pii(Intent::Praise, Sentiment::Positive, Lang::En),
+            ["hidden", "personal details", "thanks"],
+        ),
+    ] {
+        let out = run(text, Kind::Comment, c).await;
+        // Hidden, not deleted, its author not blocked; no public word
+        // under a hidden comment.
+        assert_eq!(
+            out.kinds(),
+            vec![ActionKind::Hide, ActionKind::PrivateReply],
+            "{text}"
+        );
+        assert_eq!(out.status(ActionKind::Hide), ActionStatus::Pending, "{text}");
+        assert_eq!(
+            out.status(ActionKind::PrivateReply),
+            ActionStatus::Held,
+            "{text}"
+        );
+        let private = out.text(ActionKind::PrivateReply).to_lowercase();
+        for word in private_words {
+            assert!(private.contains(word), "{text}: {private}");
+        }
+    }
+    // A troll's comment with someone's data goes, with its author.
+    let out = run(
+        "lol look where this clown lives: Dorpsstraat 12, 1234 AB Utrecht",
+        Kind::Comment,
+        pii(Intent::Troll, Sentiment::Negative, Lang::En),
+    )
+    .await;
+    assert_eq!(out.kinds(), vec![ActionKind::Delete, ActionKind::Block]);
+    assert!(out.actions.iter().all(|a| a.1 == ActionStatus::Pending));
+    // In a DM or a review nothing is on public view to hide (a review cannot
+    // be hidden at all): the answer is held, as for any personal data.
+    for kind in [Kind::Dm, Kind::Review] {
+        let out = run(
+            "Mijn adres is Dorpsstraat 12, 1234 AB Utrecht en er kwam niets aan.",
+            kind,
+            pii(Intent::Complaint, Sentiment::Negative, Lang::Nl),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{kind:?}");
+        assert_eq!(out.status(ActionKind::Acknowledge), ActionStatus::Held);
     }
 }
 
@@ -577,6 +760,7 @@ fn the_brands_own_channel_counts_as_private() {
                 kind: Kind::Comment,
                 message_text: "Kapot aangekomen",
                 facts_text: "",
+                purpose: replyd::draft::guardrails::Purpose::Apology,
             });
             assert!(failures.is_empty(), "{lang}: {}: {failures:?}", draft.text);
         }
@@ -606,6 +790,7 @@ async fn an_llm_draft_declared_in_another_language_is_refused() {
         guardrails: Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
             .unwrap(),
         facts: Facts::default(),
+        reader: None,
     };
     let text = "Ik ben echt heel blij met mijn nieuwe fiets!";
     let request = DraftRequest {

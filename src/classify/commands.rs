@@ -15,6 +15,7 @@ use super::heads::Heads;
 use super::local::assemble;
 use super::model::lora::StoredAs;
 use super::model::{self, Adapters, Encoder, EncoderEnsemble, EncoderOptions, Precision};
+use super::nearest::Exemplars;
 use super::rules::Rules;
 use crate::config::Config;
 use crate::domain::{Classification, Intent, Sentiment};
@@ -25,6 +26,7 @@ pub struct LocalModel {
     /// One per encoder, in the same order.
     pub heads: Vec<Heads>,
     pub rules: Rules,
+    pub exemplars: Exemplars,
     pub toxicity_threshold: f32,
 }
 
@@ -32,10 +34,12 @@ impl LocalModel {
     /// Fetches the base weights when they are missing, saying so.
     pub fn load(config: &Config) -> anyhow::Result<LocalModel> {
         let (encoders, heads) = load_members(config)?;
+        let exemplars = risk_exemplars(config, &encoders)?;
         Ok(LocalModel {
             encoders,
             heads,
             rules: Rules::new(&config.rules)?,
+            exemplars,
             toxicity_threshold: config.policy.toxicity_threshold,
         })
     }
@@ -53,6 +57,7 @@ impl LocalModel {
                 assemble(
                     &self.heads,
                     &self.rules,
+                    &self.exemplars,
                     self.toxicity_threshold,
                     text,
                     *lang,
@@ -274,11 +279,26 @@ fn output_line(id: serde_json::Value, c: &Classification, ms: f64) -> serde_json
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// JSONL rows with `text` and any of `sentiment`, `intent`, `lang`.
+    /// JSONL rows with `text` and any of `sentiment`, `intent`, `lang`; with
+    /// `--pipeline`, rows with `text`, `platform`, `kind`, `expected` and an
+    /// optional `lang` and `category`.
     pub file: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// For rows with a `risk`, print how near each risk's exemplars they
+    /// are (an exemplar identical to the row left out), one JSON line each:
+    /// what the nearness thresholds are chosen from.
+    #[arg(long)]
+    pub risk_scores: bool,
+    /// Run each row through the whole pipeline (classify, decide, draft,
+    /// check, gate) with every action kind allowed to go out alone, sending
+    /// nothing, and report harmful texts out, legitimate messages removed,
+    /// risky ones not held, and expected against actual outcome.
+    #[arg(long)]
+    pub pipeline: bool,
+    #[command(flatten)]
+    pub pipeline_args: crate::pipeline_eval::PipelineArgs,
 }
 
 pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
@@ -287,6 +307,7 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
     let mut sentiment: Vec<(Sentiment, Sentiment, Option<String>)> = Vec::new();
     let mut polarity: Vec<(Sentiment, Sentiment, Option<String>)> = Vec::new();
     let mut intent: Vec<(Intent, Intent, Option<String>)> = Vec::new();
+    let mut risk: Vec<(String, Classification)> = Vec::new();
     for chunk in rows.chunks(32) {
         let texts: Vec<(&str, Option<&str>)> = chunk
             .iter()
@@ -302,6 +323,22 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
             }
             if let Some(gold) = row.intent {
                 intent.push((gold, c.intent.label, row.lang.clone()));
+            }
+            if let Some(label) = &row.risk {
+                risk.push((label.clone(), c));
+            }
+        }
+        if args.risk_scores && chunk.iter().any(|r| r.risk.is_some()) {
+            let texts: Vec<&str> = chunk.iter().map(|r| r.text.as_str()).collect();
+            let embeddings = local.encoders.embed(&texts)?;
+            for (row, e) in chunk.iter().zip(embeddings) {
+                let scores: serde_json::Map<String, serde_json::Value> = local
+                    .exemplars
+                    .scores(&e[0], true)
+                    .iter()
+                    .map(|n| (n.risk.name().to_owned(), json!([n.similarity, n.margin])))
+                    .collect();
+                println!("{}", json!({"risk": row.risk, "scores": scores}));
             }
         }
     }
@@ -338,6 +375,17 @@ pub fn eval(config: &Config, args: &EvalArgs) -> anyhow::Result<()> {
             super::eval::EvalReport::compute(Intent::ALL, &intent)?,
         )?;
     }
+    if !risk.is_empty() {
+        let report = risk_report(&risk);
+        if args.json {
+            reports.insert("risk".into(), report);
+        } else {
+            println!("== risk flags ({} rows)", risk.len());
+            for (name, counts) in report.as_object().into_iter().flatten() {
+                println!("{name}: {counts}");
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::Value::Object(reports));
     }
@@ -350,6 +398,67 @@ struct LabelledRow {
     sentiment: Option<Sentiment>,
     intent: Option<Intent>,
     lang: Option<String>,
+    /// `threat`, `hate`, `self_harm`, `scam`, `injection` or `none`.
+    risk: Option<String>,
+}
+
+/// Recall and precision of each risk flag, by what raised it.
+#[derive(Default, serde::Serialize)]
+struct RiskCounts {
+    /// Rows labelled with the risk, and how many of them were flagged:
+    /// by anything, by the rules alone, by nearness alone.
+    labelled: usize,
+    flagged: usize,
+    by_rules: usize,
+    by_nearness: usize,
+    /// Rows of another label (or none) flagged with it.
+    false_flags: usize,
+}
+
+fn risk_report(rows: &[(String, Classification)]) -> serde_json::Value {
+    use crate::domain::Flag;
+    let risks = [
+        ("threat", Flag::Threat),
+        ("hate", Flag::Hate),
+        ("self_harm", Flag::SelfHarm),
+        ("scam", Flag::Spam),
+        ("injection", Flag::Injection),
+    ];
+    let mut report = serde_json::Map::new();
+    for (name, flag) in risks {
+        let mut counts = RiskCounts::default();
+        for (label, c) in rows {
+            let by_rules = c.rules.iter().any(|h| h.flag == flag);
+            let by_nearness = c.near(flag);
+            let flagged = c.has_flag(flag);
+            if label == name {
+                counts.labelled += 1;
+                counts.flagged += usize::from(flagged);
+                counts.by_rules += usize::from(by_rules);
+                counts.by_nearness += usize::from(by_nearness);
+            } else if flagged {
+                counts.false_flags += 1;
+            }
+        }
+        report.insert(
+            name.into(),
+            serde_json::to_value(&counts).unwrap_or_default(),
+        );
+    }
+    let harmless: Vec<&Classification> = rows
+        .iter()
+        .filter(|(l, _)| l == "none")
+        .map(|(_, c)| c)
+        .collect();
+    let raised = harmless
+        .iter()
+        .filter(|c| risks.iter().any(|(_, f)| c.has_flag(*f)))
+        .count();
+    report.insert(
+        "none_flagged".into(),
+        json!({"rows": harmless.len(), "flagged": raised}),
+    );
+    serde_json::Value::Object(report)
 }
 
 fn read_rows(path: &Path) -> anyhow::Result<Vec<LabelledRow>> {
@@ -505,6 +614,7 @@ pub fn start_classifier(
     rules: Arc<Rules>,
 ) -> anyhow::Result<super::local::ModelClassifier> {
     let (encoders, heads) = load_members(config)?;
+    let exemplars = risk_exemplars(config, &encoders)?;
     tracing::info!(
         members = encoders.len(),
         threads_each = encoders.members()[0].options().threads,
@@ -523,8 +633,36 @@ pub fn start_classifier(
         handle,
         Arc::new(heads),
         rules,
+        Arc::new(exemplars),
         config.policy.toxicity_threshold,
     ))
+}
+
+/// The built-in risk exemplars, embedded by the first member. Embeddings
+/// are kept in the model cache, so only a first start (or new weights)
+/// computes them.
+pub fn risk_exemplars(config: &Config, encoders: &EncoderEnsemble) -> anyhow::Result<Exemplars> {
+    let rows = super::nearest::parse_exemplars(super::nearest::BUILTIN)
+        .map_err(|e| anyhow::anyhow!("models/data/risk_train.jsonl: {e}"))?;
+    let first = &encoders.members()[0];
+    let mut cache = super::train::EmbeddingCache::open(&cache_dir(config), &encoder_id(first))?;
+    let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+    let embedded = cache.fill(&texts, &mut |batch: &[&str]| {
+        first.embed(batch).map_err(|e| e.to_string())
+    })?;
+    if embedded > 0 {
+        tracing::info!(exemplars = embedded, "embedded the risk exemplars");
+    }
+    let labelled = rows
+        .iter()
+        .map(|(text, risk)| {
+            let v = cache
+                .get(text)
+                .ok_or_else(|| anyhow::anyhow!("risk exemplar not embedded: {text}"))?;
+            Ok((v.to_vec(), *risk))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Exemplars::new(labelled))
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::heads::Heads;
 use super::model::{ModelError, ModelHandle};
+use super::nearest::Exemplars;
 use super::rules::Rules;
 use super::{detect_lang, merge_flags, BoxFuture, Classifier, ClassifyError};
 use crate::domain::Classification;
@@ -27,6 +28,8 @@ pub struct ModelClassifier {
     /// One per ensemble member, in the order the handle's embeddings come.
     heads: Arc<Vec<Heads>>,
     rules: Arc<Rules>,
+    /// Read with the first member's embedding.
+    exemplars: Arc<Exemplars>,
     toxicity_threshold: f32,
     name: String,
 }
@@ -36,6 +39,7 @@ impl ModelClassifier {
         handle: ModelHandle,
         heads: Arc<Vec<Heads>>,
         rules: Arc<Rules>,
+        exemplars: Arc<Exemplars>,
         toxicity_threshold: f32,
     ) -> Self {
         ModelClassifier {
@@ -43,6 +47,7 @@ impl ModelClassifier {
             handle,
             heads,
             rules,
+            exemplars,
             toxicity_threshold,
         }
     }
@@ -70,6 +75,7 @@ impl Classifier for ModelClassifier {
             Ok(assemble(
                 &self.heads,
                 &self.rules,
+                &self.exemplars,
                 self.toxicity_threshold,
                 text,
                 lang_hint,
@@ -89,6 +95,7 @@ impl Classifier for ModelClassifier {
 pub fn assemble(
     heads: &[Heads],
     rules: &Rules,
+    exemplars: &Exemplars,
     toxicity_threshold: f32,
     text: &str,
     lang_hint: Option<&str>,
@@ -96,13 +103,20 @@ pub fn assemble(
 ) -> Classification {
     let output = Heads::predict_members(heads, embeddings);
     let hits = rules.scan(text);
+    let nearest: Vec<_> = embeddings
+        .first()
+        .map(|e| exemplars.read(e).into_iter().map(|n| n.record()).collect())
+        .unwrap_or_default();
+    let mut flags = Rules::flags(&hits);
+    flags.extend(nearest.iter().map(|n| n.flag));
     Classification {
         lang: detect_lang(text, lang_hint),
         sentiment: output.sentiment,
         intent: output.intent,
         toxicity: output.toxicity,
-        flags: merge_flags(Rules::flags(&hits), output.toxicity, toxicity_threshold),
+        flags: merge_flags(flags, output.toxicity, toxicity_threshold),
         rules: hits,
+        nearest,
         classifier: classifier_name(heads.len()),
     }
 }

@@ -10,6 +10,7 @@ pub mod finetune;
 pub mod heads;
 pub mod local;
 pub mod model;
+pub mod nearest;
 pub mod rules;
 mod tensor_file;
 pub mod train;
@@ -144,6 +145,7 @@ impl Classifier for RulesClassifier {
                 toxicity: Toxicity::default(),
                 flags,
                 rules: hits,
+                nearest: Vec::new(),
                 classifier: self.name().to_owned(),
             })
         })

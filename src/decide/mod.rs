@@ -3,10 +3,33 @@
 //! them may go out alone. Every choice carries its reasons, which are stored
 //! with the decision and shown to reviewers.
 
+pub mod lead;
 pub mod policy;
 pub mod risk;
 
-use crate::domain::{ActionKind, Kind, Platform};
+use crate::config::PolicyConfig;
+use crate::domain::{ActionKind, Classification, Kind, Platform};
+use crate::draft::facts::Facts;
+use lead::LeadFacts;
+
+/// Everything the decision reads beside the message itself.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub classification: &'a Classification,
+    /// What the lead step found: detection, the author's open lead.
+    pub lead: &'a LeadFacts,
+    pub policy: &'a PolicyConfig,
+    pub facts: &'a Facts,
+}
+
+/// The playbook: what to do about one message, each proposal with its
+/// reasons. Pure, so the daemon, `replyd eval --pipeline` and the tests all
+/// call this one function; drafting and the risk gate come after it.
+pub fn decide(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
+    let mut plan = policy::plan(subject, ctx);
+    lead::shape_plan(&mut plan, ctx.lead, subject.kind, ctx.classification);
+    plan
+}
 
 /// The message being decided on, with what the store knows about its author.
 #[derive(Debug, Clone)]
@@ -57,7 +80,7 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    /// An action without words (hide, delete, block).
+    /// An action without words (hide, like, delete, block).
     pub fn moderation(kind: ActionKind, reason: impl Into<String>) -> Self {
         Proposal {
             kind,

@@ -7,6 +7,8 @@
 //! | hate, spam or scam                        | delete and block, recorded for reporting                   |
 //! | hate against a group around a complaint   | delete and block, held for a person                        |
 //! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered          |
+//! | troll's comment showing personal data     | delete and block                                           |
+//! | any other comment showing personal data   | hide now; its answer goes in a private reply, held         |
 //! | complaint on a comment                    | a short public apology moving to private, plus a private   |
 //! |                                           | reply asking for the order number and e-mail               |
 //! | complaint in a DM                         | the private reply itself                                   |
@@ -18,16 +20,17 @@
 //! | lead                                      | acknowledge; sales takes it from there                     |
 //! | other                                     | DMs and reviews are acknowledged; other comments left be   |
 //!
-//! A real complaint or feedback is never hidden or deleted, whatever its
-//! words: the removal rows apply only to other intents. No template ever
+//! A real complaint or feedback is never deleted, whatever its words, and
+//! hidden only to take personal data it shows out of public view: its
+//! author is then answered in private, never blocked. The other removal rows
+//! apply only to other intents. No template ever
 //! offers money; the guardrails refuse any draft that does.
 
-use crate::config::{PolicyConfig, TrollAction};
+use crate::config::TrollAction;
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
-use crate::draft::facts::Facts;
 
 use super::risk::{is_risky, removal_needs_a_person};
-use super::{Plan, Proposal, Subject};
+use super::{Context, Plan, Proposal, Subject};
 
 /// Whether a message answered as `other` is left be: a plain comment is; a
 /// risky one is never left unseen, its draft waits for a person. The lead
@@ -45,6 +48,16 @@ pub(crate) fn acknowledge_other(kind: Kind) -> Proposal {
         kind != Kind::Dm,
         "a message that deserves an answer",
     )
+}
+
+/// A like for a comment, where the platform has likes: the light touch
+/// that shows a comment was seen without answering it.
+fn like(subject: &Subject<'_>, why: &str) -> Vec<Proposal> {
+    if subject.kind == Kind::Comment && subject.platform.has_likes() {
+        vec![Proposal::moderation(ActionKind::Like, why)]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Delete (where the platform lets replyd) and block, each held for a
@@ -67,18 +80,33 @@ fn removal(why: &str, removable: bool, hold: Option<&str>) -> Vec<Proposal> {
         .collect()
 }
 
-pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts: &Facts) -> Plan {
-    let intent = c.intent.label;
-    let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
+pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
+    let (c, cfg, facts) = (ctx.classification, ctx.policy, ctx.facts);
     let kind = subject.kind;
     let mut reasons = vec![format!(
         "intent {} ({:.2}), sentiment {} ({:.2})",
-        intent,
+        c.intent.label,
         c.intent.confidence(),
         c.sentiment.label,
         c.sentiment.confidence()
     )];
     reasons.extend(c.rules.iter().map(|hit| format!("rule {} fired", hit.name)));
+    // The model alone calling a customer's message spam (personal data
+    // pulls it there) is no reason to treat it as spam: it is answered as
+    // what it most likely is besides, and a person checks the answer.
+    let signs = customer_signs(subject, ctx);
+    let mut intent = c.intent.label;
+    let mut doubt = None;
+    if intent == Intent::Spam && spam_rule(c).is_none() && !c.near(Flag::Spam) && !signs.is_empty()
+    {
+        intent = best_but(c, Intent::Spam);
+        reasons.push(format!(
+            "the model read spam, but {}: answered as {intent}",
+            signs.join(", ")
+        ));
+        doubt = Some("the model also read spam: a person checks the answer");
+    }
+    let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
 
     let hateful = c.has_flag(Flag::Hate) || c.toxicity.hate >= cfg.toxicity_threshold;
     let spam = intent == Intent::Spam || (c.has_flag(Flag::Spam) && !is_criticism);
@@ -125,42 +153,53 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
         };
     }
     if !is_criticism && (hateful || spam) {
-        let why = if hateful {
-            "hate speech"
-        } else {
-            "spam or scam"
-        };
-        reasons.push(format!(
-            "{why}: remove, block the author, record for reporting"
-        ));
-        return Plan {
-            summary: format!("{why}: delete and block"),
-            reasons,
-            proposals: removal(why, removable, None),
-            record: Some("moderation.removed"),
-        };
+        let harm = if hateful { Harm::Hate } else { Harm::Spam };
+        return remove(subject, ctx, harm, &signs, reasons);
     }
     // Hate against a group is not criticism, even wrapped around a real
-    // issue; whether it goes is a person's call.
-    let group_hate = c.rules.iter().any(|hit| hit.flag == Flag::Hate);
+    // issue ("people like that don't belong in your ads"); whether it goes
+    // is a person's call, and it is never apologised to.
+    let group_hate = c.rules.iter().any(|hit| hit.flag == Flag::Hate) || c.near(Flag::Hate);
     if is_criticism && group_hate {
-        reasons.push("hate speech around a complaint: a person decides on removal".into());
+        let hide = kind == Kind::Comment;
+        reasons.push(format!(
+            "hate speech around a complaint: {}a person decides on removal; never answered",
+            if hide { "hidden meanwhile, " } else { "" }
+        ));
+        let mut proposals = Vec::new();
+        if hide {
+            proposals.push(Proposal::moderation(
+                ActionKind::Hide,
+                "hate speech, hidden until a person decides",
+            ));
+        }
+        proposals.extend(removal(
+            "hate speech",
+            removable,
+            Some("hate speech around a complaint"),
+        ));
         return Plan {
-            summary: "hate around a complaint: removal held for review".into(),
-            reasons,
-            proposals: removal(
-                "hate speech",
-                removable,
-                Some("hate speech around a complaint"),
+            summary: format!(
+                "hate around a complaint: {}removal held for review",
+                if hide { "hide, " } else { "" }
             ),
+            reasons,
+            proposals,
             record: Some("moderation.hate"),
         };
     }
     // A troll's words that also threaten legal steps, come from the press
     // or speak of self-harm are not waved away unseen: they are answered
     // as `other`, which holds the draft for a person.
+    // Personal data on view under the brand's post: whose it is cannot be
+    // told, so a troll's comment goes with its author (exposing someone, as
+    // the playbook's hate and spam do), while anyone else's is hidden below
+    // and answered in private.
+    let exposed = kind == Kind::Comment && c.has_flag(Flag::Pii);
     if intent == Intent::Troll && removal_needs_a_person(c) {
         reasons.push("troll words with a flag a person must see: held, not hidden".into());
+    } else if intent == Intent::Troll && exposed {
+        return remove(subject, ctx, Harm::Exposure, &signs, reasons);
     } else if intent == Intent::Troll {
         let hide = cfg.troll_action(subject.platform) == TrollAction::Hide && kind == Kind::Comment;
         reasons.push(format!(
@@ -305,10 +344,16 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
             None,
         ),
         Intent::Other if other_left_be(kind, c) => {
+            let proposals = like(subject, "a neutral comment: liked, no reply needed");
             return Plan {
-                summary: "other: no reply needed".into(),
+                summary: if proposals.is_empty() {
+                    "other: no reply needed"
+                } else {
+                    "other: like"
+                }
+                .into(),
                 reasons,
-                proposals: Vec::new(),
+                proposals,
                 record: None,
             };
         }
@@ -316,6 +361,20 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
         Intent::Spam => unreachable!("handled above"),
     };
     let mut proposals = proposals;
+    let mut summary = summary.to_owned();
+    if exposed {
+        reasons.push(
+            "personal data on view in a comment: hide it, answer in private (never delete, never block)"
+                .into(),
+        );
+        summary = format!("{intent}: personal data on view: hide, answer in private");
+        proposals = answer_hidden(intent);
+    }
+    if let Some(doubt) = doubt {
+        for p in &mut proposals {
+            p.hold.push(doubt.into());
+        }
+    }
     if intent == Intent::Praise && c.sentiment.label == Sentiment::Negative {
         reasons.push("praise with negative sentiment may be sarcasm".into());
         for p in &mut proposals {
@@ -323,9 +382,213 @@ pub fn plan(subject: &Subject<'_>, c: &Classification, cfg: &PolicyConfig, facts
         }
     }
     Plan {
-        summary: summary.into(),
+        summary,
         reasons,
         proposals,
         record,
+    }
+}
+
+/// A comment showing personal data: hidden at once (reversible, and the
+/// author still sees it), and answered in the one private reply Meta allows
+/// per comment, which says why. No public reply: the thread is hidden, and
+/// Instagram refuses replies to a hidden comment.
+fn answer_hidden(intent: Intent) -> Vec<Proposal> {
+    let reply = if intent == Intent::Complaint {
+        Proposal::reply(
+            ActionKind::PrivateReply,
+            "hidden.complaint",
+            "say the comment was hidden because it showed personal details, empathise, apologise, ask for the order number; promise no money",
+            false,
+            "the apology and the details go in private",
+        )
+    } else {
+        Proposal::reply(
+            ActionKind::PrivateReply,
+            "hidden.other",
+            "thank the customer, say the comment was hidden because it showed personal details, and continue in private",
+            false,
+            "the answer goes in private",
+        )
+    };
+    vec![
+        Proposal::moderation(ActionKind::Hide, "personal data hidden from public view"),
+        reply,
+    ]
+}
+
+/// What a message is removed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Harm {
+    Spam,
+    Hate,
+    /// Personal data shown by a troll.
+    Exposure,
+}
+
+impl Harm {
+    fn name(self) -> &'static str {
+        match self {
+            Harm::Spam => "spam or scam",
+            Harm::Hate => "hate speech",
+            Harm::Exposure => "personal data exposed by a troll",
+        }
+    }
+}
+
+/// The model's probability at which it alone is evidence enough.
+const MODEL_SURE: f32 = 0.9;
+/// The model's toxicity at which it agrees with a hate rule.
+const MODEL_AGREES: f32 = 0.5;
+/// The weight the model gives a customer issue (complaint, feedback,
+/// question) at which the message is taken for a customer's.
+const CUSTOMER_ISSUE: f32 = 0.25;
+
+/// The first rule that read spam or a scam.
+fn spam_rule(c: &Classification) -> Option<&str> {
+    c.rules
+        .iter()
+        .find(|h| h.flag == Flag::Spam)
+        .map(|h| h.name.as_str())
+}
+
+/// The likeliest intent other than `not`.
+fn best_but(c: &Classification, not: Intent) -> Intent {
+    c.intent
+        .scores
+        .iter()
+        .filter(|(intent, _)| **intent != not)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(Intent::Other, |(intent, _)| *intent)
+}
+
+/// Signs that a real customer or prospect wrote: any of them keeps replyd
+/// from deleting and blocking on its own. Blocking a complaining customer
+/// or a prospect is the worst thing it can do.
+fn customer_signs(subject: &Subject<'_>, ctx: &Context<'_>) -> Vec<String> {
+    let c = ctx.classification;
+    let mut signs = Vec::new();
+    let issue = c.intent.prob(Intent::Complaint)
+        + c.intent.prob(Intent::Feedback)
+        + c.intent.prob(Intent::Question);
+    if issue >= CUSTOMER_ISSUE {
+        signs.push(format!(
+            "the model gives a customer issue weight ({issue:.2})"
+        ));
+    }
+    let cues = crate::classify::rules::heuristic(subject.text).intent.label;
+    if matches!(cues, Intent::Complaint | Intent::Feedback) {
+        signs.push(format!("its words read as {cues}"));
+    }
+    if c.sentiment.label == Sentiment::Positive && spam_rule(c).is_none() {
+        signs.push("a positive message no spam rule reads as spam".into());
+    }
+    if ctx.lead.is_prospect() {
+        signs.push("the author is a prospect for sales".into());
+    }
+    if subject.kind == Kind::Dm && !subject.first_contact {
+        signs.push("a conversation in progress".into());
+    }
+    signs
+}
+
+/// Delete and block when two independent signals agree (a rule and the
+/// model, or the model sure on its own) and nothing says a customer wrote
+/// it; otherwise hide what can be hidden and let a person confirm the rest.
+/// Personal data is never a signal: it is what customers share to be helped.
+fn remove(
+    subject: &Subject<'_>,
+    ctx: &Context<'_>,
+    harm: Harm,
+    signs: &[String],
+    mut reasons: Vec<String>,
+) -> Plan {
+    let c = ctx.classification;
+    let (rule, model, sure) = match harm {
+        Harm::Spam => {
+            let p = c.intent.prob(Intent::Spam);
+            (
+                spam_rule(c).map(|r| format!("rule {r}")),
+                if c.intent.label == Intent::Spam {
+                    Some(format!("the model ({p:.2})"))
+                } else {
+                    c.near(Flag::Spam)
+                        .then(|| "the model (near scam exemplars)".to_owned())
+                },
+                p >= MODEL_SURE,
+            )
+        }
+        Harm::Hate => {
+            let p = c.toxicity.hate;
+            let toxic = p.max(c.toxicity.offensive);
+            (
+                c.rules
+                    .iter()
+                    .find(|h| h.flag == Flag::Hate)
+                    .map(|h| format!("rule {}", h.name)),
+                // Beside a rule, the model agrees when it reads the words as
+                // toxic at all, the message as a troll's, or near hate.
+                (toxic >= MODEL_AGREES
+                    || matches!(c.intent.label, Intent::Troll | Intent::Spam)
+                    || c.near(Flag::Hate))
+                .then(|| format!("the model (toxicity {toxic:.2}, {})", c.intent.label)),
+                p >= MODEL_SURE,
+            )
+        }
+        Harm::Exposure => (
+            c.rules
+                .iter()
+                .find(|h| h.flag == Flag::Pii)
+                .map(|h| format!("rule {}", h.name)),
+            (c.intent.label == Intent::Troll)
+                .then(|| format!("the model reads a troll ({:.2})", c.intent.confidence())),
+            false,
+        ),
+    };
+    let why = harm.name();
+    let removable = !matches!(subject.kind, Kind::Dm | Kind::Review);
+    let alone = signs.is_empty() && ((rule.is_some() && model.is_some()) || sure);
+    if alone {
+        let evidence: Vec<String> = [rule, model].into_iter().flatten().collect();
+        reasons.push(format!(
+            "{why} ({}): remove, block the author, record for reporting",
+            evidence.join(" and ")
+        ));
+        return Plan {
+            summary: format!("{why}: delete and block"),
+            reasons,
+            proposals: removal(why, removable, None),
+            record: Some("moderation.removed"),
+        };
+    }
+    let doubt = if signs.is_empty() {
+        format!(
+            "{why} on one signal only ({}): a person confirms",
+            rule.or(model).unwrap_or_else(|| "none".into())
+        )
+    } else {
+        format!("{why}, but {}: a person confirms", signs.join(", "))
+    };
+    let hide = subject.kind == Kind::Comment;
+    reasons.push(format!(
+        "{doubt}; {}never answered",
+        if hide { "hidden meanwhile, " } else { "" }
+    ));
+    let mut proposals = Vec::new();
+    if hide {
+        proposals.push(Proposal::moderation(
+            ActionKind::Hide,
+            format!("{why}, hidden until a person decides"),
+        ));
+    }
+    proposals.extend(removal(why, removable, Some(doubt.as_str())));
+    Plan {
+        summary: format!(
+            "{why}: {}delete and block held for review",
+            if hide { "hide, " } else { "" }
+        ),
+        reasons,
+        proposals,
+        record: Some("moderation.held"),
     }
 }

@@ -78,6 +78,7 @@ enum Op {
     PrivateReply,
     DmReply,
     Hide,
+    Like,
     Delete,
     Block,
 }
@@ -247,6 +248,10 @@ impl MetaConnector {
                 Kind::Dm,
             ) => Op::DmReply,
             (A::Hide, Kind::Comment) => Op::Hide,
+            (A::Like, Kind::Comment) if page.platform == MetaPlatform::Facebook => Op::Like,
+            (A::Like, _) if page.platform == MetaPlatform::Instagram => {
+                return Err(refused("Instagram has no API to like a comment"))
+            }
             (A::Delete, Kind::Comment) => Op::Delete,
             (A::Block, Kind::Comment | Kind::Dm) if page.platform == MetaPlatform::Facebook => {
                 Op::Block
@@ -501,6 +506,10 @@ impl MetaConnector {
                 self.call(page, Method::POST, comment()?, &[], Some(body))
                     .await?
             }
+            Op::Like => {
+                let path = format!("{}/likes", comment()?);
+                self.call(page, Method::POST, &path, &[], None).await?
+            }
             Op::Delete => {
                 self.call(page, Method::DELETE, comment()?, &[], None)
                     .await?
@@ -527,9 +536,29 @@ impl MetaConnector {
         })
     }
 
+    /// Whether the comment's boolean `field` is true: an interrupted hide or
+    /// like landed.
+    async fn comment_says(
+        &self,
+        page: &Page,
+        message: &StoredMessage,
+        field: &str,
+    ) -> Result<Option<Sent>, DeliveryError> {
+        let comment = path_id("comment id", &message.external_id)?;
+        let state = self
+            .call(page, Method::GET, comment, &[("fields", field)], None)
+            .await?;
+        Ok(
+            (state[field].as_bool() == Some(true)).then_some(Sent::Delivered {
+                external_ref: None,
+                recipient: None,
+            }),
+        )
+    }
+
     /// Reads the platform back to learn whether an interrupted attempt
     /// landed: the page's reply among the comment's replies, its message in
-    /// the conversation, the comment hidden or gone. A block is not read
+    /// the conversation, the comment hidden, liked or gone. A block is not read
     /// back: blocking twice changes nothing.
     async fn reconcile_op(&self, out: &Outbound<'_>) -> Result<Option<Sent>, DeliveryError> {
         let (action, message) = (out.action, out.message);
@@ -634,17 +663,10 @@ impl MetaConnector {
             }
             Op::Hide => {
                 let field = if instagram { "hidden" } else { "is_hidden" };
-                let comment = path_id("comment id", &message.external_id)?;
-                let state = self
-                    .call(page, Method::GET, comment, &[("fields", field)], None)
-                    .await?;
-                Ok(
-                    (state[field].as_bool() == Some(true)).then_some(Sent::Delivered {
-                        external_ref: None,
-                        recipient: None,
-                    }),
-                )
+                self.comment_says(page, message, field).await
             }
+            // `user_likes`: whether the page (the caller) likes the comment.
+            Op::Like => self.comment_says(page, message, "user_likes").await,
             Op::Delete => {
                 let comment = path_id("comment id", &message.external_id)?;
                 match self

@@ -300,16 +300,21 @@ async fn finish(
         sent: true,
         ..Change::default()
     };
-    // Pre-qualifying a comment's lead opens a DM conversation with its
-    // author; their answers there belong to the lead.
+    // A private reply to a lead's comment (the questions, or the apology
+    // when the comment was also a complaint) opens a DM conversation with
+    // its author; their answers there belong to the lead.
+    let private = matches!(
+        action.kind,
+        ActionKind::Prequalify | ActionKind::PrivateReply
+    );
     let reached = recipient
-        .filter(|_| action.kind == ActionKind::Prequalify && message.kind != Kind::Dm)
+        .filter(|_| private && message.kind != Kind::Dm)
         .map(|recipient| (&message.id, recipient));
     if finalize(ctx, action, status, change, reached).await?
         && action.kind == ActionKind::Acknowledge
     {
         let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
-        metrics::histogram!("replyd_ack_latency_seconds", "platform" => message.platform.to_string())
+        metrics::histogram!("replyd_ack_latency_seconds", "platform" => crate::telemetry::platform_label(&message.platform))
             .record(latency);
     }
     Ok(())
@@ -440,7 +445,7 @@ mod tests {
         Arc::new(Services {
             db,
             classifier: Arc::new(RulesClassifier::new(rules.clone())),
-            drafter: crate::startup::build_drafter(&config, rules).unwrap(),
+            drafter: crate::startup::build_drafter(&config, rules, None).unwrap(),
             config: Arc::new(config),
             connectors: Connectors::new(),
             wake: Arc::new(tokio::sync::Notify::new()),

@@ -211,6 +211,106 @@ const PRIVATE_CHANNEL: &[&str] = &[
     "(envianos|escribenos|mandanos) (un )?mensaje*",
 ];
 
+/// Words that turn on the customer: dismissal, blame, telling them to be
+/// quiet. Insults and swear words are read with the rules layer's troll
+/// cues beside these. A reply that says any of them is never sent.
+const HOSTILE: &[&str] = &[
+    "(we|i) (do not|don't|dont|couldn't|could not) care",
+    "nobody cares",
+    "not our (problem|fault|concern)",
+    "your (own )?fault",
+    "deal with it",
+    "shut up",
+    "stop (whining|complaining|crying|moaning)",
+    "(go away|get lost|piss off)",
+    "you deserve* (it|this|that)",
+    "(kan|kunnen|boeit) ons (niet|geen bal|geen reet|geen moer|niks) (schelen|boeien)",
+    "boeit ons niet",
+    "jammer dan",
+    "(je|jouw|uw) eigen schuld",
+    "zeur niet",
+    "hou (je|uw) (mond|bek|kop)",
+    "niet ons probleem",
+    "zoek het (zelf )?(maar )?uit",
+    "rot op",
+    "(ist|sind) (uns|mir) (egal|wurscht|wurst)",
+    "(selber|selbst) schuld",
+    "(nicht|kein) unser problem",
+    "halt (den mund|die klappe)",
+    "hor auf zu (jammern|heulen|meckern)",
+    "pech gehabt",
+    "on s'en (fiche|fout|moque)",
+    "(c'est|cest) (votre|ta) (faute|probleme)",
+    "(pas|ce n'est pas) notre probleme",
+    "tant pis pour (vous|toi)",
+    "(tais toi|taisez vous)",
+    "arret* de (pleurer|vous plaindre|te plaindre|pleurnicher)",
+    "nos da igual",
+    "no (es )?nuestro problema",
+    "(es|fue) (tu|su) culpa",
+    "deja de quejarte",
+    "no nos importa",
+    "nos importa un (bledo|pepino|comino)",
+];
+
+/// Words that apologise, in the five languages: an answer to an unhappy
+/// customer without one of them does not do its job.
+const APOLOGY: &[&str] = &[
+    "sorry",
+    "apolog*",
+    "excuses",
+    "spijt",
+    "entschuldig*",
+    "tut (uns|mir) (sehr |wirklich |aufrichtig )?leid",
+    "bedauern",
+    "desole*",
+    "excus*",
+    "pardon",
+    "regrett*",
+    "lo (sentimos|siento)",
+    "sentimos mucho",
+    "disculp*",
+    "perdon*",
+    "lamentamos",
+];
+
+/// Words that thank, in the five languages.
+const THANKS: &[&str] = &["thank*", "thx", "bedankt", "dank*", "merci", "gracias"];
+
+/// What a reply is for, by the playbook's step: each has a job its words
+/// must do, and a tone they must keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The answer to an unhappy customer: it apologises.
+    Apology,
+    /// Every acknowledgement (praise, feedback, a question, a lead, any
+    /// other message) and the lead's questions: it thanks, and is not
+    /// negative.
+    Thanks,
+    /// An answer, or a person's own words: civil, in the customer's
+    /// language.
+    Other,
+}
+
+impl Purpose {
+    /// The purpose of a reply drafted from `template` (`acknowledge.complaint`,
+    /// `thank.praise`...).
+    pub fn of_template(template: &str) -> Purpose {
+        if template.ends_with(".complaint") {
+            Purpose::Apology
+        } else if template.starts_with("answer.") || template.starts_with("question.") {
+            // `question.*` are the lead's questions, parts of `prequalify.*`.
+            Purpose::Other
+        } else {
+            Purpose::Thanks
+        }
+    }
+
+    pub fn must_not_be_negative(self) -> bool {
+        self == Purpose::Thanks
+    }
+}
+
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GuardrailConfig {
@@ -234,6 +334,8 @@ pub struct DraftCheck<'a> {
     pub message_text: &'a str,
     /// Everything the facts file says: the only source of other claims.
     pub facts_text: &'a str,
+    /// The job the reply must do (apologise, thank).
+    pub purpose: Purpose,
 }
 
 pub struct Guardrails {
@@ -242,6 +344,9 @@ pub struct Guardrails {
     pii_words: KeywordList,
     private_channel: KeywordList,
     banned: KeywordList,
+    hostile: KeywordList,
+    apology: KeywordList,
+    thanks: KeywordList,
     allowed_domains: Vec<String>,
     rules: Arc<Rules>,
     number: Regex,
@@ -311,6 +416,9 @@ impl Guardrails {
             pii_words: KeywordList::new("guardrail.pii_words", PII_WORDS)?,
             private_channel: KeywordList::new("guardrail.private_channel", PRIVATE_CHANNEL)?,
             banned: KeywordList::new("guardrail.banned_phrases", &cfg.banned_phrases)?,
+            hostile: KeywordList::new("guardrail.hostile", HOSTILE)?,
+            apology: KeywordList::new("guardrail.apology", APOLOGY)?,
+            thanks: KeywordList::new("guardrail.thanks", THANKS)?,
             allowed_domains: cfg
                 .allowed_link_domains
                 .iter()
@@ -415,6 +523,21 @@ impl Guardrails {
         {
             failures.push(format!("abusive_or_injected: {}", abuse.name));
         }
+        if let Some(word) =
+            rules::insult(draft.text).or_else(|| self.hostile.find(&norm).map(str::to_owned))
+        {
+            failures.push(format!("hostile: {word}"));
+        }
+        match draft.purpose {
+            Purpose::Apology if self.apology.find(&norm).is_none() => {
+                failures
+                    .push("off_purpose: an answer to a complaint that does not apologise".into());
+            }
+            Purpose::Thanks if self.thanks.find(&norm).is_none() => {
+                failures.push("off_purpose: an acknowledgement that does not thank".into());
+            }
+            _ => {}
+        }
         if let Some(host) = linked_hosts(draft.text)
             .into_iter()
             .find(|host| !self.link_allowed(host))
@@ -506,6 +629,7 @@ mod tests {
             kind: Kind::Comment,
             message_text: "mijn bestelling 12345 is te laat",
             facts_text: "We zijn open van 9:00 tot 17:00.",
+            purpose: Purpose::Other,
         })
     }
 
@@ -526,6 +650,7 @@ mod tests {
             kind: Kind::Comment,
             message_text,
             facts_text,
+            purpose: Purpose::Other,
         })
     }
 

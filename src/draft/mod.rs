@@ -8,9 +8,12 @@ pub mod templates;
 
 pub use templates::{Draft, DraftContext, TemplateError, Templates};
 
-use crate::domain::{Kind, Lang, Platform};
+use std::sync::Arc;
+
+use crate::classify::{Classifier, ClassifyError};
+use crate::domain::{Kind, Lang, Platform, Sentiment};
 use facts::Facts;
-use guardrails::{DraftCheck, Guardrails};
+use guardrails::{DraftCheck, Guardrails, Purpose};
 use llm::{LlmDrafter, LlmRequest};
 
 /// One reply to draft.
@@ -42,15 +45,61 @@ pub struct DraftOutcome {
     pub failures: Vec<String>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The model could not read a draft: it is not sent unread.
+    #[error("reading the draft: {0}")]
+    Reader(#[from] ClassifyError),
+}
+
 pub struct Drafter {
     pub templates: Templates,
     pub llm: Option<LlmDrafter>,
     pub guardrails: Guardrails,
     pub facts: Facts,
+    /// Reads every draft with the local model, as it reads messages, for
+    /// the tone rules cannot see; `None` (the model is off) leaves the
+    /// rules' reading alone.
+    pub reader: Option<Arc<dyn Classifier>>,
 }
 
+/// The model's toxicity (offensive or hate) at which a draft is hostile.
+const HOSTILE_TOXICITY: f32 = 0.5;
+/// The model's certainty of negative sentiment at which a thank-you reads
+/// as anything but one.
+const NEGATIVE_TONE: f32 = 0.7;
+
 impl Drafter {
-    pub async fn draft(&self, req: &DraftRequest<'_>) -> Result<DraftOutcome, TemplateError> {
+    /// What the model reads in a draft that the rules do not: hostility,
+    /// and a negative tone where the step is a thank-you.
+    pub async fn model_failures(
+        &self,
+        text: &str,
+        purpose: Purpose,
+    ) -> Result<Vec<String>, DraftError> {
+        let Some(reader) = &self.reader else {
+            return Ok(Vec::new());
+        };
+        let read = reader.classify(text, None).await?;
+        let mut failures = Vec::new();
+        let toxicity = read.toxicity.offensive.max(read.toxicity.hate);
+        if toxicity >= HOSTILE_TOXICITY {
+            failures.push(format!(
+                "hostile: the model reads it as toxic ({toxicity:.2})"
+            ));
+        }
+        let negative = read.sentiment.prob(Sentiment::Negative);
+        if purpose.must_not_be_negative() && negative >= NEGATIVE_TONE {
+            failures.push(format!(
+                "negative_tone: the model reads it as negative ({negative:.2})"
+            ));
+        }
+        Ok(failures)
+    }
+
+    pub async fn draft(&self, req: &DraftRequest<'_>) -> Result<DraftOutcome, DraftError> {
         let mut notes = Vec::new();
         let author_name = req.author_name.filter(|name| {
             let unfit = self.guardrails.unfit_name(name);
@@ -80,6 +129,7 @@ impl Drafter {
                 message_text: req.message_text,
             },
         )?;
+        let purpose = Purpose::of_template(req.template);
         // A template is written in the language it was chosen for (or the
         // English fallback), so only the LLM's language is checked.
         let check = |text: &str, expected_lang: Option<Lang>| {
@@ -91,6 +141,7 @@ impl Drafter {
                 kind: req.kind,
                 message_text: req.message_text,
                 facts_text: self.facts.all_text(),
+                purpose,
             })
         };
         if let Some(llm) = &self.llm {
@@ -107,6 +158,7 @@ impl Drafter {
             match llm.draft(&request).await {
                 Ok(draft) => {
                     let mut failures = check(&draft.text, Some(template.lang));
+                    failures.extend(self.model_failures(&draft.text, purpose).await?);
                     // A short text is too short to detect its language; what
                     // the model says it wrote is then the only evidence.
                     if let Some(declared) = draft.declared_other_than(template.lang) {
@@ -131,7 +183,8 @@ impl Drafter {
                 Err(e) => notes.push(format!("{e}; template used")),
             }
         }
-        let failures = check(&template.text, None);
+        let mut failures = check(&template.text, None);
+        failures.extend(self.model_failures(&template.text, purpose).await?);
         Ok(DraftOutcome {
             text: template.text,
             source: template.source,
@@ -157,6 +210,7 @@ mod tests {
             guardrails: Guardrails::new(&GuardrailConfig::default(), Arc::new(Rules::builtin()))
                 .unwrap(),
             facts: Facts::parse(facts).unwrap(),
+            reader: None,
         }
     }
 

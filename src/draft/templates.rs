@@ -498,6 +498,7 @@ mod tests {
         use std::sync::Arc;
 
         use crate::classify::rules::Rules;
+        use crate::draft::guardrails::Purpose;
         use crate::draft::guardrails::{DraftCheck, GuardrailConfig, Guardrails};
 
         let questions: Vec<String> = ["company", "collaboration", "budget", "timeline", "email"]
@@ -517,7 +518,8 @@ mod tests {
                 let ctx = DraftContext {
                     seed: &seed,
                     answer: Some(answer),
-                    message_text: "Fantastic service, thank you!",
+                    // No thanks of its own: a quote must not do the thanking.
+                    message_text: "Fantastic service, great bikes!",
                     ..ctx(&platform, Some("Sanne"))
                 };
                 let draft = templates.render(name, Some(*lang), &ctx).unwrap();
@@ -532,6 +534,7 @@ mod tests {
                     kind: Kind::Comment,
                     message_text: ctx.message_text,
                     facts_text: answer,
+                    purpose: Purpose::of_template(name),
                 });
                 assert!(
                     failures.is_empty(),

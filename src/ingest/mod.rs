@@ -53,7 +53,7 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
         if !result.duplicate {
             metrics::counter!(
                 "replyd_messages_received_total",
-                "platform" => msg.platform.to_string(),
+                "platform" => crate::telemetry::platform_label(&msg.platform),
                 "kind" => msg.kind.as_str()
             )
             .increment(1);

@@ -2,8 +2,9 @@
 //! them with a message in the author's language, and handing them to sales.
 //!
 //! * [`detect`]: a scored, reasoned decision per message.
-//! * [`prequalify`]: the lead step of the decision (shape the plan, record
-//!   the lead or attach a follow-up, extract contact details).
+//! * [`prequalify`]: the lead step of the decision (look up the open lead,
+//!   record the lead or attach a follow-up, extract contact details); the
+//!   playbook's lead rows are `decide::lead`.
 //! * [`handoff`]: the signed, retried webhook to sales.
 //! * [`api`]: `/v1/leads` for the sales role.
 //! * [`eval`]: precision and recall on a labelled file.
@@ -17,4 +18,4 @@ pub mod prequalify;
 
 pub use detect::{detect, Detection};
 pub use handoff::DeliverLead;
-pub use prequalify::{prepare, record, shape_plan, Contact, LeadStep};
+pub use prequalify::{prepare, record, Contact, LeadStep};

@@ -1,6 +1,6 @@
-//! The lead step of the decision: detect, shape the playbook's plan (a
-//! pre-qualifying message instead of a plain acknowledgement), and record
-//! the lead, or attach a follow-up to the author's open lead, in the
+//! The lead step of the decision: detect and look up the author's open
+//! lead before the playbook decides (its lead rows are `decide::lead`), then
+//! record the lead, or attach a follow-up to the open lead, in the
 //! decision's transaction.
 
 use std::sync::LazyLock;
@@ -10,9 +10,8 @@ use regex::Regex;
 use super::detect::{detect, Detection};
 use super::handoff;
 use crate::config::LeadsConfig;
-use crate::decide::policy::{acknowledge_other, other_left_be};
-use crate::decide::{Plan, Proposal};
-use crate::domain::{ActionKind, Classification, Kind, LeadStatus};
+use crate::decide::lead::{LeadFacts, OpenLead};
+use crate::domain::{Classification, LeadStatus};
 use crate::store::leads::{self, NewLead, StoredLead};
 use crate::store::messages::StoredMessage;
 use crate::store::{now_ms, AnyConnection, Db, StoreError};
@@ -25,13 +24,27 @@ pub struct LeadStep {
     /// conversation, or it is a new lead and deduplicates into it.
     pub open_lead: Option<StoredLead>,
     pub contact: Contact,
+    /// The message is the first DM answering the private reply of a lead
+    /// that was never pre-qualified (its comment was also a complaint, so the
+    /// apology took the comment's one private reply): the questions go here.
+    pub prequalify_in_private: bool,
     enabled: bool,
 }
 
 impl LeadStep {
-    /// A message that opens a new lead.
-    pub fn opens_lead(&self) -> bool {
-        self.enabled && self.detection.is_lead && self.open_lead.is_none()
+    /// What the playbook reads of it.
+    pub fn facts(&self) -> LeadFacts {
+        LeadFacts {
+            enabled: self.enabled,
+            is_lead: self.detection.is_lead,
+            score: self.detection.score,
+            reasons: self.detection.reasons.clone(),
+            open_lead: self.open_lead.as_ref().map(|lead| OpenLead {
+                id: lead.id.clone(),
+                status: lead.status,
+            }),
+            prequalify_in_private: self.prequalify_in_private,
+        }
     }
 }
 
@@ -50,6 +63,7 @@ pub async fn prepare(
             detection,
             open_lead: None,
             contact,
+            prequalify_in_private: false,
             enabled: false,
         });
     }
@@ -67,10 +81,14 @@ pub async fn prepare(
     let open_lead = open.filter(|lead| {
         detection.is_lead || same_conversation(lead, message) || lead.answered_in_private(message)
     });
+    let prequalify_in_private = open_lead
+        .as_ref()
+        .is_some_and(|lead| lead.status == LeadStatus::New && lead.answered_in_private(message));
     Ok(LeadStep {
         detection,
         open_lead,
         contact,
+        prequalify_in_private,
         enabled: true,
     })
 }
@@ -79,104 +97,6 @@ pub async fn prepare(
 /// later message to the lead: it is not a follow-up.
 fn same_conversation(lead: &StoredLead, message: &StoredMessage) -> bool {
     lead.thread_id.is_some() && lead.thread_id == message.thread_id
-}
-
-/// The pre-qualifying questions, in private: a DM reply, or a private reply
-/// to a comment.
-fn prequalify_proposal(kind: Kind) -> Proposal {
-    let channel = if kind == Kind::Dm {
-        "a DM reply"
-    } else {
-        "a private reply to the comment"
-    };
-    Proposal::reply(
-        ActionKind::Prequalify,
-        "prequalify.lead",
-        "thank them and ask the pre-qualifying questions listed in the example, in private",
-        false,
-        format!("lead: pre-qualifying questions as {channel}"),
-    )
-}
-
-/// Shapes the playbook's plan for leads: a new lead on a comment is thanked
-/// in public and pre-qualified in a private reply; on a DM the
-/// pre-qualifying reply is the whole answer. Reviews and mentions cannot be
-/// answered privately: they keep the public acknowledgement and the lead
-/// waits for sales as `new`. A message the playbook took for a lead but
-/// detection did not is answered as `other`.
-pub fn shape_plan(plan: &mut Plan, step: &LeadStep, kind: Kind, c: &Classification) {
-    if !step.enabled {
-        return;
-    }
-    let d = &step.detection;
-    if step.opens_lead() {
-        plan.reasons.push(format!("lead (score {:.2})", d.score));
-        plan.reasons
-            .extend(d.reasons.iter().map(|r| format!("lead: {r}")));
-        if plan.proposals.iter().any(Proposal::answers_a_complaint) {
-            // An unhappy customer comes first: a stockist whose order
-            // arrived broken gets the apology, not "thanks for reaching out
-            // about working together". The lead is recorded for sales, and
-            // its questions wait for a person to choose the moment.
-            plan.reasons.push(
-                "also a complaint: the apology stays; pre-qualifying waits for a person".into(),
-            );
-            if matches!(kind, Kind::Comment | Kind::Dm) {
-                plan.proposals
-                    .push(prequalify_proposal(kind).held(
-                        "the message is also a complaint: sales questions wait for a person",
-                    ));
-            }
-            plan.summary =
-                "complaint and lead: apologise; pre-qualifying waits for a person".into();
-            return;
-        }
-        plan.proposals.retain(|p| !p.kind.carries_text());
-        if kind != Kind::Dm {
-            plan.proposals.push(
-                Proposal::reply(
-                    ActionKind::Acknowledge,
-                    "acknowledge.lead",
-                    "thank them for reaching out about working together and say the team follows up privately",
-                    true,
-                    "lead: thanked in public",
-                ),
-            );
-        }
-        if matches!(kind, Kind::Comment | Kind::Dm) {
-            plan.proposals.push(prequalify_proposal(kind));
-            plan.summary = "lead: pre-qualify and hand to sales".into();
-        } else {
-            plan.summary = "lead: acknowledge and hand to sales".into();
-        }
-        return;
-    }
-    // "Thanks for reaching out about working together" would be wrong for a
-    // message that is not a new lead.
-    let lead_ack = |p: &Proposal| p.template == Some("acknowledge.lead");
-    let playbook_saw_lead = plan.proposals.iter().any(lead_ack);
-    if let Some(lead) = &step.open_lead {
-        plan.reasons
-            .push(format!("follow-up of lead {} ({})", lead.id, lead.status));
-    } else if playbook_saw_lead || d.score >= 0.25 {
-        // Only where a lead was in question: not on every message.
-        match d.reasons.first().filter(|_| d.score == 0.0) {
-            Some(veto) => plan.reasons.push(format!("not a lead: {veto}")),
-            None => plan
-                .reasons
-                .push(format!("not a lead (score {:.2})", d.score)),
-        }
-    }
-    if playbook_saw_lead {
-        // Answered as `other`; a follow-up of an open lead always is.
-        plan.proposals.retain(|p| !lead_ack(p));
-        if step.open_lead.is_some() || !other_left_be(kind, c) {
-            plan.proposals.push(acknowledge_other(kind));
-            plan.summary = "other: acknowledge".into();
-        } else {
-            plan.summary = "other: no reply needed".into();
-        }
-    }
 }
 
 /// Writes the lead step inside the decision's transaction: a new lead, or
@@ -196,7 +116,16 @@ pub async fn record(
     }
     let since = now_ms() - cfg.window_ms();
     let lead = if let Some(open) = &step.open_lead {
+        // Read outside this transaction: sales may have closed it since.
+        // A closed lead takes no more messages.
+        leads::lock(tx, &open.id).await?;
+        if !leads::get(tx, &open.id).await?.status.is_open() {
+            return Ok(false);
+        }
         leads::attach(tx, &open.id, &message.id).await?;
+        if prequalifying {
+            leads::transition(tx, &open.id, &[LeadStatus::New], LeadStatus::Prequalifying).await?;
+        }
         leads::add_contact(
             tx,
             &open.id,
@@ -313,7 +242,7 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Flag, Intent, Lang, Scored, Sentiment, Toxicity};
+    use crate::domain::{Flag, Intent, Kind, Lang, Scored, Sentiment, Toxicity};
 
     fn new_lead() -> LeadStep {
         LeadStep {
@@ -324,76 +253,9 @@ mod tests {
             },
             open_lead: None,
             contact: Contact::default(),
+            prequalify_in_private: false,
             enabled: true,
         }
-    }
-
-    /// A stockist's complaint as the playbook plans it: apologise in public,
-    /// move to private.
-    fn complaint_plan() -> Plan {
-        Plan {
-            summary: "complaint: apologise and move to private".into(),
-            reasons: Vec::new(),
-            proposals: vec![
-                Proposal::reply(
-                    ActionKind::Acknowledge,
-                    "acknowledge.complaint",
-                    "",
-                    true,
-                    "complaint",
-                ),
-                Proposal::reply(
-                    ActionKind::PrivateReply,
-                    "private.complaint",
-                    "",
-                    false,
-                    "complaint",
-                ),
-            ],
-            record: None,
-        }
-    }
-
-    #[test]
-    fn a_complaint_that_is_also_a_lead_keeps_its_apology_and_sales_waits() {
-        for kind in [Kind::Comment, Kind::Dm] {
-            let mut plan = complaint_plan();
-            shape_plan(&mut plan, &new_lead(), kind, &classification(&[]));
-            let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-            assert!(
-                templates.contains(&"acknowledge.complaint"),
-                "{kind}: {templates:?}"
-            );
-            assert!(
-                templates.contains(&"private.complaint"),
-                "{kind}: {templates:?}"
-            );
-            assert!(
-                !templates.contains(&"acknowledge.lead"),
-                "{kind}: {templates:?}"
-            );
-            let prequalify = plan
-                .proposals
-                .iter()
-                .find(|p| p.kind == ActionKind::Prequalify)
-                .expect("the lead is still pre-qualified");
-            assert!(!prequalify.hold.is_empty(), "{kind}: a person chooses when");
-        }
-        // Without a complaint, a lead on a comment is thanked and asked at once.
-        let mut plan = Plan {
-            proposals: vec![Proposal::reply(
-                ActionKind::Acknowledge,
-                "acknowledge.other",
-                "",
-                true,
-                "other",
-            )],
-            ..complaint_plan()
-        };
-        shape_plan(&mut plan, &new_lead(), Kind::Comment, &classification(&[]));
-        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-        assert_eq!(templates, ["acknowledge.lead", "prequalify.lead"]);
-        assert!(plan.proposals.iter().all(|p| p.hold.is_empty()));
     }
 
     fn classification(flags: &[Flag]) -> Classification {
@@ -408,49 +270,101 @@ mod tests {
             toxicity: Toxicity::default(),
             flags: flags.to_vec(),
             rules: Vec::new(),
+            nearest: Vec::new(),
             classifier: "test".into(),
         }
     }
 
-    fn lead_ack_plan() -> Plan {
-        Plan {
-            summary: "lead: acknowledge and hand to sales".into(),
-            reasons: Vec::new(),
-            proposals: vec![Proposal::reply(
-                ActionKind::Acknowledge,
-                "acknowledge.lead",
-                "",
-                true,
-                "lead",
-            )],
-            record: None,
-        }
-    }
+    #[tokio::test]
+    async fn a_lead_sales_closed_after_the_look_takes_no_more_messages() {
+        use crate::store::messages::{Author, NewMessage};
+        use crate::store::{messages, Db};
 
-    #[test]
-    fn a_comment_the_model_took_for_a_lead_is_left_be_unless_it_is_risky() {
-        let not_a_lead = LeadStep {
-            detection: Detection {
-                is_lead: false,
-                score: 0.3,
-                reasons: vec!["an existing partnership".into()],
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite:{}", dir.path().join("leads.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let store = |external_id: &str, text: &str| NewMessage {
+            platform: "facebook".parse().unwrap(),
+            kind: Kind::Dm,
+            external_id: external_id.into(),
+            thread_id: Some("t-701".into()),
+            parent_id: None,
+            page_id: None,
+            author: Author {
+                id: "701".into(),
+                name: None,
+                handle: None,
             },
+            text: text.into(),
+            lang: None,
+            url: None,
+            meta: serde_json::Value::Null,
+            created_at: None,
+            source: "api",
+        };
+        let (first, _) = messages::insert(&mut conn, &store("m-1", "Wholesale?"))
+            .await
+            .unwrap();
+        let (second, _) = messages::insert(&mut conn, &store("m-2", "We are at inkoop@shop.nl"))
+            .await
+            .unwrap();
+        let platform: crate::domain::Platform = "facebook".parse().unwrap();
+        let id = leads::insert(
+            &mut conn,
+            &NewLead {
+                platform: &platform,
+                author_id: "701",
+                author_name: None,
+                message_id: &first,
+                thread_id: Some("t-701"),
+                kind: Kind::Dm,
+                lang: None,
+                score: 0.7,
+                reasons: &[],
+                status: LeadStatus::New,
+                email: None,
+                website: None,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        // The decision looked while the lead was open...
+        let step = LeadStep {
+            open_lead: Some(leads::get(&mut conn, &id).await.unwrap()),
+            contact: Contact::find("We are at inkoop@shop.nl"),
             ..new_lead()
         };
-        let mut plan = lead_ack_plan();
-        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &classification(&[]));
-        assert!(plan.proposals.is_empty(), "{:?}", plan.proposals);
-        assert_eq!(plan.summary, "other: no reply needed");
-
-        // A journalist's question with a phone number is never dropped
-        // unseen: the draft stays, for the risk gate to hold.
-        let mut plan = lead_ack_plan();
-        let press = classification(&[Flag::Press, Flag::Pii]);
-        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &press);
-        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-        assert_eq!(templates, ["acknowledge.other"]);
-        assert_eq!(plan.summary, "other: acknowledge");
-        assert!(!plan.proposals[0].goal.contains("working together"));
+        // ...and sales marked it lost before the decision was written.
+        assert!(
+            leads::transition(&mut conn, &id, &[LeadStatus::New], LeadStatus::Lost)
+                .await
+                .unwrap()
+        );
+        let message = messages::get(&mut conn, &second).await.unwrap();
+        drop(conn);
+        let mut tx = db.begin().await.unwrap();
+        let queued = record(
+            &mut tx,
+            &LeadsConfig::default(),
+            &message,
+            &classification(&[]),
+            &step,
+            false,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!queued, "no hand-off for a closed lead");
+        let mut conn = db.conn().await.unwrap();
+        let lead = leads::get(&mut conn, &id).await.unwrap();
+        assert_eq!(lead.status, LeadStatus::Lost);
+        assert_eq!(lead.email, None, "the closed lead was not changed");
+        let attached = leads::messages(&mut conn, &id).await.unwrap();
+        assert_eq!(attached.len(), 1, "only its own message");
     }
 
     #[test]

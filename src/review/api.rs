@@ -126,6 +126,9 @@ pub fn to_api(e: ReviewError) -> ApiError {
             e.to_string(),
         )
         .field("text"),
+        ReviewError::Unread(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+        }
         ReviewError::Invalid(api) => api,
         ReviewError::Store(s) => s.into(),
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::deliver::{self, DeliverAction};
 use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform};
-use crate::draft::guardrails::DraftCheck;
+use crate::draft::guardrails::{DraftCheck, Purpose};
 use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change};
 use crate::store::reviews::ReviewItem;
@@ -27,6 +27,9 @@ pub enum ReviewError {
     /// Each failed guardrail as `name: detail`.
     #[error("the edited draft fails the guardrails: {}", .0.join("; "))]
     Guardrails(Vec<String>),
+    /// The model could not read the edited text now; nothing changed.
+    #[error("the edited draft could not be read: {0}")]
+    Unread(String),
     /// A field the API refuses as it is, with the API's answer.
     #[error("{}", .0.body.message)]
     Invalid(crate::api::ApiError),
@@ -86,7 +89,7 @@ pub async fn decide(
     let item = reviews::get(&mut tx, review_id).await?;
     if let Verdict::Approve { text: Some(text) } = verdict {
         // Refusing drops the transaction: the review stays held.
-        let failures = edit_failures(ctx, &item, text)?;
+        let failures = edit_failures(ctx, &item, text).await?;
         if !failures.is_empty() {
             return Err(ReviewError::Guardrails(failures));
         }
@@ -145,17 +148,21 @@ pub async fn decide(
 /// completing an answer is the source of the facts the facts file lacks.
 /// The draft as it was held needs no check here: the reviewer saw why it
 /// was held, and approving it unedited is their decision.
-fn edit_failures(ctx: &Ctx, item: &ReviewItem, text: &str) -> Result<Vec<String>, StoreError> {
-    let platform: Platform = item.platform.parse()?;
-    let kind: Kind = item.message_kind.parse()?;
-    let action: ActionKind = item.action_kind.parse()?;
+async fn edit_failures(
+    ctx: &Ctx,
+    item: &ReviewItem,
+    text: &str,
+) -> Result<Vec<String>, ReviewError> {
+    let platform: Platform = item.platform.parse().map_err(StoreError::from)?;
+    let kind: Kind = item.message_kind.parse().map_err(StoreError::from)?;
+    let action: ActionKind = item.action_kind.parse().map_err(StoreError::from)?;
     let public = kind != Kind::Dm
         && !matches!(
             action,
             ActionKind::PrivateReply | ActionKind::DmReply | ActionKind::Prequalify
         );
     let drafter = &ctx.drafter;
-    let failures = drafter.guardrails.check(&DraftCheck {
+    let mut failures = drafter.guardrails.check(&DraftCheck {
         text,
         expected_lang: None,
         public,
@@ -163,7 +170,16 @@ fn edit_failures(ctx: &Ctx, item: &ReviewItem, text: &str) -> Result<Vec<String>
         kind,
         message_text: &item.text,
         facts_text: drafter.facts.all_text(),
+        // A person may answer in their own way; hostility and the rest are
+        // still refused.
+        purpose: Purpose::Other,
     });
+    failures.extend(
+        drafter
+            .model_failures(text, Purpose::Other)
+            .await
+            .map_err(|e| ReviewError::Unread(e.to_string()))?,
+    );
     Ok(failures
         .into_iter()
         .filter(|f| !f.starts_with("unsupported_claim:"))

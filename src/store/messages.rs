@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now_ms, to_json, AnyConnection, BindValue, Filtered, StoreError};
+use crate::classify::rules::normalize;
 use crate::domain::{Classification, Kind, MessageId, Platform, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -87,6 +88,49 @@ pub(super) fn message_from_row(row: &AnyRow) -> Result<StoredMessage, StoreError
     })
 }
 
+/// The form inbox search compares: folded as the rules read text, so case,
+/// accents and invisible characters never hide a match, on either backend.
+fn searchable(text: &str) -> String {
+    nul_free(&normalize(text))
+}
+
+/// `text` matched as itself inside a `LIKE … ESCAPE '\'` pattern: a `%`
+/// or `_` someone searches for is a character, not a wildcard.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Folds the search text of messages stored before `search_text` existed,
+/// a batch at a time; returns how many. Runs at start, after the
+/// migrations.
+pub async fn fold_unsearchable(conn: &mut AnyConnection) -> Result<u64, StoreError> {
+    let mut folded = 0;
+    loop {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, text FROM messages WHERE search_text IS NULL LIMIT 500")
+                .fetch_all(&mut *conn)
+                .await?;
+        if rows.is_empty() {
+            return Ok(folded);
+        }
+        for (id, text) in rows {
+            sqlx::query("UPDATE messages SET search_text = $1 WHERE id = $2")
+                .bind(searchable(&text))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            folded += 1;
+        }
+    }
+}
+
 /// Stores a message unless `(platform, external_id)` is already stored.
 /// Returns its id and whether it was a duplicate.
 pub async fn insert(
@@ -100,8 +144,8 @@ pub async fn insert(
     let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO messages (id, platform, kind, external_id, thread_id, parent_id, page_id, \
          author_id, author_name, author_handle, text, lang, url, meta, source, created_at, \
-         received_at, stage, stage_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $17) \
+         received_at, stage, stage_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $17, $19) \
          ON CONFLICT (platform, external_id) DO NOTHING RETURNING id",
     )
     .bind(id.as_str())
@@ -122,6 +166,7 @@ pub async fn insert(
     .bind(msg.created_at)
     .bind(now)
     .bind(Stage::Received.as_str())
+    .bind(searchable(&msg.text))
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_some() {
@@ -337,8 +382,10 @@ pub async fn list(
         query.and("c.intent = ?", BindValue::Text(intent.as_str().into()));
     }
     if let Some(search) = &filter.search {
-        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        query.and("LOWER(m.text) LIKE ?", BindValue::Text(pattern));
+        query.and(
+            "m.search_text LIKE ? ESCAPE '\\'",
+            BindValue::Text(format!("%{}%", like_literal(&searchable(search)))),
+        );
     }
     if let Some((at, id)) = &filter.before {
         query.page_past("m.received_at", "m.id", *at, id, false);

@@ -199,6 +199,11 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
+        let mut conn = self.conn().await?;
+        let folded = messages::fold_unsearchable(&mut conn).await?;
+        if folded > 0 {
+            tracing::info!(messages = folded, "made earlier messages searchable");
+        }
         Ok(())
     }
 

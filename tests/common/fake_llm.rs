@@ -22,6 +22,12 @@ pub enum Behaviour {
     /// A reply too short to detect its language, in English and declared
     /// English whatever the customer wrote. Not in the cycle: set `fixed`.
     ShortEnglish,
+    /// Insults the customer in English and declares the customer's
+    /// language. Not in the cycle: set `fixed`.
+    Hostile,
+    /// Waves the customer off in Dutch, without a swear word. Not in the
+    /// cycle: set `fixed`.
+    DismissiveDutch,
 }
 
 const CYCLE: [Behaviour; 7] = [
@@ -112,12 +118,20 @@ impl FakeLlm {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 example.to_owned()
             }
+            Behaviour::Hostile => {
+                "You are an idiot and we do not care about your complaint.".into()
+            }
+            Behaviour::DismissiveDutch => {
+                "Tja, dat is niet ons probleem. Jammer dan, zoek het maar uit.".into()
+            }
             Behaviour::ShortEnglish => {
                 return completion(
                     &json!({ "reply": "Thanks a lot!", "language": "en" }).to_string(),
                 )
             }
         };
+        // The customer's language, whatever the reply is in: a model's word
+        // for its own language is no evidence.
         completion(
             &json!({ "reply": reply, "language": if dutch { "nl" } else { "en" } }).to_string(),
         )

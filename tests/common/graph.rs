@@ -106,6 +106,8 @@ struct State {
     /// Comment id → who its one private reply reached.
     private_replies: HashMap<String, String>,
     hidden: HashSet<String>,
+    /// Comments the page liked.
+    liked: HashSet<String>,
     deleted: HashSet<String>,
     blocked: Vec<(String, Value)>,
     next_id: u64,
@@ -280,6 +282,10 @@ impl FakeGraph {
 
     pub fn is_hidden(&self, comment: &str) -> bool {
         self.state.lock().unwrap().hidden.contains(comment)
+    }
+
+    pub fn is_liked(&self, comment: &str) -> bool {
+        self.state.lock().unwrap().liked.contains(comment)
     }
 
     pub fn is_deleted(&self, comment: &str) -> bool {
@@ -531,6 +537,14 @@ impl FakeGraph {
                 state.blocked.push((page_id.to_string(), body.clone()));
                 Ok(json!({"success": true}))
             }
+            // Facebook only: Instagram has no like for a comment.
+            (Method::POST, [comment, "likes"]) => {
+                if state.deleted.contains(*comment) {
+                    return Err((400, 100, "gone: object does not exist".into()));
+                }
+                state.liked.insert(comment.to_string());
+                Ok(json!({"success": true}))
+            }
             (Method::POST, [comment]) => {
                 let hide = body["is_hidden"]
                     .as_bool()
@@ -566,7 +580,10 @@ impl FakeGraph {
                     return Err((400, 100, "gone: object does not exist".into()));
                 }
                 let hidden = state.hidden.contains(*comment);
-                Ok(json!({"id": comment, "hidden": hidden, "is_hidden": hidden}))
+                let liked = state.liked.contains(*comment);
+                Ok(
+                    json!({"id": comment, "hidden": hidden, "is_hidden": hidden, "user_likes": liked}),
+                )
             }
             _ => bad("no such Graph path"),
         }

@@ -1,0 +1,178 @@
+//! The auto-pilot's worst outcomes, through the real daemon and the real
+//! model, in Dutch and English, with every action kind allowed to go out
+//! alone and an LLM that drafts badly on purpose: no hostile draft goes
+//! out, no customer or prospect is removed or blocked, and the light touch
+//! (a like) reaches neutral comments.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_llm::{Behaviour, FakeLlm};
+use common::{settled, Backend, TestApp};
+use replyd::config::LlmConfig;
+use replyd::domain::{ActionKind, Role};
+use serde_json::{json, Value};
+
+const TEXT_KINDS: &[&str] = &[
+    "acknowledge",
+    "reply",
+    "private_reply",
+    "dm_reply",
+    "prequalify",
+];
+/// Statuses of an action that went (or, without a connector, would go) out.
+const OUT: &[&str] = &["sent", "dry_run", "sending", "pending"];
+
+async fn daemon(llm: &FakeLlm) -> TestApp {
+    let addr = llm.start().await;
+    TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.llm = Some(LlmConfig {
+            base_url: format!("http://{addr}/v1"),
+            model: "fake-model".into(),
+            api_key_env: "REPLYD_TEST_NO_KEY".into(),
+            timeout_secs: 5,
+        });
+        c.policy.auto_send = ActionKind::ALL.to_vec();
+    })
+    .await
+}
+
+/// Posts each `(kind, lang, text)` on platform `shop` and returns each
+/// settled message with its actions.
+async fn run(app: &TestApp, cases: &[(&str, &str, &str)]) -> Vec<Value> {
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let batch: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, lang, text))| {
+            json!({
+                "platform": "shop", "kind": kind, "external_id": format!("ap-{i}-{}", uuid::Uuid::new_v4()),
+                "author": {"id": format!("author-{i}"), "name": "Sam Jansen"},
+                "text": text, "lang": lang,
+            })
+        })
+        .collect();
+    let (status, accepted) = app.post_messages(&ingest, &json!(batch)).await;
+    assert_eq!(status, 202, "{accepted}");
+    let mut done = Vec::new();
+    for i in 0..cases.len() {
+        let id = accepted["results"][i]["id"].as_str().unwrap();
+        done.push(
+            app.wait_for_message(&viewer, id, Duration::from_secs(120), settled)
+                .await,
+        );
+    }
+    done
+}
+
+fn out<'a>(message: &'a Value, kinds: &[&str]) -> Vec<&'a Value> {
+    message["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            kinds.contains(&a["kind"].as_str().unwrap())
+                && OUT.contains(&a["status"].as_str().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_llm_draft_never_goes_out_whatever_it_claims() {
+    let llm = FakeLlm::default();
+    let app = daemon(&llm).await;
+    let cases = [
+        ("comment", "nl", "Mijn bestelling is al twee weken te laat en niemand reageert op mijn mails. Echt slecht."),
+        ("dm", "nl", "Het scherm van mijn nieuwe telefoon is na drie dagen kapot gegaan, wat nu?"),
+        ("comment", "en", "My order arrived broken and your support never answered my e-mails."),
+        ("comment", "nl", "Wat een fantastische fiets, ik fiets er elke dag met plezier op!"),
+        ("comment", "en", "Absolutely love the new jacket, best purchase this year!"),
+        ("dm", "en", "Thank you so much, the replacement arrived today and it works perfectly."),
+    ];
+    for behaviour in [Behaviour::Hostile, Behaviour::DismissiveDutch] {
+        *llm.fixed.lock().unwrap() = Some(behaviour);
+        for message in run(&app, &cases).await {
+            for action in out(&message, TEXT_KINDS) {
+                let text = action["text"].as_str().unwrap();
+                assert!(
+                    !text.contains("idiot")
+                        && !text.contains("do not care")
+                        && !text.contains("niet ons probleem")
+                        && !text.contains("Jammer dan"),
+                    "{behaviour:?}: {} sent {text:?}",
+                    message["message"]["text"]
+                );
+            }
+            let reasons = message["actions"].to_string();
+            if !out(&message, TEXT_KINDS).is_empty() {
+                assert!(
+                    reasons.contains("refused by the guardrails"),
+                    "{behaviour:?}: the LLM's draft was refused and a template used: {reasons}"
+                );
+            }
+        }
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_and_prospects_are_never_removed_nor_blocked() {
+    let llm = FakeLlm::default();
+    *llm.fixed.lock().unwrap() = Some(Behaviour::Good);
+    let app = daemon(&llm).await;
+    let cases = [
+        // A complaint that gives the customer's number so the brand can call.
+        ("dm", "nl", "Mijn wasmachine lekt sinds de reparatie. Bel me alsjeblieft terug op 06-12345678, ik ben thuis na vijf uur."),
+        ("comment", "en", "Still waiting for my refund after 3 weeks!! Call me on +44 7700 900123 or mail sam.jansen@example.com"),
+        ("review", "nl", "Bestelling 88123 nooit ontvangen. Mail me op jansen.sam@example.nl voor een oplossing."),
+        // A prospect answering with an e-mail address.
+        ("dm", "en", "Hi! We run three garden centres and would like to stock your planters wholesale. You can reach our buyer at inkoop@groencentrum.example."),
+        ("dm", "nl", "Wij zijn een fietsenwinkel in Utrecht en willen graag samenwerken. Mail naar info@fietsenwinkel-utrecht.nl"),
+        // Happy customers, recommending the brand to others.
+        ("comment", "en", "Everyone with diabetes should try this app, it changed how I track my sugar. Highly recommend!"),
+        ("comment", "nl", "Iedereen met een drukke baan: neem deze maaltijdbox, echt een aanrader! 👌"),
+        ("comment", "en", "Holiday in Lisbon with my @fietsie bike, best trip ever ☀️ #travel"),
+    ];
+    for message in run(&app, &cases).await {
+        let removed = out(&message, &["delete", "block"]);
+        assert!(
+            removed.is_empty(),
+            "{} was removed or its author blocked: {}",
+            message["message"]["text"],
+            message["actions"]
+        );
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neutral_comments_are_liked_and_praise_is_thanked() {
+    let llm = FakeLlm::default();
+    *llm.fixed.lock().unwrap() = Some(Behaviour::Good);
+    let app = daemon(&llm).await;
+    let cases = [
+        ("comment", "nl", "@lisa_v kijk, die moeten we hebben"),
+        ("comment", "en", "@tom look at this one"),
+        (
+            "comment",
+            "en",
+            "Absolutely love the new jacket, best purchase this year!",
+        ),
+    ];
+    let done = run(&app, &cases).await;
+    for message in &done[..2] {
+        assert_eq!(
+            out(message, &["like"]).len(),
+            1,
+            "{}: {}",
+            message["message"]["text"],
+            message["actions"]
+        );
+        assert!(out(message, &["hide", "delete", "block"]).is_empty());
+    }
+    let praise = &done[2];
+    assert_eq!(out(praise, TEXT_KINDS).len(), 1, "{}", praise["actions"]);
+    app.shutdown().await;
+}
