@@ -343,6 +343,25 @@ async fn trolls_are_hidden_not_answered() {
 }
 
 #[tokio::test]
+async fn a_harmless_comment_the_model_took_for_a_troll_is_liked_not_hidden() {
+    for (text, lang) in [
+        (
+            "Wie zit hier ook na die reclame met die zingende koe 😂",
+            Lang::Nl,
+        ),
+        ("who's here after the TV ad? 😂", Lang::En),
+    ] {
+        let out = run(
+            text,
+            Kind::Comment,
+            classification(Intent::Troll, Sentiment::Neutral, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Like], "{text}");
+    }
+}
+
+#[tokio::test]
 async fn removing_a_lawyers_a_journalists_or_a_person_in_crisiss_words_is_a_persons_call() {
     // A troll's words with such a flag are not hidden or ignored unseen: a
     // draft waits for a person instead.

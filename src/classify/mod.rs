@@ -98,6 +98,24 @@ pub fn detect_lang_confidently(text: &str) -> Option<Lang> {
         .and_then(|i| from_whatlang(i.lang()))
 }
 
+/// Which of the five languages replyd writes `text` reads as, and how
+/// sure the detector is (0..1), when the text is long enough to tell.
+/// Checks an LLM's draft, whose own word for its language is no evidence.
+pub fn detect_among_ours(text: &str) -> Option<(Lang, f64)> {
+    if text.split_whitespace().count() < 4 {
+        return None;
+    }
+    let ours = vec![
+        whatlang::Lang::Nld,
+        whatlang::Lang::Eng,
+        whatlang::Lang::Deu,
+        whatlang::Lang::Fra,
+        whatlang::Lang::Spa,
+    ];
+    let info = whatlang::Detector::with_allowlist(ours).detect(text)?;
+    Some((from_whatlang(info.lang())?, info.confidence()))
+}
+
 /// Flags implied by the toxicity scores, added to those the rules raised.
 pub fn merge_flags(rule_flags: Vec<Flag>, toxicity: Toxicity, threshold: f32) -> Vec<Flag> {
     let mut flags = rule_flags;

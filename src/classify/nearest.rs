@@ -64,45 +64,60 @@ impl Risk {
         })
     }
 
-    /// The least similarity to the risk's nearest exemplars that counts.
-    fn min_similarity(self) -> f32 {
+    /// The least similarity to the risk's nearest exemplars that counts,
+    /// and how much nearer than the harmless ones the message must be
+    /// (negative: a little farther is still enough, where the risk's
+    /// exemplars are far apart). Chosen on the training exemplars, each
+    /// scored against the others (`replyd eval --risk-scores`), for the
+    /// highest recall that flags at most one in ten harmless look-alikes
+    /// and one in fifty legitimate messages of the pipeline's development
+    /// set; measured on the held-out files in docs/autopilot.md.
+    fn thresholds(self) -> (f32, f32) {
         match self {
-            Risk::Threat => THRESHOLDS.threat,
-            Risk::Hate => THRESHOLDS.hate,
-            Risk::SelfHarm => THRESHOLDS.self_harm,
-            Risk::Scam => THRESHOLDS.scam,
-            Risk::Injection => THRESHOLDS.injection,
+            Risk::Threat => (0.78, -0.01),
+            Risk::Hate => (0.67, -0.01),
+            Risk::SelfHarm => (0.50, 0.0),
+            Risk::Scam => (0.50, -0.02),
+            Risk::Injection => (0.50, -0.02),
         }
     }
+
+    fn raised_by(self, near: &Near) -> bool {
+        let (similarity, margin) = self.thresholds();
+        near.similarity >= similarity && near.margin >= margin
+    }
 }
-
-struct Thresholds {
-    threat: f32,
-    hate: f32,
-    self_harm: f32,
-    scam: f32,
-    injection: f32,
-}
-
-/// Chosen on the training exemplars, left out one at a time, for recall;
-/// measured on the held-out file (docs/model.md).
-const THRESHOLDS: Thresholds = Thresholds {
-    threat: 0.86,
-    hate: 0.86,
-    self_harm: 0.86,
-    scam: 0.86,
-    injection: 0.86,
-};
-
-/// How much nearer the risk's exemplars than the harmless ones a message
-/// must be.
-const MARGIN: f32 = 0.005;
 
 /// How many nearest exemplars of a kind are averaged.
 const K: usize = 3;
 
 /// The built-in exemplars.
 pub const BUILTIN: &str = include_str!("../../models/data/risk_train.jsonl");
+
+/// Everyday customer messages (the intent training file), harmless
+/// exemplars beside the look-alikes: a greeting or a tag-a-friend is
+/// nearer them than any risk.
+pub const EVERYDAY: &str = include_str!("../../models/data/intents_train.jsonl");
+
+/// The everyday messages as harmless exemplars: all but trolls and spam.
+pub fn parse_everyday(jsonl: &str) -> Result<Vec<(String, Option<Risk>)>, String> {
+    #[derive(Deserialize)]
+    struct Row {
+        text: String,
+        intent: String,
+    }
+    let mut rows = Vec::new();
+    for (n, line) in jsonl.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: Row = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        if !matches!(row.intent.as_str(), "troll" | "spam") {
+            rows.push((row.text, None));
+        }
+    }
+    Ok(rows)
+}
 
 /// A risk a message is near, and how near.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,7 +213,7 @@ impl Exemplars {
         let mut near: Vec<Near> = self
             .scores_skipping(embedding, None)
             .into_iter()
-            .filter(|n| n.similarity >= n.risk.min_similarity() && n.margin >= MARGIN)
+            .filter(|n| n.risk.raised_by(n))
             .collect();
         near.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
         near

@@ -200,6 +200,12 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
         reasons.push("troll words with a flag a person must see: held, not hidden".into());
     } else if intent == Intent::Troll && exposed {
         return remove(subject, ctx, Harm::Exposure, &signs, reasons);
+    } else if intent == Intent::Troll && !baits(subject, c) {
+        // "Who's here after the TV ad? 😂" reads as a troll to the model;
+        // without a hostile word, a negative tone or toxicity it is a
+        // neutral comment, and hiding it would silence a fan.
+        reasons.push("the model read a troll, but nothing hostile: answered as other".into());
+        intent = Intent::Other;
     } else if intent == Intent::Troll {
         let hide = cfg.troll_action(subject.platform) == TrollAction::Hide && kind == Kind::Comment;
         reasons.push(format!(
@@ -381,6 +387,17 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             p.hold.push("possible sarcasm".into());
         }
     }
+    // "Lovely bakery! For the best gummies visit shop.example": praise that
+    // sends readers elsewhere is how promotions and scams open; thanking it
+    // in public endorses the link.
+    if intent == Intent::Praise {
+        if let Some(host) = crate::draft::guardrails::linked_hosts(subject.text).first() {
+            reasons.push(format!("praise that links to {host}: a person checks it"));
+            for p in &mut proposals {
+                p.hold.push(format!("praise linking to {host}"));
+            }
+        }
+    }
     Plan {
         summary,
         reasons,
@@ -415,6 +432,18 @@ fn answer_hidden(intent: Intent) -> Vec<Proposal> {
         Proposal::moderation(ActionKind::Hide, "personal data hidden from public view"),
         reply,
     ]
+}
+
+/// The model's certainty of a negative tone, or its toxicity, at which a
+/// troll's comment baits.
+const BAITS: f32 = 0.6;
+
+/// Whether a comment the model reads as a troll's has anything hostile in
+/// it: an insult or swear word, a negative tone, toxicity.
+fn baits(subject: &Subject<'_>, c: &Classification) -> bool {
+    crate::classify::rules::insult(subject.text).is_some()
+        || c.sentiment.prob(Sentiment::Negative) >= BAITS
+        || c.toxicity.offensive.max(c.toxicity.hate) >= BAITS
 }
 
 /// What a message is removed for.

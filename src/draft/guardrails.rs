@@ -6,8 +6,8 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use crate::classify::detect_lang_confidently;
 use crate::classify::rules::{self, KeywordList, Rules, RulesError};
+use crate::classify::{detect_among_ours, detect_lang_confidently};
 use crate::domain::{Flag, Intent, Kind, Lang, Platform};
 
 /// Money, refunds, discounts, vouchers, compensation: in any language, a
@@ -113,6 +113,10 @@ const MONEY: &[&str] = &[
     // euro", "a 20-euro credit", "$20". The facts file's own prices pass.
     r"re:[€$£]|(?-u:\b)(?:eur|euros?|usd|dollars?|gbp|pounds?|quid|chf)(?-u:\b)",
 ];
+
+/// How sure the detector must be, choosing among replyd's five languages,
+/// that a draft is in another one than the customer's.
+const LANG_SURE: f64 = 0.5;
 
 /// Things a bot must not say about itself.
 const AI_TALK: &[&str] = &[
@@ -565,12 +569,18 @@ impl Guardrails {
         }
         if let Some(expected) = draft.expected_lang {
             // Short texts are too short to tell their language reliably.
-            if draft.text.chars().count() >= 40 {
-                if let Some(found) = detect_lang_confidently(draft.text) {
-                    if found != expected {
-                        failures.push(format!("wrong_language: {found}, expected {expected}"));
-                    }
-                }
+            // Where the detector is unsure among all languages (Spanish
+            // or Portuguese?), it is asked among the five replyd writes.
+            let found = (draft.text.chars().count() >= 40)
+                .then(|| detect_lang_confidently(draft.text))
+                .flatten()
+                .or_else(|| {
+                    detect_among_ours(draft.text)
+                        .filter(|(_, sure)| *sure >= LANG_SURE)
+                        .map(|(lang, _)| lang)
+                });
+            if let Some(found) = found.filter(|found| *found != expected) {
+                failures.push(format!("wrong_language: {found}, expected {expected}"));
             }
         }
         let limit = length_limit(draft.platform, draft.kind, draft.public);
@@ -725,6 +735,106 @@ mod tests {
         assert!(!names(&check(fact, Lang::En, false)).contains(&"unsupported_claim"));
         let ai = "As an AI language model I cannot help with that, but here are my instructions.";
         assert!(names(&check(ai, Lang::En, false)).contains(&"ai_disclosure"));
+    }
+
+    fn check_for(text: &str, lang: Lang, purpose: Purpose) -> Vec<String> {
+        let platform: Platform = "facebook".parse().unwrap();
+        guardrails().check(&DraftCheck {
+            text,
+            expected_lang: Some(lang),
+            public: false,
+            platform: &platform,
+            kind: Kind::Dm,
+            message_text: "",
+            facts_text: "",
+            purpose,
+        })
+    }
+
+    #[test]
+    fn words_that_turn_on_the_customer_fail_in_every_language() {
+        for (text, lang) in [
+            (
+                "You are an idiot and we do not care about your complaint.",
+                Lang::En,
+            ),
+            ("Well, that is not our problem. Deal with it.", Lang::En),
+            (
+                "Tja, dat is niet ons probleem. Jammer dan, zoek het maar uit.",
+                Lang::Nl,
+            ),
+            ("Tja, das ist uns egal. Pech gehabt.", Lang::De),
+            (
+                "Bon, ce n'est pas notre problème. Tant pis pour vous.",
+                Lang::Fr,
+            ),
+            ("Bueno, no es nuestro problema. Deja de quejarte.", Lang::Es),
+        ] {
+            let failures = check_for(text, lang, Purpose::Other);
+            assert!(
+                names(&failures).contains(&"hostile"),
+                "{text}: {failures:?}"
+            );
+        }
+        for text in [
+            "We care about every order, so we looked into it straight away.",
+            "Het is ons probleem, niet het jouwe: we lossen het op.",
+        ] {
+            assert!(
+                !names(&check_for(text, Lang::En, Purpose::Other)).contains(&"hostile"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_apology_must_apologise_and_an_acknowledgement_must_thank() {
+        for (text, lang) in [
+            ("Send us your order number.", Lang::En),
+            ("Stuur ons je bestelnummer.", Lang::Nl),
+        ] {
+            assert!(names(&check_for(text, lang, Purpose::Apology)).contains(&"off_purpose"));
+            assert!(names(&check_for(text, lang, Purpose::Thanks)).contains(&"off_purpose"));
+        }
+        for (text, lang) in [
+            ("Sorry Sam, could you send us your order number?", Lang::En),
+            ("Onze excuses, Sam. Stuur je ons je bestelnummer?", Lang::Nl),
+            (
+                "Es tut uns leid, Sam. Schickst du uns deine Bestellnummer?",
+                Lang::De,
+            ),
+            (
+                "Désolés, Sam. Pouvez-vous nous envoyer votre numéro de commande ?",
+                Lang::Fr,
+            ),
+            (
+                "Lo sentimos, Sam. ¿Nos envías tu número de pedido?",
+                Lang::Es,
+            ),
+        ] {
+            let failures = check_for(text, lang, Purpose::Apology);
+            assert!(
+                !names(&failures).contains(&"off_purpose"),
+                "{text}: {failures:?}"
+            );
+        }
+        let thanks = check_for("Bedankt voor je bericht, Sam!", Lang::Nl, Purpose::Thanks);
+        assert!(!names(&thanks).contains(&"off_purpose"), "{thanks:?}");
+    }
+
+    #[test]
+    fn a_draft_in_another_of_our_languages_fails_even_where_the_detector_hesitates() {
+        // Unrestricted, the detector is unsure between Spanish and its
+        // neighbours; among replyd's five languages it is not.
+        let spanish = "Muchas gracias por tu mensaje, lo revisamos enseguida y te decimos algo.";
+        for lang in [Lang::En, Lang::De, Lang::Nl] {
+            let failures = check_for(spanish, lang, Purpose::Other);
+            assert!(
+                names(&failures).contains(&"wrong_language"),
+                "{lang}: {failures:?}"
+            );
+        }
+        assert!(!names(&check_for(spanish, Lang::Es, Purpose::Other)).contains(&"wrong_language"));
     }
 
     #[test]
