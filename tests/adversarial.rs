@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fake_llm::FakeLlm;
-use common::{settled, Backend, TestApp};
+use common::{settled, Backend, TestApp, OUT, TEXT_KINDS};
 use replyd::classify::rules::Rules;
 use replyd::config::LlmConfig;
 use replyd::domain::Role;
@@ -33,15 +33,6 @@ fn reason_text(reason: &str) -> &'static str {
         other => panic!("unknown expected reason {other}"),
     }
 }
-
-const TEXT_KINDS: &[&str] = &[
-    "acknowledge",
-    "reply",
-    "private_reply",
-    "dm_reply",
-    "prequalify",
-];
-const OUT: &[&str] = &["sent", "dry_run", "sending", "pending"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adversarial_messages_never_get_a_violating_reply() {

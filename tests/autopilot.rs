@@ -9,20 +9,10 @@ mod common;
 use std::time::Duration;
 
 use common::fake_llm::{Behaviour, FakeLlm};
-use common::{settled, Backend, TestApp};
+use common::{settled, Backend, TestApp, OUT, TEXT_KINDS};
 use replyd::config::LlmConfig;
 use replyd::domain::{ActionKind, Role};
 use serde_json::{json, Value};
-
-const TEXT_KINDS: &[&str] = &[
-    "acknowledge",
-    "reply",
-    "private_reply",
-    "dm_reply",
-    "prequalify",
-];
-/// Statuses of an action that went (or, without a connector, would go) out.
-const OUT: &[&str] = &["sent", "dry_run", "sending", "pending"];
 
 async fn daemon(llm: &FakeLlm) -> TestApp {
     let addr = llm.start().await;

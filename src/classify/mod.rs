@@ -64,19 +64,19 @@ pub fn detect_lang(text: &str, hint: Option<&str>) -> Option<Lang> {
         // Short texts are often mistaken for a related language ("kapot
         // aan" for Afrikaans): choose among the languages replyd writes.
         None if text.split_whitespace().count() < 3 => None,
-        None => {
-            let ours = vec![
-                whatlang::Lang::Nld,
-                whatlang::Lang::Eng,
-                whatlang::Lang::Deu,
-                whatlang::Lang::Fra,
-                whatlang::Lang::Spa,
-            ];
-            whatlang::Detector::with_allowlist(ours)
-                .detect(text)
-                .and_then(|i| supported(i.lang()))
-        }
+        None => ours().detect(text).and_then(|i| supported(i.lang())),
     }
+}
+
+/// A detector that chooses among the five languages replyd writes.
+fn ours() -> whatlang::Detector {
+    whatlang::Detector::with_allowlist(vec![
+        whatlang::Lang::Nld,
+        whatlang::Lang::Eng,
+        whatlang::Lang::Deu,
+        whatlang::Lang::Fra,
+        whatlang::Lang::Spa,
+    ])
 }
 
 fn from_whatlang(lang: whatlang::Lang) -> Option<Lang> {
@@ -105,14 +105,7 @@ pub fn detect_among_ours(text: &str) -> Option<(Lang, f64)> {
     if text.split_whitespace().count() < 4 {
         return None;
     }
-    let ours = vec![
-        whatlang::Lang::Nld,
-        whatlang::Lang::Eng,
-        whatlang::Lang::Deu,
-        whatlang::Lang::Fra,
-        whatlang::Lang::Spa,
-    ];
-    let info = whatlang::Detector::with_allowlist(ours).detect(text)?;
+    let info = ours().detect(text)?;
     Some((from_whatlang(info.lang())?, info.confidence()))
 }
 

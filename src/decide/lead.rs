@@ -165,7 +165,7 @@ pub fn shape_plan(plan: &mut Plan, step: &LeadFacts, kind: Kind, c: &Classificat
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::{Flag, Intent, Lang, Scored, Sentiment, Toxicity};
 
@@ -180,7 +180,8 @@ mod tests {
         }
     }
 
-    fn classification(flags: &[Flag]) -> Classification {
+    /// A Dutch message the model reads as a lead, with `flags`.
+    pub(crate) fn classification(flags: &[Flag]) -> Classification {
         let intents: Vec<f32> = Intent::ALL
             .iter()
             .map(|i| if *i == Intent::Lead { 0.9 } else { 0.01 })

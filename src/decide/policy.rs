@@ -50,6 +50,21 @@ pub(crate) fn acknowledge_other(kind: Kind) -> Proposal {
     )
 }
 
+/// What replyd does where a removal is likely right but not its call
+/// alone: a comment hidden now (when `hide`; reversible, its author still
+/// sees it), delete and block held for a person with `hold`.
+fn hide_and_hold(hide: bool, why: &str, removable: bool, hold: &str) -> Vec<Proposal> {
+    let mut proposals = Vec::new();
+    if hide {
+        proposals.push(Proposal::moderation(
+            ActionKind::Hide,
+            format!("{why}, hidden until a person decides"),
+        ));
+    }
+    proposals.extend(removal(why, removable, Some(hold)));
+    proposals
+}
+
 /// A like for a comment, where the platform has likes: the light touch
 /// that shows a comment was seen without answering it.
 fn like(subject: &Subject<'_>, why: &str) -> Vec<Proposal> {
@@ -108,7 +123,11 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
     }
     let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
 
-    let hateful = c.has_flag(Flag::Hate) || c.toxicity.hate >= cfg.toxicity_threshold;
+    // A troll's insult near the hate exemplars is still a troll's: hate
+    // needs a rule, or the model's hate toxicity, beside the nearness.
+    let near_hate_only = c.near(Flag::Hate) && !c.rules.iter().any(|h| h.flag == Flag::Hate);
+    let hateful = (c.has_flag(Flag::Hate) && !(near_hate_only && c.intent.label == Intent::Troll))
+        || c.toxicity.hate >= cfg.toxicity_threshold;
     let spam = intent == Intent::Spam || (c.has_flag(Flag::Spam) && !is_criticism);
     let removable = kind != Kind::Dm && kind != Kind::Review;
 
@@ -130,18 +149,12 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             },
             if hide { "hide at once, " } else { "" }
         ));
-        let mut proposals = Vec::new();
-        if hide {
-            proposals.push(Proposal::moderation(
-                ActionKind::Hide,
-                "threat of violence hidden until a person decides",
-            ));
-        }
-        proposals.extend(removal(
+        let proposals = hide_and_hold(
+            hide,
             "threat of violence",
             removable,
-            Some("threat of violence: a person confirms the removal"),
-        ));
+            "threat of violence: a person confirms the removal",
+        );
         return Plan {
             summary: format!(
                 "threat: {}delete and block held for review",
@@ -166,18 +179,12 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             "hate speech around a complaint: {}a person decides on removal; never answered",
             if hide { "hidden meanwhile, " } else { "" }
         ));
-        let mut proposals = Vec::new();
-        if hide {
-            proposals.push(Proposal::moderation(
-                ActionKind::Hide,
-                "hate speech, hidden until a person decides",
-            ));
-        }
-        proposals.extend(removal(
+        let proposals = hide_and_hold(
+            hide,
             "hate speech",
             removable,
-            Some("hate speech around a complaint"),
-        ));
+            "hate speech around a complaint",
+        );
         return Plan {
             summary: format!(
                 "hate around a complaint: {}removal held for review",
@@ -391,9 +398,13 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
     // sends readers elsewhere is how promotions and scams open; thanking it
     // in public endorses the link.
     if intent == Intent::Praise {
-        if let Some(host) = crate::draft::guardrails::linked_hosts(subject.text).first() {
+        // An e-mail address's domain is no link.
+        let linked = crate::draft::guardrails::linked_hosts(subject.text)
+            .into_iter()
+            .find(|host| !subject.text.to_lowercase().contains(&format!("@{host}")));
+        if let Some(host) = linked {
             reasons.push(format!("praise that links to {host}: a person checks it"));
-            for p in &mut proposals {
+            for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
                 p.hold.push(format!("praise linking to {host}"));
             }
         }
@@ -603,14 +614,7 @@ fn remove(
         "{doubt}; {}never answered",
         if hide { "hidden meanwhile, " } else { "" }
     ));
-    let mut proposals = Vec::new();
-    if hide {
-        proposals.push(Proposal::moderation(
-            ActionKind::Hide,
-            format!("{why}, hidden until a person decides"),
-        ));
-    }
-    proposals.extend(removal(why, removable, Some(doubt.as_str())));
+    let proposals = hide_and_hold(hide, why, removable, &doubt);
     Plan {
         summary: format!(
             "{why}: {}delete and block held for review",

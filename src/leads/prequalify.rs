@@ -242,7 +242,8 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Flag, Intent, Kind, Lang, Scored, Sentiment, Toxicity};
+    use crate::decide::lead::tests::classification;
+    use crate::domain::Kind;
 
     fn new_lead() -> LeadStep {
         LeadStep {
@@ -255,23 +256,6 @@ mod tests {
             contact: Contact::default(),
             prequalify_in_private: false,
             enabled: true,
-        }
-    }
-
-    fn classification(flags: &[Flag]) -> Classification {
-        let intents: Vec<f32> = Intent::ALL
-            .iter()
-            .map(|i| if *i == Intent::Lead { 0.9 } else { 0.01 })
-            .collect();
-        Classification {
-            lang: Some(Lang::Nl),
-            sentiment: Scored::from_probs(Sentiment::ALL, &[0.1, 0.8, 0.1]),
-            intent: Scored::from_probs(Intent::ALL, &intents),
-            toxicity: Toxicity::default(),
-            flags: flags.to_vec(),
-            rules: Vec::new(),
-            nearest: Vec::new(),
-            classifier: "test".into(),
         }
     }
 

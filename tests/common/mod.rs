@@ -296,6 +296,18 @@ impl Recorder {
     }
 }
 
+/// Action kinds that put words in front of a customer.
+pub const TEXT_KINDS: &[&str] = &[
+    "acknowledge",
+    "reply",
+    "private_reply",
+    "dm_reply",
+    "prequalify",
+];
+
+/// Statuses of an action that went (or, without a connector, would go) out.
+pub const OUT: &[&str] = &["sent", "dry_run", "sending", "pending"];
+
 /// Runs a test body once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! both_backends {
