@@ -106,17 +106,21 @@ pub fn parse_everyday(jsonl: &str) -> Result<Vec<(String, Option<Risk>)>, String
         text: String,
         intent: String,
     }
-    let mut rows = Vec::new();
-    for (n, line) in jsonl.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: Row = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        if !matches!(row.intent.as_str(), "troll" | "spam") {
-            rows.push((row.text, None));
-        }
-    }
-    Ok(rows)
+    Ok(rows::<Row>(jsonl)?
+        .into_iter()
+        .filter(|row| !matches!(row.intent.as_str(), "troll" | "spam"))
+        .map(|row| (row.text, None))
+        .collect())
+}
+
+/// Every non-empty line of `jsonl` as a `T`, or the first line that is not.
+fn rows<T: serde::de::DeserializeOwned>(jsonl: &str) -> Result<Vec<T>, String> {
+    jsonl
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1)))
+        .collect()
 }
 
 /// A risk a message is near, and how near.
@@ -146,17 +150,13 @@ pub fn parse_exemplars(jsonl: &str) -> Result<Vec<(String, Option<Risk>)>, Strin
         text: String,
         risk: String,
     }
-    let mut rows = Vec::new();
-    for (n, line) in jsonl.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row: Row = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        let risk = Risk::parse(&row.risk)
-            .ok_or_else(|| format!("line {}: unknown risk {:?}", n + 1, row.risk))?;
-        rows.push((row.text, risk));
-    }
-    Ok(rows)
+    rows::<Row>(jsonl)?
+        .into_iter()
+        .map(|row| match Risk::parse(&row.risk) {
+            Some(risk) => Ok((row.text, risk)),
+            None => Err(format!("unknown risk {:?}", row.risk)),
+        })
+        .collect()
 }
 
 /// Unit-length exemplar embeddings with their labels.
