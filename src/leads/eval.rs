@@ -143,7 +143,7 @@ mod tests {
     use crate::classify::RulesClassifier;
     use std::sync::Arc;
 
-    /// The measurement the README reports, with the rules classifier.
+    /// The measurement docs/leads.md reports, with the rules classifier.
     #[tokio::test]
     async fn heldout_precision_and_recall() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/data/leads_heldout.jsonl");

@@ -3,7 +3,7 @@
 //! Encoders fine-tuned apart are good at different things: the shipped
 //! pair are one tuned to keep customer messages' intent right and one that
 //! reads tweets' sentiment better; the heads combine their opinions (see
-//! `HeadOutput::ensemble` and the README's Accuracy section). Every member
+//! `HeadOutput::ensemble` and docs/classification.md, Accuracy). Every member
 //! embeds every text, so the encoder's work grows with the number of
 //! members; the tokenizer is the base model's, so a text is tokenized
 //! once.
