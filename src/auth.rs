@@ -118,11 +118,13 @@ impl FromRequestParts<AppState> for Caller {
                 ApiError::unauthorized("missing Authorization: Bearer token or console session")
             });
         };
+        // The scheme's name is case-insensitive (RFC 7235): `bearer` too.
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
         let mut conn = state.ctx.db.conn().await?;

@@ -111,6 +111,7 @@ pub struct Config {
     /// Facebook and Instagram: the webhook and the Graph API connector.
     pub meta: Option<MetaConfig>,
     pub console: ConsoleConfig,
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -133,6 +134,7 @@ impl Default for Config {
             facts_file: None,
             meta: None,
             console: ConsoleConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -482,6 +484,32 @@ impl MetaPlatform {
 impl fmt::Display for MetaPlatform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How long and how much a client may take: the defences against slow and
+/// hostile clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A request's headers must be in this many seconds after its first
+    /// byte (or after the previous request on a kept-alive connection).
+    pub header_timeout_secs: u64,
+    /// A request's body must be in this many seconds after its headers;
+    /// later, it is answered 408.
+    pub body_timeout_secs: u64,
+    /// Meta webhook bodies read at once; more wait up to half of
+    /// `body_timeout_secs` for a turn, then are answered 503 (Meta retries).
+    pub webhook_bodies_in_flight: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            webhook_bodies_in_flight: 8,
+        }
     }
 }
 

@@ -358,6 +358,10 @@ id_type!(
     /// replyd's id of a lead.
     LeadId
 );
+id_type!(
+    /// replyd's id of a held action's review.
+    ReviewId
+);
 
 /// A label with the calibrated probability of every class (they sum to 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -113,11 +113,7 @@ impl Application {
             _writer_lock: writer_lock,
             addr,
             listener,
-            state: AppState {
-                ctx,
-                metrics: crate::telemetry::metrics(),
-                sign_ins: std::sync::Arc::new(crate::console::session::sign_in_limiter()),
-            },
+            state: AppState::new(ctx),
             runner,
         })
     }
@@ -139,18 +135,13 @@ impl Application {
         tracing::info!(%addr, classifier = state.ctx.classifier.name(), "replyd listening");
         let db = state.ctx.db.clone();
         let workers = tokio::spawn(runner.run(stop.clone(), Duration::from_secs(20)));
-        let server_stop = stop.clone();
-        let served = axum::serve(
-            listener,
-            api::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { server_stop.cancelled().await })
-        .await;
+        let header_timeout = Duration::from_secs(state.ctx.config.http.header_timeout_secs);
+        api::serve::serve(listener, api::router(state), header_timeout, stop.clone()).await;
         stop.cancel();
         let _ = workers.await;
         db.close().await;
         tracing::info!("replyd stopped");
-        served
+        Ok(())
     }
 }
 

@@ -857,3 +857,125 @@ async fn behind_a_proxy_forms_from_the_public_url_are_accepted() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
 }
+
+// PostgreSQL's text cannot hold U+0000: a NUL in any parameter is a 400
+// naming it, on both databases alike, never a 500 from one of them.
+both_backends!(
+    a_nul_in_any_query_or_form_parameter_is_refused_by_name,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.token(Role::Admin).await;
+        for (path, field) in [
+            ("/v1/messages?q=a%00b", "q"),
+            ("/v1/messages?cursor=%00", "cursor"),
+            ("/v1/reviews?cursor=x%00", "cursor"),
+            ("/v1/leads?cursor=%00", "cursor"),
+            ("/v1/leads.csv?status=%00", "status"),
+        ] {
+            let (status, body) = app.get_json(&admin, path).await;
+            assert_eq!(status, 400, "{path}: {body}");
+            assert_eq!(body["error"]["field"], field, "{path}: {body}");
+        }
+        let session = Session::start(&app, &admin).await;
+        for path in ["/inbox?q=%00", "/queue?cursor=%00", "/inbox?cursor=a%00"] {
+            let (status, page) = session.get(path).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {page}");
+            assert!(page.contains("NUL"), "{path}: {page}");
+        }
+        let (status, page) = session
+            .post_form("/tokens", &[("name", "ci\0bot"), ("role", "viewer")])
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        let response = app
+            .client
+            .post(app.url("/v1/reviews/approve"))
+            .bearer_auth(&admin)
+            .json(&json!({"ids": ["\u{0}", NOBODY]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        for result in body["results"].as_array().unwrap() {
+            assert_eq!(result["code"], "not_found", "{body}");
+        }
+        app.shutdown().await;
+    }
+);
+
+/// Behind a proxy every user shares one address: those who sign in must
+/// not use up the others' attempts. Only failures count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_failed_sign_ins_count_towards_the_limit() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    for round in 0..30 {
+        let response = sign_in_response(&app, &reviewer).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "round {round}");
+    }
+    for round in 0..20 {
+        let response = sign_in_response(&app, &format!("rpd_wrong{round:03}")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "round {round}");
+    }
+    let response = sign_in_response(&app, "rpd_wrong999").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let response = sign_in_response(&app, &reviewer).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "an address that failed 20 times waits, whatever it tries next"
+    );
+    app.shutdown().await;
+}
+
+/// Pages, the page that shows a new token once, exports and API answers
+/// stay out of browser and proxy caches; the static assets may be kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_but_the_assets_may_be_cached() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.token(Role::Admin).await;
+    let session = Session::start(&app, &admin).await;
+    for path in ["/inbox", "/queue", "/leads", "/tokens", "/dashboard"] {
+        let response = session
+            .request(Method::GET, path)
+            .await
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let mut all = vec![("_csrf", session.csrf.as_str())];
+    all.extend_from_slice(&[("name", "ci"), ("role", "viewer")]);
+    let shown = session
+        .request(Method::POST, "/tokens")
+        .await
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert_eq!(shown.headers()["cache-control"], "no-store");
+    assert!(
+        shown.text().await.unwrap().contains("rpd_"),
+        "the new token"
+    );
+    for path in ["/v1/leads.csv", "/v1/messages"] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let css = session
+        .request(Method::GET, "/assets/console.css")
+        .await
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["cache-control"], "max-age=300");
+    app.shutdown().await;
+}

@@ -492,10 +492,32 @@ both_backends!(
             .to_str()
             .unwrap()
             .starts_with("text/csv"));
+        assert_eq!(response.headers()["cache-control"], "no-store");
         let csv = response.text().await.unwrap();
         let mut lines = csv.lines();
         assert!(lines.next().unwrap().starts_with("id,created_at,status"));
-        assert!(lines.next().unwrap().contains(",won,"), "{csv}");
+        assert!(lines.next().unwrap().contains(",\"won\","), "{csv}");
+
+        // A spreadsheet splitting on `;` (the Dutch and German default), or
+        // skipping blanks and line breaks, must still find no formula.
+        let (status, body) = patch(
+            &sales,
+            json!({"notes": "a;=1+1", "owner": " \n=HYPERLINK(1)"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let csv = app
+            .client
+            .get(app.url("/v1/leads.csv"))
+            .bearer_auth(&sales)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(csv.contains("\"a;=1+1\""), "{csv}");
+        assert!(csv.contains("\"' \n=HYPERLINK(1)\""), "{csv}");
         let response = app
             .client
             .get(app.url("/v1/leads.csv"))

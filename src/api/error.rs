@@ -14,6 +14,9 @@ use serde::Serialize;
 use crate::domain::Role;
 use crate::store::StoreError;
 
+/// What a 503 asks a client to wait before trying again.
+const RETRY_AFTER_SECS: u32 = 5;
+
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
     pub code: &'static str,
@@ -28,6 +31,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for a `Retry-After` header, on answers that invite a retry.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -40,6 +45,7 @@ impl ApiError {
                 field: None,
                 index: None,
             },
+            retry_after: None,
         }
     }
 
@@ -77,6 +83,14 @@ impl ApiError {
         )
     }
 
+    /// 503: nothing is wrong with the request, but it cannot be taken now.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +123,12 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            // A full disk or a busy database: the request was fine, and
+            // nothing of it was kept; the client should send it again.
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "the database refuses work; answering 503");
+                ApiError::unavailable("the database cannot take this now; retry shortly")
+            }
             other => {
                 tracing::error!(error = %other, "storage error while serving a request");
                 ApiError::internal()
@@ -119,7 +139,14 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.body }))).into_response()
+        let mut response =
+            (self.status, Json(serde_json::json!({ "error": self.body }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

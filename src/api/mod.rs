@@ -1,9 +1,11 @@
 //! The HTTP surface: ingestion, reading messages back, and operations.
 
 mod error;
+mod extract;
+pub mod serve;
 mod unread_body;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -14,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub use error::{no_nul, ApiError, ErrorBody};
+pub use extract::{nul_field, nul_refused, ApiJson, ApiQuery};
 
 use crate::auth::{Caller, Permission};
 use crate::domain::{Intent, MessageId, ParseError, Platform, Stage};
@@ -28,11 +31,27 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub ctx: Ctx,
     pub metrics: PrometheusHandle,
-    /// Console sign-in attempts per client address.
-    pub sign_ins: std::sync::Arc<crate::console::session::SignInLimiter>,
+    /// Failed console sign-ins per client address and token prefix.
+    pub sign_ins: std::sync::Arc<crate::console::session::SignInFailures>,
+    /// Turns to read a Meta webhook body (see `ingest::meta::post_webhook`).
+    pub webhook_bodies: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(ctx: Ctx) -> AppState {
+        AppState {
+            webhook_bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                ctx.config.http.webhook_bodies_in_flight.max(1),
+            )),
+            ctx,
+            metrics: crate::telemetry::metrics(),
+            sign_ins: Default::default(),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
+    let body_timeout = std::time::Duration::from_secs(state.ctx.config.http.body_timeout_secs);
     Router::new()
         .route(
             "/v1/messages",
@@ -41,10 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/messages/{id}", get(get_message))
         .route(
             "/webhooks/meta",
-            get(ingest::meta::verify_subscription)
-                .post(ingest::meta::post_webhook)
-                // Signed by Meta, not token-authenticated; up to 1,000 entries.
-                .layer(DefaultBodyLimit::max(ingest::meta::MAX_WEBHOOK_BYTES)),
+            // Signed by Meta, not token-authenticated; reads its own body.
+            get(ingest::meta::verify_subscription).post(ingest::meta::post_webhook),
         )
         .merge(crate::leads::api::routes())
         .merge(crate::review::api::routes())
@@ -60,7 +77,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(unread_body::close_if_unread))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            unread_body::close_if_unread,
+        ))
         // The path only: a query can hold a secret (Meta's
         // `hub.verify_token`) or a customer's words (the inbox search).
         .layer(
@@ -157,10 +177,9 @@ impl MessageQuery {
 async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<MessageQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<MessageQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadMessages)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = messages::list(&mut conn, &filter).await?;
@@ -203,8 +222,10 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
     Ok((at.parse().map_err(|_| invalid())?, id.to_owned()))
 }
 
-/// Every answer forbids framing and outside scripts; the console needs
-/// nothing but its own origin.
+/// Every answer forbids framing and outside scripts (the console needs
+/// nothing but its own origin), and none is kept by a browser or proxy
+/// cache unless it says otherwise (only the console's static assets do):
+/// pages, a new token shown once and exports hold customers' words.
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -215,6 +236,7 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
     ] {
         headers
             .entry(name)
@@ -227,11 +249,26 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers; reports the model queue and the lag of
-/// the oldest message not yet decided on.
+/// Ready when the database takes a write; reports the model queue and the
+/// lag of the oldest message not yet decided on.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let ctx = &state.ctx;
-    let db_ok = ctx.db.ping().await.is_ok();
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(5), ctx.db.probe_write()).await;
+    // The reason names the kind of failure; its detail stays in the log
+    // (the route is unauthenticated).
+    let refused = match probe {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database refused a write");
+            Some(if e.is_unavailable() {
+                "the database refuses writes (a full disk, an I/O error, a lock held too long or a read-only server)"
+            } else {
+                "the database refuses writes; see the log"
+            })
+        }
+        Err(_) => Some("the database refuses writes: one did not commit within 5 s"),
+    };
+    let db_ok = refused.is_none();
     let lag_ms = match ctx.db.conn().await {
         Ok(mut conn) => messages::oldest_undecided_ms(&mut conn)
             .await
@@ -249,6 +286,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Json(json!({
             "ready": db_ok,
             "database": db_ok,
+            "reason": refused,
             "classifier": ctx.classifier.name(),
             "model_queue": ctx.classifier.queue_depth(),
             "lag_ms": lag_ms.unwrap_or(0),

@@ -8,6 +8,10 @@
 //! load balancer, reqwest's pool) sends its next request down the dying
 //! connection and sees it fail. Saying `Connection: close` makes the client
 //! open a new one instead.
+//!
+//! The same wrapper holds the body to a deadline: a client trickling its
+//! body a byte at a time would otherwise hold a connection and a task for
+//! as long as it likes. Past the deadline the request is answered 408.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,15 +19,23 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use std::future::Future;
+use std::time::Duration;
 
-/// A request body that notes when its end has been read.
+use super::ApiError;
+
+/// A request body that notes when its end has been read, and fails once
+/// its deadline has passed before then.
 struct Tracked {
     inner: Body,
     ended: Arc<AtomicBool>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    late: Arc<AtomicBool>,
 }
 
 impl HttpBody for Tracked {
@@ -38,6 +50,10 @@ impl HttpBody for Tracked {
         if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
             self.ended.store(true, Ordering::Release);
         }
+        if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            self.late.store(true, Ordering::Release);
+            return Poll::Ready(Some(Err(axum::Error::new("request body too slow"))));
+        }
         polled
     }
 
@@ -50,14 +66,34 @@ impl HttpBody for Tracked {
     }
 }
 
-pub async fn close_if_unread(request: Request, next: Next) -> Response {
+/// `body_timeout` counts from the moment the request's headers are in.
+pub async fn close_if_unread(
+    State(body_timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let ended = Arc::new(AtomicBool::new(body.is_end_stream()));
+    let late = Arc::new(AtomicBool::new(false));
     let body = Body::new(Tracked {
         inner: body,
         ended: ended.clone(),
+        deadline: Box::pin(tokio::time::sleep(body_timeout)),
+        late: late.clone(),
     });
     let mut response = next.run(Request::from_parts(parts, body)).await;
+    if late.load(Ordering::Acquire) {
+        // Whatever the handler made of the failed read, the client was slow.
+        response = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                body_timeout.as_secs()
+            ),
+        )
+        .into_response();
+    }
     if !ended.load(Ordering::Acquire) {
         response
             .headers_mut()

@@ -247,6 +247,9 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
         let body = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
+        if let Some(field) = crate::api::nul_field(&body) {
+            return Err(crate::api::nul_refused(field, "form").into());
+        }
         Ok(FormFields::parse(&body))
     }
 }
@@ -255,10 +258,13 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
 pub struct QueryFields(pub FormFields);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryFields {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ConsoleError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some(field) = crate::api::nul_field(query.as_bytes()) {
+            return Err(crate::api::nul_refused(field, "query").into());
+        }
         Ok(QueryFields(FormFields::parse(query.as_bytes())))
     }
 }

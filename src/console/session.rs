@@ -9,7 +9,9 @@
 //! not come from another origin. Bearer-token calls carry no cookie and
 //! need no CSRF token.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -23,51 +25,82 @@ use crate::auth::{generate_secret, hash_token, Caller, Permission, Via};
 use crate::store::{audit, now_ms, sessions, tokens};
 
 pub const COOKIE: &str = "replyd_session";
-/// Sign-in attempts one client address may make per minute. Tokens are 256
-/// random bits, so guessing is hopeless anyway; this keeps a script from
-/// hammering the token table and filling the log.
-const SIGN_INS_PER_MINUTE: u32 = 20;
+/// Failed sign-ins one client address, or one token prefix, may make in
+/// [`FAILURE_WINDOW`]. Tokens are 256 random bits, so guessing is hopeless
+/// anyway; this keeps a script from hammering the token table and filling
+/// the log. Only failures count: behind a proxy every user shares one
+/// address, and people signing in successfully must not lock the others out.
+const FAILED_SIGN_INS: u32 = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
-/// Past this many client addresses, the limiter forgets those whose
-/// attempts have all been replenished before it remembers a new one.
+/// A token's first characters: `rpd_` and 8 hex digits. Guesses at one
+/// token spread over many addresses still share it.
+const TOKEN_PREFIX_CHARS: usize = 12;
+
+/// Past this many remembered keys, those whose window has passed are
+/// forgotten before a new one is remembered: a stream of new addresses
+/// (IPv6 hands out plenty) cannot grow the table without bound.
 const PRUNE_AT: usize = 4096;
 
-/// Sign-in attempts per client address. It remembers every address it has
-/// seen, so it forgets the idle ones as it grows: a stream of new addresses
-/// (IPv6 hands out plenty) cannot grow it without bound.
-pub struct SignInLimiter<C: governor::clock::Clock = governor::clock::DefaultClock> {
-    limiter: governor::RateLimiter<
-        IpAddr,
-        governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
-        C,
-        governor::middleware::NoOpMiddleware<C::Instant>,
-    >,
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Attempter {
+    Address(IpAddr),
+    TokenPrefix(String),
 }
 
-pub fn sign_in_limiter() -> SignInLimiter {
-    SignInLimiter::with_clock(governor::clock::DefaultClock::default())
+/// Failed sign-ins per client address and per token prefix, in fixed
+/// windows. (governor's limiters count every check; this must look without
+/// counting, and count only what failed.)
+#[derive(Default)]
+pub struct SignInFailures {
+    seen: std::sync::Mutex<HashMap<Attempter, (Instant, u32)>>,
 }
 
-impl<C: governor::clock::Clock> SignInLimiter<C> {
-    fn with_clock(clock: C) -> Self {
-        let per_minute = std::num::NonZeroU32::new(SIGN_INS_PER_MINUTE).expect("not zero");
-        SignInLimiter {
-            limiter: governor::RateLimiter::new(
-                governor::Quota::per_minute(per_minute),
-                Default::default(),
-                clock,
-            ),
+impl SignInFailures {
+    fn attempters(client: IpAddr, token: &str) -> [Attempter; 2] {
+        let prefix: String = token.chars().take(TOKEN_PREFIX_CHARS).collect();
+        [Attempter::Address(client), Attempter::TokenPrefix(prefix)]
+    }
+
+    /// Whether `client`, or anyone trying a token that starts like
+    /// `token`, has failed too often lately.
+    pub fn blocked(&self, client: IpAddr, token: &str) -> bool {
+        self.blocked_at(client, token, Instant::now())
+    }
+
+    pub fn record_failure(&self, client: IpAddr, token: &str) {
+        self.record_failure_at(client, token, Instant::now())
+    }
+
+    fn blocked_at(&self, client: IpAddr, token: &str, now: Instant) -> bool {
+        let seen = self.seen.lock().expect("not poisoned");
+        Self::attempters(client, token).iter().any(|who| {
+            seen.get(who).is_some_and(|(since, failures)| {
+                now.duration_since(*since) < FAILURE_WINDOW && *failures >= FAILED_SIGN_INS
+            })
+        })
+    }
+
+    fn record_failure_at(&self, client: IpAddr, token: &str, now: Instant) {
+        let mut seen = self.seen.lock().expect("not poisoned");
+        if seen.len() >= PRUNE_AT {
+            seen.retain(|_, (since, _)| now.duration_since(*since) < FAILURE_WINDOW);
+        }
+        for who in Self::attempters(client, token) {
+            let entry = seen.entry(who).or_insert((now, 0));
+            if now.duration_since(entry.0) >= FAILURE_WINDOW {
+                *entry = (now, 0);
+            }
+            entry.1 += 1;
         }
     }
 
-    /// Counts an attempt from `client`; false when it is one too many.
-    pub fn allow(&self, client: IpAddr) -> bool {
-        if self.limiter.len() >= PRUNE_AT {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&client).is_ok()
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.seen.lock().unwrap().len()
     }
 }
+
 pub const CSRF_FIELD: &str = "_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -231,23 +264,26 @@ pub async fn login(
     form: FormFields,
 ) -> Response {
     let next = form.get("next");
-    if !state.sign_ins.allow(client.ip()) {
-        return login_form(
-            StatusCode::TOO_MANY_REQUESTS,
-            next,
-            Some("Too many sign-in attempts from here; wait a minute."),
-        );
-    }
     let Some(token) = form.get("token") else {
         return login_form(StatusCode::BAD_REQUEST, next, Some("Paste your API token."));
     };
+    if state.sign_ins.blocked(client.ip(), token) {
+        return login_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            Some("Too many failed sign-ins; wait a minute."),
+        );
+    }
     match start_session(&state, token).await {
         Ok(Ok(cookie)) => {
             let mut response = Redirect::to(safe_next(next)).into_response();
             response.headers_mut().insert(header::SET_COOKIE, cookie);
             response
         }
-        Ok(Err(why)) => login_form(StatusCode::UNAUTHORIZED, next, Some(why)),
+        Ok(Err(why)) => {
+            state.sign_ins.record_failure(client.ip(), token);
+            login_form(StatusCode::UNAUTHORIZED, next, Some(why))
+        }
         Err(e) => ConsoleError::from(e).into_response(),
     }
 }
@@ -415,24 +451,37 @@ mod tests {
     }
 
     #[test]
-    fn the_sign_in_limiter_forgets_idle_addresses() {
-        let clock = governor::clock::FakeRelativeClock::default();
-        let limiter = SignInLimiter::with_clock(clock.clone());
+    fn only_failed_sign_ins_count_and_idle_attempters_are_forgotten() {
+        let failures = SignInFailures::default();
+        let start = Instant::now();
         let address = |i: usize| IpAddr::from(std::net::Ipv6Addr::from(i as u128));
-        for i in 0..PRUNE_AT {
-            assert!(limiter.allow(address(i)));
+        let token = |i: usize| format!("rpd_{i:08x}ffff");
+        for _ in 0..FAILED_SIGN_INS {
+            assert!(!failures.blocked_at(address(0), &token(0), start));
+            failures.record_failure_at(address(0), &token(0), start);
         }
-        for _ in 1..SIGN_INS_PER_MINUTE {
-            assert!(limiter.allow(address(0)));
-        }
-        assert!(!limiter.allow(address(0)), "the 21st attempt in a minute");
-        assert_eq!(limiter.limiter.len(), PRUNE_AT);
-        clock.advance(std::time::Duration::from_secs(61));
-        assert!(limiter.allow(address(PRUNE_AT)));
         assert!(
-            limiter.limiter.len() <= 2,
-            "idle addresses are forgotten: {}",
-            limiter.limiter.len()
+            failures.blocked_at(address(0), &token(1), start),
+            "the address"
+        );
+        assert!(
+            failures.blocked_at(address(1), &token(0), start),
+            "the prefix"
+        );
+        assert!(
+            !failures.blocked_at(address(1), &token(1), start),
+            "someone else"
+        );
+        let later = start + FAILURE_WINDOW;
+        assert!(!failures.blocked_at(address(0), &token(0), later));
+        for i in 1..PRUNE_AT {
+            failures.record_failure_at(address(i), &token(0), start);
+        }
+        failures.record_failure_at(address(PRUNE_AT), &token(2), later);
+        assert!(
+            failures.len() <= 3,
+            "attempters whose window passed are forgotten: {}",
+            failures.len()
         );
     }
 

@@ -17,6 +17,24 @@ use crate::store::messages::{Author, NewMessage};
 pub const MAX_BATCH: usize = 1000;
 pub const MAX_TEXT_CHARS: usize = 10_000;
 const MAX_ID_CHARS: usize = 256;
+/// An author's display name or handle: platforms allow far less.
+const MAX_NAME_CHARS: usize = 256;
+
+/// Whether a text shows anything: NUL, control and format characters
+/// (zero-width spaces and joiners, the byte-order mark, soft hyphens,
+/// variation selectors) and whitespace alone make a message with nothing
+/// to read, answer or review.
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| {
+        !(c.is_whitespace()
+            || c.is_control()
+            || matches!(c,
+                '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{180e}'
+                | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}'
+                | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+                | '\u{e0000}'..='\u{e007f}'))
+    })
+}
 
 /// The wire form; [`parse_message`] turns it into a checked [`NewMessage`].
 #[derive(Debug, Deserialize)]
@@ -110,8 +128,11 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
     let optional_id =
         |name: &str, value: Option<String>| value.map(|v| id_field(name, v)).transpose();
     let text = incoming.text;
-    if text.trim().is_empty() {
-        return Err(field_error("text", "must not be empty"));
+    if !has_visible_text(&text) {
+        return Err(field_error(
+            "text",
+            "must not be empty (whitespace, NUL and invisible characters alone count as empty)",
+        ));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(field_error(
@@ -147,6 +168,16 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
             ));
         }
     }
+    let name_field = |name: &str, value: Option<String>| -> Result<Option<String>, FieldError> {
+        match value {
+            Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(field_error(
+                name,
+                format!("at most {MAX_NAME_CHARS} characters"),
+            )),
+            Some(v) if has_visible_text(&v) => Ok(Some(v)),
+            _ => Ok(None),
+        }
+    };
     Ok(NewMessage {
         platform,
         kind,
@@ -156,8 +187,8 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
         page_id: None,
         author: Author {
             id: id_field("author.id", incoming.author.id)?,
-            name: incoming.author.name.filter(|n| !n.trim().is_empty()),
-            handle: incoming.author.handle.filter(|h| !h.trim().is_empty()),
+            name: name_field("author.name", incoming.author.name)?,
+            handle: name_field("author.handle", incoming.author.handle)?,
         },
         text,
         lang: incoming.lang,
@@ -213,7 +244,39 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), ApiError> {
         })?;
         messages.push(parsed);
     }
+    refuse_conflicting_repeats(&messages)?;
     Ok((messages, is_array))
+}
+
+/// One message twice in a batch is a repeat, taken once; the same
+/// `external_id` with another text is two messages claiming one id, and
+/// only one of them could be kept: refused, naming both.
+fn refuse_conflicting_repeats(messages: &[NewMessage]) -> Result<(), ApiError> {
+    let mut first_of = std::collections::HashMap::with_capacity(messages.len());
+    for (index, m) in messages.iter().enumerate() {
+        let key = (m.platform.as_str(), m.external_id.as_str());
+        match first_of.entry(key) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = *first.get();
+                if messages[first].text != m.text {
+                    return Err(ApiError::bad_request(
+                        "conflicting_duplicate",
+                        format!(
+                            "messages {first} and {index} have the same platform and \
+                             external_id ({}) but different texts",
+                            m.external_id
+                        ),
+                    )
+                    .field("external_id")
+                    .index(index));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn post_messages(
@@ -304,6 +367,53 @@ mod tests {
         let mut v = valid();
         v["surprise"] = json!(1);
         assert!(parse_message(v).is_err());
+    }
+
+    #[test]
+    fn invisible_text_is_empty_text() {
+        for text in [
+            "\0\0",
+            "\u{200b}\u{feff} \u{2060}",
+            "\u{ad}\n\t",
+            "\u{fe0f}",
+        ] {
+            let mut v = valid();
+            v["text"] = json!(text);
+            let err = parse_message(v).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("text"), "{text:?}");
+        }
+        for text in ["ok", "\u{200b}ok", "👍", "١"] {
+            let mut v = valid();
+            v["text"] = json!(text);
+            assert!(parse_message(v).is_ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_overlong_author_name_is_refused_by_name() {
+        let mut v = valid();
+        v["author"]["name"] = json!("n".repeat(MAX_NAME_CHARS + 1));
+        let err = parse_message(v).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("author.name"));
+    }
+
+    #[test]
+    fn a_batch_repeat_is_fine_but_one_id_with_two_texts_names_both() {
+        let body = serde_json::to_vec(&json!([valid(), valid()])).unwrap();
+        assert_eq!(parse_body(&body).unwrap().0.len(), 2);
+        let mut other = valid();
+        other["text"] = json!("Something else");
+        let body = serde_json::to_vec(&json!([valid(), {"platform": "shop", "kind": "review",
+            "external_id": "r2", "author": {"id": "a"}, "text": "x"}, other]))
+        .unwrap();
+        let err = parse_body(&body).unwrap_err();
+        assert_eq!(err.body.code, "conflicting_duplicate");
+        assert_eq!(err.body.index, Some(2));
+        assert!(
+            err.body.message.contains("messages 0 and 2"),
+            "{}",
+            err.body.message
+        );
     }
 
     #[test]

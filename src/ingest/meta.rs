@@ -3,7 +3,9 @@
 //!
 //! Meta proves a POST is its own with `X-Hub-Signature-256: sha256=<hex
 //! HMAC-SHA256(app secret, raw body)>`, so the body is read as bytes and
-//! checked before anything is parsed. Each comment or DM becomes a
+//! checked before anything is parsed. A request without a well-formed
+//! signature is refused before its body is read at all, and only a few
+//! bodies are read at once: unsigned or forged posts cannot fill memory. Each comment or DM becomes a
 //! [`NewMessage`] keyed by its comment id or message `mid`, and goes through
 //! [`accept`] like any other message: a redelivered webhook (Meta retries
 //! anything not answered 200 in time) is recognised and not processed again.
@@ -15,11 +17,10 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,9 +35,18 @@ use crate::store::messages::{Author, NewMessage};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
-/// The webhook body is larger than an API request can be: up to 1,000
-/// entries per POST.
-pub const MAX_WEBHOOK_BYTES: usize = 16 * 1024 * 1024;
+/// Meta batches up to 1,000 changes in a POST, each about a kilobyte of
+/// JSON (a Facebook comment holds at most 8,000 characters, an Instagram
+/// one 2,200): a full batch of long comments stays well inside this.
+pub const MAX_WEBHOOK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Whether a signature header has Meta's shape, `sha256=` and 64 hex digits:
+/// a request without one is refused before its body is read.
+fn well_formed_signature(header: Option<&str>) -> bool {
+    header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
 
 /// `sha256=<hex HMAC-SHA256(app_secret, body)>`, as Meta signs.
 pub fn signature(app_secret: &Secret, body: &[u8]) -> String {
@@ -98,29 +108,51 @@ pub async fn verify_subscription(
 pub async fn post_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let meta = meta_config(&state)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "webhook body is too large",
-            )
-        } else {
-            ApiError::bad_request("invalid_body", rejection.body_text())
-        }
-    })?;
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    if !verify_signature(&meta.app_secret, header, &body) {
+    let refuse = |signed: bool| {
         tracing::warn!(
-            signed = header.is_some(),
+            signed,
             "meta webhook refused: missing or wrong X-Hub-Signature-256"
         );
-        return Err(ApiError::unauthorized(
-            "missing or wrong X-Hub-Signature-256",
-        ));
+        ApiError::unauthorized("missing or wrong X-Hub-Signature-256")
+    };
+    if !well_formed_signature(header) {
+        return Err(refuse(header.is_some()));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_WEBHOOK_BYTES) {
+        return Err(too_large());
+    }
+    // A forged signature is only found out once the body is read: a few
+    // are read at once, the rest wait their turn (and Meta retries a 503).
+    // Half the body's deadline for the wait leaves the other half to read.
+    let wait = std::time::Duration::from_secs(state.ctx.config.http.body_timeout_secs) / 2;
+    let _turn = match tokio::time::timeout(wait, state.webhook_bodies.acquire()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            return Err(ApiError::unavailable(
+                "too many webhook bodies in flight; retry shortly",
+            ))
+        }
+    };
+    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                ApiError::bad_request("invalid_body", "the webhook body could not be read")
+            }
+        })?;
+    if !verify_signature(&meta.app_secret, header, &body) {
+        return Err(refuse(true));
     }
     let messages = parse_webhook(&body)?;
     let accepted = accept(&state.ctx, &messages).await?;
@@ -130,6 +162,17 @@ pub async fn post_webhook(
         StatusCode::OK,
         axum::Json(json!({ "received": messages.len(), "new": new })),
     ))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "webhook body is over {} MiB",
+            MAX_WEBHOOK_BYTES / (1024 * 1024)
+        ),
+    )
 }
 
 // ------------------------------------------------------------ the payload
@@ -295,7 +338,10 @@ fn push_event(
     field: &str,
 ) {
     match parsed {
-        Ok(Some(message)) => messages.push(message),
+        Ok(Some(mut message)) => {
+            mark_truncated(&mut message);
+            messages.push(message)
+        }
         Ok(None) => {}
         Err(e) => {
             tracing::warn!(%platform, field, error = %e, "meta webhook event not understood; skipped")
@@ -503,12 +549,21 @@ pub fn refresh_times(value: &mut Value, now_ms: i64) {
 }
 
 fn usable_text(text: Option<String>) -> Option<String> {
-    let text = text.filter(|t| !t.trim().is_empty())?;
-    Some(if text.chars().count() > MAX_TEXT_CHARS {
-        text.chars().take(MAX_TEXT_CHARS).collect()
-    } else {
-        text
-    })
+    text.filter(|t| super::generic::has_visible_text(t))
+}
+
+/// A text over [`MAX_TEXT_CHARS`] is kept to that length (Meta allows
+/// 8,000 characters, so only an odd sender gets here) and the message
+/// says so in its `meta`: `truncated_from_chars` is the length it had.
+fn mark_truncated(message: &mut NewMessage) {
+    let chars = message.text.chars().count();
+    if chars <= MAX_TEXT_CHARS {
+        return;
+    }
+    message.text = message.text.chars().take(MAX_TEXT_CHARS).collect();
+    if let Value::Object(meta) = &mut message.meta {
+        meta.insert("truncated_from_chars".into(), json!(chars));
+    }
 }
 
 /// Meta gives seconds in some places and milliseconds in others. The time
@@ -571,6 +626,37 @@ mod tests {
         );
         assert_eq!(m.created_at, Some(1_760_000_000_000));
         assert_eq!(m.source, "meta");
+    }
+
+    #[test]
+    fn an_overlong_comment_is_kept_to_the_limit_and_says_how_long_it_was() {
+        let long = "é".repeat(MAX_TEXT_CHARS + 5);
+        let messages = parse(
+            json!({"object": "instagram", "entry": [{"id": "17841", "time": 1,
+            "changes": [{"field": "comments", "value": {"id": "c1", "text": long,
+                "from": {"id": "55", "username": "sam"}}}]}]}),
+        );
+        assert_eq!(messages[0].text.chars().count(), MAX_TEXT_CHARS);
+        assert_eq!(messages[0].meta["truncated_from_chars"], MAX_TEXT_CHARS + 5);
+        assert_eq!(messages[0].meta["object"], "instagram");
+    }
+
+    #[test]
+    fn a_signature_header_is_judged_well_formed_before_the_body_is_read() {
+        assert!(well_formed_signature(Some(&format!(
+            "sha256={}",
+            "ab".repeat(32)
+        ))));
+        assert!(!well_formed_signature(None));
+        assert!(!well_formed_signature(Some("sha256=abcd")));
+        assert!(!well_formed_signature(Some(&format!(
+            "sha1={}",
+            "ab".repeat(32)
+        ))));
+        assert!(!well_formed_signature(Some(&format!(
+            "sha256={}",
+            "zz".repeat(32)
+        ))));
     }
 
     #[test]

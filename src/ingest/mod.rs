@@ -26,6 +26,17 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
     if batch.is_empty() {
         return Ok(Vec::new());
     }
+    let stored = store(ctx, batch).await;
+    // Readiness follows what ingestion meets: see `Db::probe_write`.
+    match &stored {
+        Ok(_) => ctx.db.note_writes_refused(false),
+        Err(e) if e.is_unavailable() => ctx.db.note_writes_refused(true),
+        Err(_) => {}
+    }
+    stored
+}
+
+async fn store(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, StoreError> {
     // Durable: the caller is answered once this commits.
     let mut tx = ctx.db.begin_durable().await?;
     // Every batch inserts in the same order, by key: on PostgreSQL an insert

@@ -2,7 +2,7 @@
 //! Reviewers and ingest tokens have no access (leads hold contact details
 //! that only sales needs).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use crate::api::{cursor_param, next_cursor, ApiError, AppState};
+use crate::api::{cursor_param, next_cursor, ApiError, ApiJson, ApiQuery, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::{LeadId, LeadStatus, Platform};
 use crate::pipeline::Ctx;
@@ -62,12 +62,7 @@ pub fn parse_until(s: &str) -> Result<i64, String> {
     Ok(if bare_date { at + 86_400_000 } else { at })
 }
 
-fn filter(
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-    default_limit: u32,
-    max_limit: u32,
-) -> Result<LeadFilter, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+fn filter(q: ListQuery, default_limit: u32, max_limit: u32) -> Result<LeadFilter, ApiError> {
     let bad =
         |field: &str, message: String| ApiError::bad_request("invalid_query", message).field(field);
     let date = |field: &str, value: Option<String>, parse: fn(&str) -> Result<i64, String>| {
@@ -101,7 +96,7 @@ fn filter(
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadLeads)?;
     let filter = filter(query, 50, 500)?;
@@ -114,7 +109,7 @@ async fn list(
 async fn list_csv(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(Permission::ReadLeads)?;
     let filter = filter(query, MAX_EXPORT, MAX_EXPORT)?;
@@ -172,11 +167,10 @@ async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<LeadPatch>, axum::extract::rejection::JsonRejection>,
+    ApiJson(patch): ApiJson<LeadPatch>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::WorkLeads)?;
     let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
-    let Json(patch) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     let lead = update(&state.ctx, &id, patch, &caller.actor()).await?;
     Ok(Json(json!({ "lead": lead })))
 }
@@ -304,21 +298,22 @@ pub fn to_csv(items: &[StoredLead]) -> String {
     out
 }
 
-/// Quotes a field when it needs it; a leading `=`, `+`, `-`, `@`, tab or
-/// carriage return is prefixed with `'` so a spreadsheet does not run a
-/// customer's text as a formula (a spreadsheet may drop a leading tab or CR
-/// and read the formula behind it; OWASP's list).
+/// Quotes every field, so a spreadsheet whose separator is `;` (the Dutch
+/// and German default) still reads `a;=1+1` as one cell, not as `a` and a
+/// formula. A field whose first visible character is `=`, `+`, `-` or `@`,
+/// or that starts with a tab or carriage return, is prefixed with `'`: a
+/// spreadsheet may skip leading blanks and line breaks and run the formula
+/// behind them (OWASP's CSV injection list).
 fn csv_field(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let formula = value
+        .trim_start_matches([' ', '\n', '\u{a0}'])
+        .starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let guarded = if formula {
         format!("'{value}")
     } else {
         value.to_owned()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
+    format!("\"{}\"", guarded.replace('"', "\"\""))
 }
 
 #[cfg(test)]
@@ -327,17 +322,25 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("plain"), "\"plain\"");
         assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
     }
 
     #[test]
-    fn csv_cells_starting_with_tab_or_cr_are_defused() {
-        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+    fn csv_cells_a_semicolon_spreadsheet_would_split_stay_one_cell() {
+        assert_eq!(csv_field("a;=1+1"), "\"a;=1+1\"");
+    }
+
+    #[test]
+    fn csv_formulas_behind_blanks_tabs_and_line_breaks_are_defused() {
+        assert_eq!(csv_field("\t=1+1"), "\"'\t=1+1\"");
         assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
-        assert_eq!(csv_field("a\tb"), "a\tb");
+        assert_eq!(csv_field("  =1+1"), "\"'  =1+1\"");
+        assert_eq!(csv_field("\n\n@SUM(A1)"), "\"'\n\n@SUM(A1)\"");
+        assert_eq!(csv_field("a\tb"), "\"a\tb\"");
+        assert_eq!(csv_field("a -b"), "\"a -b\"");
     }
 
     #[test]

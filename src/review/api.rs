@@ -1,13 +1,13 @@
 //! `/v1/reviews`: the review queue's API, for the console and for scripts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{decide, ReviewError, Verdict};
-use crate::api::{cursor_param, next_cursor, query_param, ApiError, AppState};
+use crate::api::{cursor_param, next_cursor, query_param, ApiError, ApiJson, ApiQuery, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::ReviewStatus;
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
@@ -68,10 +68,9 @@ impl ReviewQuery {
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ReviewQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ReviewQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadReviews)?;
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let filter = query.to_filter()?;
     let mut conn = state.ctx.db.conn().await?;
     let items = reviews::list(&mut conn, &filter).await?;
@@ -164,10 +163,9 @@ async fn reject(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Result<Json<RejectBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::DecideReviews)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     decide(
         &state.ctx,
         &id,
@@ -206,20 +204,18 @@ fn result_of(id: &str, outcome: Result<(), ReviewError>) -> serde_json::Value {
 async fn approve_many(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<ManyBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ManyBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::DecideReviews)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     Ok(many(&state, &caller, &body.ids, Verdict::Approve { text: None }).await)
 }
 
 async fn reject_many(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<ManyBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ManyBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::DecideReviews)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
     let verdict = Verdict::Reject {
         reason: body.reason.unwrap_or_default(),
     };

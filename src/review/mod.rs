@@ -76,6 +76,12 @@ pub async fn decide(
     reviewer: &str,
 ) -> Result<(), ReviewError> {
     verdict.validate()?;
+    // An id that is no review's (however odd: a NUL, which PostgreSQL's
+    // text cannot even hold) is not found, on both databases alike.
+    let review_id = review_id
+        .parse::<crate::domain::ReviewId>()
+        .map_err(|_| StoreError::NotFound("review"))?;
+    let review_id = review_id.as_str();
     let mut tx = ctx.db.begin_durable().await?;
     let (status, note) = match verdict {
         Verdict::Approve { .. } => ("approved", None),
@@ -84,6 +90,8 @@ pub async fn decide(
     // Closing the review first takes the write lock and settles races
     // between two reviewers: only one of them finds it held.
     if !reviews::close(&mut tx, review_id, status, reviewer, note).await? {
+        // Unknown is 404; known but already decided is a conflict.
+        reviews::get(&mut tx, review_id).await?;
         return Err(ReviewError::NotHeld(review_id.to_owned()));
     }
     let item = reviews::get(&mut tx, review_id).await?;

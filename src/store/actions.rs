@@ -94,7 +94,7 @@ pub async fn insert(
             "INSERT INTO reviews (id, action_id, message_id, status, reasons, original_text, created_at) \
              VALUES ($1, $2, $3, 'held', $4, $5, $6)",
         )
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(crate::domain::ReviewId::new().as_str())
         .bind(id.as_str())
         .bind(message_id.as_str())
         .bind(to_json(&action.reasons))

@@ -42,6 +42,34 @@ pub enum StoreError {
     Conflict(String),
 }
 
+impl StoreError {
+    /// The database refuses work for now (a full disk, an I/O error, a
+    /// lock or a pool that stays busy, too many connections, a standby):
+    /// the request was fine and is worth trying again shortly.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's primary result codes BUSY (5), LOCKED (6), NOMEM (7), READONLY
+/// (8), IOERR (10), FULL (13) and CANTOPEN (14), which come extended (the
+/// low byte is the primary); PostgreSQL's class 53 (disk full, out of
+/// memory, too many connections), 57P03 (starting up) and 25006 (a
+/// read-only standby).
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<i32>() {
+        return matches!(sqlite & 0xff, 5..=8 | 10 | 13 | 14);
+    }
+    code.starts_with("53") || code == "57P03" || code == "25006"
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
@@ -69,6 +97,10 @@ pub struct Db {
     url: String,
     /// Stops SQLite's checkpoint task when the last clone goes.
     _checkpointer: Option<Arc<DropGuard>>,
+    /// Set when ingestion's last write was refused for want of room or
+    /// access (see [`StoreError::is_unavailable`]); cleared by the next
+    /// one that commits, or by a probe as large as a message.
+    writes_refused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Db {
@@ -108,6 +140,9 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(outside_transaction(conn)) })
+                    })
                     .connect_with(options)
                     .await?;
                 // PostgreSQL's commits are always durable.
@@ -131,6 +166,7 @@ impl Db {
             backend,
             url,
             _checkpointer: checkpointer,
+            writes_refused: Arc::default(),
         })
     }
 
@@ -277,10 +313,64 @@ impl Db {
         Ok(())
     }
 
+    /// What ingestion's last write met: refused (a full disk...) or not.
+    pub fn note_writes_refused(&self, refused: bool) {
+        self.writes_refused
+            .store(refused, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Commits a write the way ingestion does (a durable transaction): a
+    /// database that answers reads but refuses writes (a full disk, a
+    /// read-only standby) is not ready to accept messages. A one-row write
+    /// can still fit where a message no longer does (SQLite's log reuses
+    /// space it already has), so after ingestion was refused the probe
+    /// writes as much as a long message, and only its commit clears the
+    /// refusal; a daemon taken out of a load balancer's rotation still
+    /// finds out by itself that there is room again.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let recovering = self.writes_refused.load(Ordering::Relaxed);
+        let payload = if recovering {
+            "x".repeat(64 * 1024)
+        } else {
+            String::new()
+        };
+        let mut tx = self.begin_durable().await?;
+        sqlx::query(
+            "INSERT INTO readiness (id, checked_at, payload) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, \
+             payload = excluded.payload",
+        )
+        .bind(now_ms())
+        .bind(payload)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if recovering {
+            self.writes_refused.store(false, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
         self.durable.close().await;
     }
+}
+
+/// Whether a pooled connection may be handed out: never one still inside a
+/// transaction. When a commit fails on a full disk, SQLite rolls the
+/// transaction back itself; sqlx still counts it open, its own rollback
+/// then fails ("no transaction is active") and the count never returns to
+/// zero, so every later `BEGIN` on that connection would fail until a
+/// restart. Such a connection is closed here and a fresh one opened.
+fn outside_transaction(conn: &AnyConnection) -> bool {
+    use sqlx::Connection;
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("discarding a database connection left inside a failed transaction");
+    }
+    clean
 }
 
 /// SQLite's `synchronous` setting, per pool.
@@ -302,6 +392,7 @@ async fn sqlite_pool(
     Ok(AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(30))
+        .before_acquire(|conn, _| Box::pin(async move { Ok(outside_transaction(conn)) }))
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute(

@@ -348,10 +348,21 @@ impl Daemon {
 
     /// With these environment variables set (`RUST_LOG`...).
     pub async fn start_with_env(config_file: &std::path::Path, env: &[(&str, &str)]) -> Daemon {
+        Daemon::start_with(config_file, env, |_| {}).await
+    }
+
+    /// With `prepare` applied to the command before it runs (limits...).
+    pub async fn start_with(
+        config_file: &std::path::Path,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&mut std::process::Command),
+    ) -> Daemon {
         let port = free_port();
         let log_path = config_file.with_extension(format!("{port}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_replyd"));
+        prepare(&mut command);
+        let child = command
             .envs(env.iter().copied())
             .arg("--config")
             .arg(config_file)
