@@ -311,6 +311,11 @@ pub struct PolicyConfig {
     /// What to do with trolls: `hide` or `ignore`. They are never answered.
     pub troll_action: TrollAction,
     pub troll_action_by_platform: BTreeMap<Platform, TrollAction>,
+    /// How a neutral comment (tag-a-friend, "first!", an emoji) is
+    /// acknowledged: `like_or_thank` likes it where the platform has likes
+    /// and answers a short thank-you where it has none (Instagram), `like`
+    /// only likes, `ignore` leaves it be.
+    pub neutral_comments: NeutralComments,
     /// Authors whose every message waits for a person: `platform:author_id`
     /// or `@handle`.
     pub vip_authors: Vec<String>,
@@ -337,6 +342,7 @@ impl Default for PolicyConfig {
             toxicity_threshold: 0.8,
             troll_action: TrollAction::Hide,
             troll_action_by_platform: BTreeMap::new(),
+            neutral_comments: NeutralComments::LikeOrThank,
             vip_authors: Vec::new(),
             negative_reach_threshold: 5000,
             review_first_contact: Vec::new(),
@@ -348,6 +354,14 @@ impl Default for PolicyConfig {
 #[serde(rename_all = "lowercase")]
 pub enum TrollAction {
     Hide,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeutralComments {
+    LikeOrThank,
+    Like,
     Ignore,
 }
 

@@ -31,6 +31,10 @@ async fn daemon(llm: &FakeLlm) -> TestApp {
 /// Posts each `(kind, lang, text)` on platform `shop` and returns each
 /// settled message with its actions.
 async fn run(app: &TestApp, cases: &[(&str, &str, &str)]) -> Vec<Value> {
+    run_on(app, "shop", cases).await
+}
+
+async fn run_on(app: &TestApp, platform: &str, cases: &[(&str, &str, &str)]) -> Vec<Value> {
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::Viewer).await;
     let batch: Vec<Value> = cases
@@ -38,7 +42,7 @@ async fn run(app: &TestApp, cases: &[(&str, &str, &str)]) -> Vec<Value> {
         .enumerate()
         .map(|(i, (kind, lang, text))| {
             json!({
-                "platform": "shop", "kind": kind, "external_id": format!("ap-{i}-{}", uuid::Uuid::new_v4()),
+                "platform": platform, "kind": kind, "external_id": format!("ap-{i}-{}", uuid::Uuid::new_v4()),
                 "author": {"id": format!("author-{i}"), "name": "Sam Jansen"},
                 "text": text, "lang": lang,
             })
@@ -164,5 +168,96 @@ async fn neutral_comments_are_liked_and_praise_is_thanked() {
     }
     let praise = &done[2];
     assert_eq!(out(praise, TEXT_KINDS).len(), 1, "{}", praise["actions"]);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hate_threats_scams_and_self_harm_are_never_answered_alone() {
+    let llm = FakeLlm::default();
+    *llm.fixed.lock().unwrap() = Some(Behaviour::Good);
+    let app = daemon(&llm).await;
+    let risky = [
+        // Hate framed as a complaint about an advert.
+        ("comment", "en", "Love your food but people like that don't belong in your ads. Stick to normal families."),
+        ("comment", "nl", "Mooie jassen, jammer dat jullie een model in een rolstoel gebruiken. Gehandicapten horen niet in een reclame."),
+        // Threats, first and third person, beside a complaint.
+        ("comment", "en", "I'll come by with a baseball bat if my refund isn't in my account by Friday."),
+        ("comment", "nl", "Als ik die bezorger nog één keer zie dan sla ik hem in elkaar."),
+        // Self-harm said indirectly, inside a complaint.
+        ("dm", "en", "You lost all my photos in the update. I honestly don't see the point of anything anymore."),
+        ("dm", "nl", "Alles kwijt door jullie storing. Ik wil er niet meer zijn, iedereen is beter af zonder mij."),
+        // Scams dressed as praise.
+        ("comment", "en", "@sarah_invests turned my $500 into $7,200 in 10 days, I was skeptical at first but she's legit!"),
+        ("comment", "nl", "Super mooie winkel!! Trouwens, wie ook wil beleggen moet echt @anouk.invest volgen, zij heeft mij zoveel geholpen"),
+    ];
+    for message in run(&app, &risky).await {
+        let answered = out(&message, TEXT_KINDS);
+        assert!(
+            answered.is_empty(),
+            "{} was answered alone: {}",
+            message["message"]["text"],
+            message["actions"]
+        );
+        let text = message["message"]["text"].as_str().unwrap();
+        if message["message"]["kind"] == "comment" && !text.contains("sarah") {
+            assert_eq!(
+                out(&message, &["hide", "delete"]).len().min(1),
+                1,
+                "{text}: hidden or removed: {}",
+                message["actions"]
+            );
+        }
+    }
+    // Sarcasm is a complaint: apologised to, never thanked; banter about
+    // the advert is not a troll's.
+    let light = [
+        (
+            "comment",
+            "nl",
+            "geweldig hoor, weer een week zonder pakketje 👏👏",
+        ),
+        (
+            "comment",
+            "en",
+            "Thanks for nothing, third cancelled delivery this month",
+        ),
+        ("comment", "en", "who's here after the TV ad? 😂"),
+        (
+            "comment",
+            "nl",
+            "Wie zit hier ook na die reclame met die zingende koe 😂",
+        ),
+    ];
+    let done = run(&app, &light).await;
+    for message in &done[..2] {
+        let replies = out(message, &["acknowledge"]);
+        assert_eq!(replies.len(), 1, "{}", message["actions"]);
+        let reply = replies[0]["text"].as_str().unwrap().to_lowercase();
+        assert!(
+            ["sorry", "excuses", "apologies"]
+                .iter()
+                .any(|w| reply.contains(w)),
+            "{}: {reply}",
+            message["message"]["text"]
+        );
+    }
+    for message in &done[2..] {
+        assert!(
+            out(message, &["hide", "delete", "block"]).is_empty(),
+            "{}: {}",
+            message["message"]["text"],
+            message["actions"]
+        );
+    }
+    // Instagram has no likes: a neutral comment gets a short thank-you.
+    let done = run_on(
+        &app,
+        "instagram",
+        &[("comment", "nl", "@lisa_v kijk, die moeten we hebben")],
+    )
+    .await;
+    let thanks = out(&done[0], &["acknowledge"]);
+    assert_eq!(thanks.len(), 1, "{}", done[0]["actions"]);
+    assert!(thanks[0]["text"].as_str().unwrap().chars().count() < 60);
     app.shutdown().await;
 }

@@ -6,7 +6,10 @@
 //! | also when it is hate or spam too          | block held for a person                                    |
 //! | hate, spam or scam                        | delete and block, recorded for reporting                   |
 //! | hate against a group around a complaint   | delete and block, held for a person                        |
-//! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered          |
+//! | threat of violence beside a complaint     | hide now, the complaint's answer held for a person         |
+//! | troll (no real issue)                     | hide, or nothing (`troll_action`); never answered; hiding  |
+//! |                                           | an injection attempt waits for a person                    |
+//! | praise in words, a complaint in fact      | answered as the complaint (sarcasm: "thanks for nothing")  |
 //! | troll's comment showing personal data     | delete and block                                           |
 //! | any other comment showing personal data   | hide now; its answer goes in a private reply, held         |
 //! | complaint on a comment                    | a short public apology moving to private, plus a private   |
@@ -18,7 +21,8 @@
 //! | other question                            | acknowledge; a reply drafted and held for a person         |
 //! | praise                                    | a personal thank-you, its whole answer                     |
 //! | lead                                      | acknowledge; sales takes it from there                     |
-//! | other                                     | DMs and reviews are acknowledged; other comments left be   |
+//! | other                                     | DMs and reviews are acknowledged; a neutral comment is     |
+//! |                                           | liked, or thanked in a few words where there are no likes  |
 //!
 //! A real complaint or feedback is never deleted, whatever its words, and
 //! hidden only to take personal data it shows out of public view: its
@@ -26,7 +30,7 @@
 //! apply only to other intents. No template ever
 //! offers money; the guardrails refuse any draft that does.
 
-use crate::config::TrollAction;
+use crate::config::{NeutralComments, PolicyConfig, TrollAction};
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
 
 use super::risk::{is_risky, removal_needs_a_person};
@@ -65,11 +69,42 @@ fn hide_and_hold(hide: bool, why: &str, removable: bool, hold: &str) -> Vec<Prop
     proposals
 }
 
-/// A like for a comment, where the platform has likes: the light touch
-/// that shows a comment was seen without answering it.
-fn like(subject: &Subject<'_>, why: &str) -> Vec<Proposal> {
-    if subject.kind == Kind::Comment && subject.platform.has_likes() {
-        vec![Proposal::moderation(ActionKind::Like, why)]
+/// A neutral comment (tag-a-friend, "first!", an emoji) is seen, not
+/// answered at length: a like where the platform has likes, the light touch
+/// brands use; where it has none (Instagram) a short thank-you, but only
+/// for words with nothing in them to be careful about (no rule, no flag, no
+/// nearness to a risk, no negative tone, no link): thanking an unnoticed
+/// scam in public would endorse it.
+fn acknowledge_neutral(
+    subject: &Subject<'_>,
+    c: &Classification,
+    cfg: &PolicyConfig,
+) -> Vec<Proposal> {
+    if subject.kind != Kind::Comment || cfg.neutral_comments == NeutralComments::Ignore {
+        return Vec::new();
+    }
+    if subject.platform.has_likes() {
+        return vec![Proposal::moderation(
+            ActionKind::Like,
+            "a neutral comment: liked, no reply needed",
+        )];
+    }
+    let quiet = c.rules.is_empty()
+        && c.flags.is_empty()
+        && c.nearest.is_empty()
+        && c.sentiment.label != Sentiment::Negative
+        && crate::draft::guardrails::linked_hosts(subject.text).is_empty();
+    if cfg.neutral_comments == NeutralComments::LikeOrThank && quiet {
+        vec![Proposal::reply(
+            ActionKind::Acknowledge,
+            "thank.neutral",
+            "thank the customer briefly and warmly for the comment, in a few words",
+            true,
+            format!(
+                "a neutral comment on {}, which has no likes: a short thank-you",
+                subject.platform
+            ),
+        )]
     } else {
         Vec::new()
     }
@@ -120,6 +155,16 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             signs.join(", ")
         ));
         doubt = Some("the model also read spam: a person checks the answer");
+    }
+    // "Thanks for nothing", a slow clap: praise's words around a complaint
+    // are answered as the complaint they are, never thanked.
+    if intent == Intent::Praise {
+        if let Some(words) = crate::classify::rules::sarcasm(subject.text) {
+            reasons.push(format!(
+                "praise in words, a complaint in fact (\"{words}\"): answered as a complaint"
+            ));
+            intent = Intent::Complaint;
+        }
     }
     let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
 
@@ -208,29 +253,50 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
     } else if intent == Intent::Troll && exposed {
         return remove(subject, ctx, Harm::Exposure, &signs, reasons);
     } else if intent == Intent::Troll && !baits(subject, c) {
-        // "Who's here after the TV ad? 😂" reads as a troll to the model;
-        // without a hostile word, a negative tone or toxicity it is a
-        // neutral comment, and hiding it would silence a fan.
+        // A troll reading without a hostile word, a negative tone or
+        // toxicity is a neutral comment, and hiding it would silence a fan.
         reasons.push("the model read a troll, but nothing hostile: answered as other".into());
+        intent = Intent::Other;
+    } else if let Some(words) = (intent == Intent::Troll)
+        .then(|| banter_not_bait(subject, c))
+        .flatten()
+    {
+        // "Who's here after the TV ad? 😂" reads as a troll to the model,
+        // tone and all: talk about the brand's own advert or post, with no
+        // insult and no hate, is a fan's.
+        reasons.push(format!(
+            "the model read a troll, but \"{words}\" is banter about the brand's post: answered as other"
+        ));
         intent = Intent::Other;
     } else if intent == Intent::Troll {
         let hide = cfg.troll_action(subject.platform) == TrollAction::Hide && kind == Kind::Comment;
+        // Words aimed at whoever writes the replies are a person's to see,
+        // not only a troll's to hide.
+        let injection = c.has_flag(Flag::Injection);
         reasons.push(format!(
-            "troll: not fed, {}",
-            if hide { "hide" } else { "ignored" }
+            "troll: not fed, {}{}",
+            if hide { "hide" } else { "ignored" },
+            if injection {
+                "; an injection attempt, so a person sees it first"
+            } else {
+                ""
+            }
         ));
+        let mut proposals = Vec::new();
+        if hide {
+            let hidden =
+                Proposal::moderation(ActionKind::Hide, "troll comment hidden, not answered");
+            proposals.push(if injection {
+                hidden.held("prompt-injection attempt in a troll's comment: a person sees it")
+            } else {
+                hidden
+            });
+        }
         return Plan {
             summary: format!("troll: {}", if hide { "hide" } else { "ignore" }),
             reasons,
-            proposals: if hide {
-                vec![Proposal::moderation(
-                    ActionKind::Hide,
-                    "troll comment hidden, not answered",
-                )]
-            } else {
-                Vec::new()
-            },
-            record: None,
+            proposals,
+            record: injection.then_some("moderation.injection"),
         };
     }
     if is_criticism && (hateful || c.has_flag(Flag::Offensive)) {
@@ -241,7 +307,7 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
     let ack = |template: &'static str, goal: &'static str, reason: &str| {
         Proposal::reply(ActionKind::Acknowledge, template, goal, public, reason)
     };
-    let (summary, proposals, record): (&str, Vec<Proposal>, Option<&'static str>) = match intent {
+    let (summary, proposals, mut record): (&str, Vec<Proposal>, Option<&'static str>) = match intent {
         Intent::Complaint => match kind {
             Kind::Comment | Kind::Mention => (
                 "complaint: apologise in public, continue in private",
@@ -357,12 +423,12 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             None,
         ),
         Intent::Other if other_left_be(kind, c) => {
-            let proposals = like(subject, "a neutral comment: liked, no reply needed");
+            let proposals = acknowledge_neutral(subject, c, cfg);
             return Plan {
-                summary: if proposals.is_empty() {
-                    "other: no reply needed"
-                } else {
-                    "other: like"
+                summary: match proposals.first().map(|p| p.kind) {
+                    None => "other: no reply needed",
+                    Some(ActionKind::Like) => "other: like",
+                    Some(_) => "other: a short thank-you",
                 }
                 .into(),
                 reasons,
@@ -387,6 +453,37 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
         for p in &mut proposals {
             p.hold.push(doubt.into());
         }
+    }
+    // A threat beside a real complaint: the complaint deserves an answer,
+    // the threat a person, and the thread should not show it meanwhile.
+    // Hiding is reversible and its author still sees it; removal stays a
+    // person's call. When in doubt: hide and hold.
+    if is_criticism && c.has_flag(Flag::Threat) {
+        reasons.push(
+            "a threat of violence beside a real complaint: hidden meanwhile, a person answers; never removed alone"
+                .into(),
+        );
+        for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
+            p.hold
+                .push("threat of violence beside the complaint: a person answers".into());
+        }
+        if kind == Kind::Comment && !proposals.iter().any(|p| p.kind == ActionKind::Hide) {
+            proposals.insert(
+                0,
+                Proposal::moderation(
+                    ActionKind::Hide,
+                    "threat of violence, hidden until a person decides",
+                ),
+            );
+        } else if matches!(kind, Kind::Dm | Kind::Review) {
+            // Nothing to hide: whether to block (and report) is a person's.
+            proposals.push(
+                Proposal::moderation(ActionKind::Block, "threat of violence")
+                    .held("threat of violence beside the complaint: a person decides on a block"),
+            );
+        }
+        summary = format!("{intent} with a threat: hide, the answer held for review");
+        record = Some("moderation.threat");
     }
     if intent == Intent::Praise && c.sentiment.label == Sentiment::Negative {
         reasons.push("praise with negative sentiment may be sarcasm".into());
@@ -443,6 +540,17 @@ fn answer_hidden(intent: Intent) -> Vec<Proposal> {
         Proposal::moderation(ActionKind::Hide, "personal data hidden from public view"),
         reply,
     ]
+}
+
+/// The banter words of a comment the model reads as a troll's, when
+/// nothing in it is an insult or hate.
+fn banter_not_bait(subject: &Subject<'_>, c: &Classification) -> Option<String> {
+    let words = crate::classify::rules::banter(subject.text)?;
+    let hostile = crate::classify::rules::insult(subject.text).is_some()
+        || c.toxicity.hate >= BAITS
+        || c.has_flag(Flag::Hate)
+        || c.has_flag(Flag::Threat);
+    (!hostile).then_some(words)
 }
 
 /// The model's certainty of a negative tone, or its toxicity, at which a

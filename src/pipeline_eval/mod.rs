@@ -382,7 +382,20 @@ pub async fn run(config: &Config, file: &Path, args: &PipelineArgs) -> anyhow::R
             actual,
             actions: planned
                 .iter()
-                .map(|a| format!("{}: {}", a.kind, a.status))
+                .map(|a| {
+                    // Why an action waits is what a reader of the report
+                    // needs to judge it.
+                    let held: Vec<&str> = a
+                        .reasons
+                        .iter()
+                        .filter_map(|r| r.strip_prefix("held: "))
+                        .collect();
+                    if held.is_empty() {
+                        format!("{}: {}", a.kind, a.status)
+                    } else {
+                        format!("{}: {} ({})", a.kind, a.status, held.join("; "))
+                    }
+                })
                 .collect(),
             harmful,
         });

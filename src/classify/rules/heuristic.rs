@@ -24,6 +24,8 @@ struct Cues {
     question: Regex,
     feedback: Regex,
     troll: Regex,
+    sarcasm: Regex,
+    banter: Regex,
     rules: Rules,
 }
 
@@ -39,6 +41,8 @@ static CUES: LazyLock<Cues> = LazyLock::new(|| {
         question: compile("heuristic.question", lexicon::QUESTION),
         feedback: compile("heuristic.feedback", lexicon::FEEDBACK),
         troll: compile("heuristic.troll", lexicon::TROLL),
+        sarcasm: compile("heuristic.sarcasm", lexicon::SARCASM),
+        banter: compile("heuristic.banter", lexicon::BANTER),
         rules: Rules::builtin(),
     }
 });
@@ -53,6 +57,22 @@ const NEUTRAL_PRIOR: f32 = 1.0;
 /// a reply must never repeat, however warm the message around them.
 pub fn insult(text: &str) -> Option<String> {
     CUES.troll
+        .find(&normalize(text))
+        .map(|m| m.as_str().to_owned())
+}
+
+/// The first words of thanks that mean the opposite ("thanks for
+/// nothing", a slow clap), if any: a complaint in praise's clothes.
+pub fn sarcasm(text: &str) -> Option<String> {
+    CUES.sarcasm
+        .find(&normalize(text))
+        .map(|m| m.as_str().to_owned())
+}
+
+/// The first words that make a comment banter about the brand's advert or
+/// post ("who's here after the ad?"), if any.
+pub fn banter(text: &str) -> Option<String> {
+    CUES.banter
         .find(&normalize(text))
         .map(|m| m.as_str().to_owned())
 }

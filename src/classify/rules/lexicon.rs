@@ -504,7 +504,7 @@ const THREAT: &[RuleDef] = &[
         name: "threat.location",
         flag: Flag::Threat,
         keywords: &[
-            (EN, &["i know where (you|u|ya) (live|work)", "i know where (your|ur) (house|kids|family|home)", "i know your (address|home address)"]),
+            (EN, &["i know where (you|u|ya) (live|work)", "i know where (your|ur) (house|kids|family|home)", "i know your (address|home address)", "i know (which|what) car (is|belongs to) (yours|his|hers|theirs)", "(is|are|should be) lucky (i|we) (didn't|did not|didnt) (smash|punch|hit|beat|kick|stab|hurt)"]),
             (NL, &["ik weet waar (je|jij|jullie|u) (woont|wonen|werkt|werken|woon)", "ik weet (je|jouw|jullie) (adres|woonadres)", "(ik|we|wij) (weet|weten) (je|jou|jullie|u) (wel )?te vinden"]),
             (DE, &["ich weiss wo (du|ihr|sie) (wohnst|wohnt|wohnen|arbeitest|arbeitet)", "ich kenne (deine|eure) adresse", "(ich|wir) (werde|werden) (dich|euch) finden"]),
             (FR, &["je sais ou (tu|vous) (habites|habitez|vis|vivez|travailles|travaillez)", "je connais (ton|votre) adresse"]),
@@ -572,6 +572,7 @@ const HATE: &[RuleDef] = &[
                 "(they|these people|those people) should (all )?be (sent back|deported|locked up|removed)",
                 "(don't|do not|dont) deserve to (exist|live)",
                 "disgusting freaks",
+                "(jews|muslims|blacks|gays|immigrants|migrants|refugees|foreigners|arabs|mexicans|asians|gypsies|trans people) (are )?(ruining|destroying|taking over|invading) (this|our|the) (country|culture|city|town|society)",
             ]),
             (NL, &[
                 "(joden|moslims|negers|homo's|homos|allochtonen|buitenlanders|marokkanen|turken|vluchtelingen|migranten|zigeuners) (zijn|=) (beesten|dieren|ratten|kakkerlakken|parasieten|ongedierte|apen|tuig|uitschot)",
@@ -620,6 +621,9 @@ const INJECTION: &[RuleDef] = &[
             (ANY, &[
                 r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (?:(?:only|just|exactly|simply|alleen|enkel|nur|seulement|uniquement|solo|solamente|unicamente) )?(with|met|mit|avec|con)(?: (?:only|just|exactly|the words?|alleen|nur|seulement|uniquement|solo))?[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
                 r"re:#{3,} ?[a-z]{3,}",
+                // Markup a person never sees, addressed to a machine.
+                r"re:<!--",
+                r"re:(?-u:)(assistant|system|ai|bot|chatbot) ?: ?(disregard|ignore|confirm|override|forget|always|never|you must|negeer|vergeet|ignoriere|vergiss|ignore[sz]?|ignora|olvida)(?-u:)",
                 r"re:(?m)^[^0-9a-z_\n]{0,3}(instruction|instructions|instructie|anweisung|consigne|instruccion) ?:",
                 r"re:(?-u:\b)(instruction|instructions|instructie|instructies|anweisung|consigne|instruccion) ?: ?(antwoord|answer|reply|respond|say|zeg|geef|give|confirm|bevestig)",
             ]),
@@ -754,7 +758,11 @@ const PRESS: &[RuleDef] = &[
         flag: Flag::Press,
         keywords: &[
             (NL, &["journalist*", "verslaggever*", "redactie*", "redacteur*", "persbureau", "nieuwsredactie"]),
-            (EN, &["reporter*", "newsroom", "correspondent*", "(for|from) (the|a) (newspaper|magazine|broadcaster)"]),
+            (EN, &["reporter*", "newsroom", "correspondent*", "(for|from) (the|a) (newspaper|magazine|broadcaster)", "(podcast|programme|program|show|segment) (of|for|from|at) (a|an|the) .. (newspaper|paper|magazine|broadcaster|radio|tv|television) ", "(making|recording|producing) (a|an) (episode|segment|programme|program|documentary) (about|on)"]),
+            (NL, &["(podcast|programma|rubriek|uitzending) (van|voor|bij) (de|het|een) .. (krant|omroep|zender|tijdschrift|nieuwssite|dagblad)", "(landelijke|regionale|lokale) (krant|omroep|zender)", "(maken|opnemen) een (aflevering|uitzending|item|reportage) over"]),
+            (DE, &["(podcast|sendung|beitrag) (fur|bei|von) .. (zeitung|sender|magazin|rundfunk)", "(machen|produzieren) eine (folge|sendung|reportage) (uber|zum|zur)"]),
+            (FR, &["(podcast|emission|chronique) (pour|de|d') .. (journal|magazine|radio|chaine|quotidien)", "(preparons|realisons|faisons) un (episode|reportage|sujet) sur"]),
+            (ES, &["(podcast|programa) (de|para) .. (periodico|diario|revista|radio|cadena)", "(preparamos|hacemos|grabamos) un (episodio|reportaje|programa) sobre"]),
             (EN, &["(writing|write|working on|preparing) (a|an) (piece|story|feature|report) (for|on|about)", "spokesperson", "podcast (host|hosts|show)", "(would|could|will) your (ceo|founder|spokesperson) (come on|join|appear)", "official (response|reaction|comment)", "(consumer|tech|news) (blog|site|magazine|programme|program)"]),
             (NL, &["(schrijf|schrijven|werk|werken) (voor|bij) (de|het|een) .. (krant|blad|tijdschrift|omroep|nieuwssite|nieuwsblad)", "woordvoerder*", "(onderzoeken|onderzoek) (wij|we) klachten", "consumentenprogramma*", "voor een reactie", "(benaderen|bereiken|spreken) voor een (reactie|interview)"]),
             (DE, &["redaktion*", "redakteur*", "reporterin"]),
@@ -827,6 +835,8 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "(cut|cutting|hurt|hurting) myself",
                 "better off dead",
                 "no reason to live",
+                "better off (if|when) i (wasn't|weren't|was not|were not|am not|wasnt|werent) (here|around|alive)",
+                "(if|when) i (wasn't|weren't|wasnt|werent) (here|around) (anymore|any more)",
             ],
         ),
         (
@@ -840,6 +850,8 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "automutilatie",
                 "(een|er een) (eind|einde) aan (mijn leven|maken)",
                 "mijn leven beeindigen",
+                "beter af (als|wanneer|zonder dat) ik (er )?niet (meer )?(ben|was|zou zijn|besta)",
+                "(als|wanneer) ik er niet meer (ben|was|zou zijn)",
             ],
         ),
         (
@@ -853,6 +865,8 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "selbstverletz*",
                 "mein leben beenden",
                 "(keinen|kein) (sinn|grund) mehr zu leben",
+                "besser dran (ohne mich|wenn ich nicht mehr)",
+                "wenn ich nicht mehr (da|hier) (ware|bin)",
             ],
         ),
         (
@@ -866,6 +880,8 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "automutilation",
                 "me (scarifier|mutiler)",
                 "plus envie de vivre",
+                "mieux sans moi",
+                "si je n'etais plus (la|ici)",
             ],
         ),
         (
@@ -880,6 +896,8 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "autolesion*",
                 "cortarme",
                 "hacerme dano",
+                "mejor sin mi",
+                "si yo no estuviera",
             ],
         ),
     ],
@@ -976,10 +994,34 @@ const SPAM: &[RuleDef] = &[
             (EN, &["promote your (page|account|business|profile|brand|content)",
                 "ask me how", "(secret|secrets|link|info|details)('s| is| are)? in my bio", "(dm|message) (our|my) promo", "shout ?out .. fee", "(small|tiny|little) fee", "tag [0-9]+ friends", "grow your (page|account|instagram|business)", "(check|visit|see) (out )?(my|our) (profile|bio|page|account|story)", "link in (my |our )?bio", "(dm|message|inbox|pm) (me|us) (to|for|now|if you)"]),
             (NL, &["(bekijk|check|zie) (mijn|m'n|ons|onze) (profiel|bio|pagina)", "vraag me hoe", "winactie .. (volg|tag)", "tag [0-9]+ vrienden", "(mentor|coach) .. (rijk|forex|crypto|bitcoin)", "stuur (me|ons) een (dm|bericht) (voor|om)"]),
-            (DE, &["(schau|schaut|sieh) .. (mein|meinem|meine|unser) (profil|bio)"]),
-            (FR, &["(regarde|visite|voir|va voir) (mon|notre) (profil|bio)"]),
-            (ES, &["(mira|visita|revisa) (mi|nuestro) (perfil|bio)"]),
+            (DE, &["(schau|schaut|sieh) .. (mein|meinem|meine|unser) (profil|bio)", "link in (meiner|unserer|der) bio"]),
+            (FR, &["(regarde|visite|voir|va voir) (mon|notre) (profil|bio)", "lien (dans|en) (ma|mon|notre) (bio|profil)"]),
+            (ES, &["(mira|visita|revisa) (mi|nuestro) (perfil|bio)", "(link|enlace) (de|en) (mi|nuestro) (perfil|bio)", "(visita|visiten|pasen por|pasate por) mi (tienda|perfil|pagina|cuenta)"]),
+            (NL, &["link in (mijn|m'n|onze) bio"]),
         ],
+    },
+    RuleDef {
+        // Follow-for-follow: asks for followers, never about the brand.
+        name: "spam.follow_back",
+        flag: Flag::Spam,
+        keywords: &[
+            (ANY, &["f4f", "l4l", "follow4follow", "follow ?back", "followback", "follow for follow", "like for like"]),
+            (NL, &["volg (mij|me|ons) terug", "(ik|wij|we) volg* (jou|je|u) terug", "volg (mij|me) en ik volg"]),
+            (DE, &["folg* (mir|uns) .. zuruck", "ich folge (dir )?zuruck", "folgt? mir fur"]),
+            (FR, &["(abonne|abonnez)(-| )(toi|vous) (a|sur) mon (compte|profil|insta)", "je m'abonne en retour", "(abonne|abonnez)(-| )(toi|vous) .. en retour"]),
+            (ES, &["sigueme y te sigo", "te sigo de vuelta", "(sigueme|siganme|seguime) (y|para|de) vuelta"]),
+        ],
+    },
+    RuleDef {
+        // A handle that names investing, trading or account recovery,
+        // recommended in a comment: how testimonial scams and fake
+        // recovery services find their victims.
+        name: "spam.scam_handle",
+        flag: Flag::Spam,
+        keywords: &[(ANY, &[
+            r"re:@[0-9a-z_.]*(invest|trading|trader|forex|crypto|bitcoin|btc|_fx|fx_|finanz|beleg|inversion|recover|hack)[0-9a-z_.]*",
+            "(recover*|herstel*|wiederherstel*|recuper*) .. (hacked|gehackt*|pirate*|hackead*) (account|accounts|konto|compte|cuenta)",
+        ])],
     },
     RuleDef {
         name: "spam.crypto",
@@ -1031,6 +1073,82 @@ const SPAM: &[RuleDef] = &[
 ];
 
 // ---------------------------------------------------------------- heuristic cues
+
+/// Thanks that mean the opposite: a complaint in praise's words ("merci
+/// pour rien", "love that for me"), never to be thanked back.
+pub(crate) const SARCASM: Keywords = &[
+    (
+        EN,
+        &[
+            "thanks for nothing",
+            "thank you for nothing",
+            "love that for me",
+            "(oh|just) (great|brilliant|wonderful|perfect|fantastic|lovely) (another|again|more)",
+        ],
+    ),
+    (
+        NL,
+        &[
+            "(bedankt|dank je|dank u|dankjewel|dankuwel) voor (niks|niets|helemaal niks)",
+            "(geweldig|top|super|fijn|lekker) hoor .. (weer|alweer|geen|zonder|nog steeds)",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "danke fur (nix|nichts)",
+            "na toll",
+            "(super|toll|klasse|prima) schon wieder",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "merci pour rien",
+            "(super|genial|bravo) encore (un|une) .. (annule*|retard*|panne|probleme|erreur)",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "gracias por nada",
+            "(genial|perfecto|estupendo|fenomenal) (otra vez|de nuevo)",
+        ],
+    ),
+    // Applause beside "never", "without", "again": the slow clap.
+    (
+        ANY,
+        &[
+            r"re:(👏 ?){2,}[^\n]*(?-u:\b)(never|nooit|nie|jamais|nunca|geen|kein|keine|sans|sin|zonder|without|ohne|again|weer|wieder|encore)(?-u:\b)",
+            r"re:(?-u:\b)(geen|zonder|without|ohne|sans|sin|never|nooit|nie|jamais|nunca|kein|keine)(?-u:\b)[^\n]*(👏 ?){2,}",
+        ],
+    ),
+];
+
+/// Comments about the brand's advert, photo or post that a troll reading
+/// mistakes for baiting: "who's here after the TV ad? 😂".
+pub(crate) const BANTER: Keywords = &[
+    (
+        EN,
+        &["who('s| is) (here|watching) (after|for|because of|from) (the|that|this|your)"],
+    ),
+    (
+        NL,
+        &["wie (zit|is|komt) hier (ook )?(na|voor|door|vanwege) (die|de|het|jullie)"],
+    ),
+    (
+        DE,
+        &["wer ist (auch )?(hier )?(wegen|nach) (der|dem|die|eurer|eurem)"],
+    ),
+    (
+        FR,
+        &["qui est (la|ici) (apres|pour|a cause de) (la|le|votre)"],
+    ),
+    (
+        ES,
+        &["quien (mas )?(viene|esta aqui|llego) (por|despues de|tras) (el|la|su)"],
+    ),
+];
 
 pub(crate) const COMPLAINT: Keywords = &[
     (

@@ -877,3 +877,65 @@ fn timing_report() {
         text.chars().count()
     );
 }
+
+#[test]
+fn follow_back_and_scam_handles_are_spam() {
+    check(
+        "spam.follow_back",
+        &[
+            "follow for follow?? 🙏",
+            "Volg mij terug! f4f 🔥",
+            "ik volg je terug als je mij volgt",
+            "Abonne-toi à mon compte, je m'abonne en retour !",
+            "sígueme y te sigo 🔁",
+        ],
+        &[
+            "Ik volg jullie al jaren en de service is top",
+            "I follow your page for the recipes",
+            "Wann kommt die Bestellung zurück?",
+        ],
+    );
+    check(
+        "spam.scam_handle",
+        &[
+            "wie ook wil beleggen moet echt @anouk.invest volgen",
+            "if anyone needs help recovering a hacked account, @recovery_expert_mike",
+            "dank @finanz_coach_markus!",
+        ],
+        &[
+            "@sanne_b kijk, die fiets!",
+            "my account was hacked, can you help me get back in?",
+            "Tagging @jonas_b for the next bike ride",
+        ],
+    );
+}
+
+#[test]
+fn sarcasm_and_banter_cues() {
+    for text in [
+        "Na toll, schon wieder Verspätung. Danke für nix 👏",
+        "geweldig hoor, weer een week zonder pakketje 👏👏",
+        "Bedankt voor niks, weer geen pakket",
+        "Oh brilliant, another 'delivery attempted' when I was home all day",
+        "merci pour rien",
+        "Gracias por nada, otra vez sin luz",
+    ] {
+        assert!(heuristic::sarcasm(text).is_some(), "sarcasm in {text:?}");
+    }
+    for text in [
+        "Geweldig hoor, alles netjes op tijd 👏👏",
+        "Thanks for everything, the bike is great!",
+        "Super, encore merci pour le café",
+        "Bravo 👏👏 top service",
+    ] {
+        assert!(heuristic::sarcasm(text).is_none(), "no sarcasm in {text:?}");
+    }
+    for text in [
+        "who's here after the TV ad? 😂",
+        "Wie zit hier ook na die reclame met die zingende koe 😂",
+        "Qui est là après la pub avec le chat ? 😂",
+    ] {
+        assert!(heuristic::banter(text).is_some(), "banter in {text:?}");
+    }
+    assert!(heuristic::banter("who is here? your shop is a joke").is_none());
+}
