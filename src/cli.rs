@@ -49,6 +49,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit (serve also applies them).
     Migrate,
+    /// Check the configuration without serving: print what it turns on
+    /// (database, model, connectors per platform, LLM, lead destinations,
+    /// console URL), load its templates, facts and rules, connect to the
+    /// database, and exit 1 when anything is wrong (for deploy scripts).
+    Check,
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -211,6 +216,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Some(BenchTarget::Model(args)) => classify::commands::bench(&config, &args),
             Some(BenchTarget::Ingest(args)) => crate::bench::ingest(&config, &args).await,
         },
+        Command::Check => check(&config).await,
         Command::Migrate => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
@@ -356,6 +362,7 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    crate::summary::summarize(&config, |name| std::env::var(name).ok()).log();
     let app = Application::build(config)
         .await
         .context("starting replyd")?;
@@ -367,6 +374,42 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         signal_stop.cancel();
     });
     app.run_until_stopped(stop).await?;
+    Ok(())
+}
+
+/// `replyd check`: the start summary on stdout, then everything serve
+/// would refuse to start on, without starting.
+async fn check(config: &Config) -> anyhow::Result<()> {
+    let summary = crate::summary::summarize(config, |name| std::env::var(name).ok());
+    print!("{summary}");
+    let mut problems = summary.problems.len();
+    let rules = match crate::classify::rules::Rules::new(&config.rules) {
+        Ok(rules) => Some(std::sync::Arc::new(rules)),
+        Err(e) => {
+            println!("problem: rules: {e}");
+            problems += 1;
+            None
+        }
+    };
+    if let Some(rules) = rules {
+        if let Err(e) = crate::startup::build_drafter(config, rules, None) {
+            println!("problem: {e}");
+            problems += 1;
+        }
+    }
+    match Db::connect(config.database_url.expose()).await {
+        Ok(db) => db.close().await,
+        Err(e) => {
+            println!("problem: database: {e}");
+            problems += 1;
+        }
+    }
+    if problems > 0 {
+        anyhow::bail!(
+            "{problems} problem{} in the configuration",
+            if problems == 1 { "" } else { "s" }
+        );
+    }
     Ok(())
 }
 

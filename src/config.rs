@@ -279,7 +279,9 @@ pub struct BrandConfig {
 impl Default for BrandConfig {
     fn default() -> Self {
         BrandConfig {
-            name: "our team".into(),
+            // No name rather than an English stand-in inside a Dutch or
+            // German sentence: the templates word it without one.
+            name: String::new(),
             sign_off: None,
             dutch_address: DutchAddress::Je,
             emoji: true,

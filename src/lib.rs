@@ -22,5 +22,6 @@ pub mod pipeline_eval;
 pub mod review;
 pub mod startup;
 pub mod store;
+pub mod summary;
 pub mod telemetry;
 pub mod worker;

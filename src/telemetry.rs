@@ -1,6 +1,7 @@
 //! Logs (tracing) and metrics (Prometheus text at `/metrics`).
 
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -13,8 +14,11 @@ use crate::domain::Platform;
 pub fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colour codes only for a person at a terminal: in a file, journald or
+    // a log shipper they are noise around every field.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

@@ -29,6 +29,13 @@ keywords = ["opening hours", "open*", "openingstijden", "offnungszeit*"]
 [fact.answer]
 en = "We're open Monday to Saturday from 9:00 to 18:00."
 nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
+
+[[fact]]
+topic = "contact"
+keywords = ["contact", "klantenservice"]
+[fact.answer]
+en = "Mail service@fietsie.nl or call 020 123 4567."
+nl = "Mail naar service@fietsie.nl of bel 020 123 4567."
 "#;
 
 fn classification(
@@ -414,6 +421,33 @@ async fn a_neutral_comment_is_liked_or_where_there_are_no_likes_thanked_briefly(
         )
         .await;
         assert!(out.kinds().is_empty(), "{text}: {:?}", out.kinds());
+    }
+}
+
+#[tokio::test]
+async fn a_complaint_in_a_review_points_to_the_contact_route_never_to_a_dm() {
+    for (text, lang, contact) in [
+        (
+            "Bestelling kwam beschadigd aan en niemand reageert op mijn mails.",
+            Lang::Nl,
+            "Mail naar service@fietsie.nl",
+        ),
+        (
+            "Order arrived damaged and nobody answers my e-mails.",
+            Lang::En,
+            "Mail service@fietsie.nl",
+        ),
+    ] {
+        let out = run(
+            text,
+            Kind::Review,
+            classification(Intent::Complaint, Sentiment::Negative, lang, &[]),
+        )
+        .await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{text}");
+        let reply = out.text(ActionKind::Acknowledge);
+        assert!(reply.contains(contact), "{reply}");
+        assert!(!reply.contains("DM"), "a review site has no DMs: {reply}");
     }
 }
 

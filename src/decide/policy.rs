@@ -15,7 +15,7 @@
 //! | complaint on a comment                    | a short public apology moving to private, plus a private   |
 //! |                                           | reply asking for the order number and e-mail               |
 //! | complaint in a DM                         | the private reply itself                                   |
-//! | complaint in a review                     | a public apology inviting contact by DM                    |
+//! | complaint in a review                     | a public apology pointing to the facts file's contact route |
 //! | feedback                                  | thank, say it is passed on; recorded for the team          |
 //! | question the facts file answers           | the answer (and an acknowledgement while it is held)       |
 //! | other question                            | acknowledge; a reply drafted and held for a person         |
@@ -336,15 +336,22 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
                 )],
                 None,
             ),
-            Kind::Review => (
-                "complaint: apologise publicly and invite contact",
-                vec![ack(
-                    "acknowledge.complaint",
-                    "apologise sincerely and briefly, and invite the customer to continue by private message",
-                    "a public apology inviting private contact",
-                )],
-                None,
-            ),
+            // Review sites have no private messages: the apology points to
+            // the contact route of the facts file (topic `contact`), or to
+            // customer service in general, never to "a DM".
+            Kind::Review => {
+                let mut apology = ack(
+                    "review.complaint",
+                    "apologise sincerely and briefly, and invite the customer to get in touch through the contact route given, with their order number",
+                    "a public apology pointing to the brand's contact route",
+                );
+                apology.answer = facts.topic("contact", c.lang).map(|a| a.text.to_owned());
+                (
+                    "complaint: apologise publicly and point to the contact route",
+                    vec![apology],
+                    None,
+                )
+            }
         },
         Intent::Feedback => (
             "feedback: thank and pass on",

@@ -116,6 +116,22 @@ impl Facts {
         })
     }
 
+    /// The fact named `topic` (`contact`: how customers reach the brand), in
+    /// `lang` when the facts file has it, else in English.
+    pub fn topic(&self, topic: &str, lang: Option<Lang>) -> Option<Answer<'_>> {
+        let fact = self.facts.iter().find(|f| f.topic == topic)?;
+        let wanted = lang.unwrap_or(Lang::En);
+        let (lang, text) = fact
+            .answers
+            .get_key_value(&wanted)
+            .or_else(|| fact.answers.get_key_value(&Lang::En))?;
+        Some(Answer {
+            topic: &fact.topic,
+            text,
+            lang: *lang,
+        })
+    }
+
     /// The language an answer given by [`Facts::answer`] is written in:
     /// `wanted` when the facts file has the text in it, else the first
     /// language that has it.

@@ -487,10 +487,74 @@ mod tests {
             }
         }
         assert_eq!(without_name(&format!("{NO_NAME}, thanks!")), "Thanks!");
+        // Without a contact route in the facts file, a review's apology
+        // points to customer service, never to a DM.
+        for lang in Lang::ALL {
+            let text = templates
+                .render("review.complaint", Some(*lang), &ctx(&platform, None))
+                .unwrap()
+                .text;
+            assert!(!text.contains("DM"), "{lang}: {text}");
+        }
+        // Without a brand name, the lead's welcome reads without one.
+        for lang in Lang::ALL {
+            let text = templates
+                .render("prequalify.lead", Some(*lang), &ctx(&platform, None))
+                .unwrap()
+                .text;
+            assert!(!text.contains("our team"), "{lang}: {text}");
+            assert!(
+                !text.contains(" ,") && !text.contains("  "),
+                "{lang}: {text}"
+            );
+        }
         assert_eq!(
             without_name(&format!("Merci beaucoup, {NO_NAME} !")),
             "Merci beaucoup !"
         );
+    }
+
+    /// The model reads every outgoing text, templates included: a built-in
+    /// apology it takes for hostile would hold every complaint's answer
+    /// (one Dutch "wat vervelend" did).
+    #[tokio::test]
+    async fn every_built_in_template_passes_the_models_reading() {
+        use std::sync::Arc;
+
+        use crate::classify::rules::Rules;
+        use crate::draft::guardrails::Purpose;
+
+        let config = crate::config::Config::default();
+        let rules = Arc::new(Rules::builtin());
+        let classifier = crate::startup::build_classifier(&config, rules.clone())
+            .await
+            .expect("the model is fetched (tests/run does it first)");
+        let drafter = crate::startup::build_drafter(&config, rules, Some(classifier)).unwrap();
+        let platform: Platform = "facebook".parse().unwrap();
+        for ((lang, name), count) in &drafter.templates.variants {
+            for variant in 0..*count {
+                let seed = seed_for(variant, *count);
+                let ctx = DraftContext {
+                    seed: &seed,
+                    answer: Some("We're open from 9:00 to 18:00."),
+                    message_text: "Fantastic service, great bikes!",
+                    ..ctx(&platform, Some("Sanne"))
+                };
+                let text = drafter
+                    .templates
+                    .render(name, Some(*lang), &ctx)
+                    .unwrap()
+                    .text;
+                let failures = drafter
+                    .model_failures(&text, Purpose::of_template(name))
+                    .await
+                    .unwrap();
+                assert!(
+                    failures.is_empty(),
+                    "{lang} {name}#{variant}: {failures:?}\n{text}"
+                );
+            }
+        }
     }
 
     #[test]
