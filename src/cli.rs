@@ -126,11 +126,14 @@ pub enum MetaCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum LeadsCommand {
-    /// Print leads created since a date, newest first, to standard output.
+    /// Print leads, newest first, to standard output (CSV with the text of
+    /// the message each was found in, or JSON lines with its conversation).
     Export {
-        /// `2026-01-01` (UTC) or an RFC 3339 time.
+        /// Only leads created since: `7d`, `12h`, `today`, `yesterday`, a
+        /// date (`2026-01-01`, UTC) or an RFC 3339 time. Without it, every
+        /// lead.
         #[arg(long, value_parser = parse_since)]
-        since: i64,
+        since: Option<i64>,
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
     },
@@ -151,7 +154,7 @@ pub enum ExportFormat {
 }
 
 fn parse_since(s: &str) -> Result<i64, String> {
-    crate::leads::api::parse_date(s)
+    crate::leads::api::parse_since(s, chrono::Utc::now().timestamp_millis())
 }
 
 #[derive(Debug, Args)]
@@ -305,14 +308,18 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
             db.migrate().await?;
             let mut conn = db.conn().await?;
             let filter = crate::store::leads::LeadFilter {
-                since: Some(since),
+                since,
                 limit: u32::MAX,
                 ..Default::default()
             };
             let items = crate::store::leads::list(&mut conn, &filter).await?;
+            let count = items.len();
             let mut out = std::io::stdout().lock();
             match format {
-                ExportFormat::Csv => out.write_all(crate::leads::api::to_csv(&items).as_bytes())?,
+                ExportFormat::Csv => {
+                    let rows = crate::leads::api::with_source_text(&mut conn, items).await?;
+                    out.write_all(crate::leads::api::to_csv(&rows).as_bytes())?
+                }
                 ExportFormat::Jsonl => {
                     for lead in &items {
                         let messages = crate::store::leads::messages(&mut conn, &lead.id).await?;
@@ -321,7 +328,7 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
                     }
                 }
             }
-            eprintln!("exported {} leads", items.len());
+            eprintln!("exported {count} leads");
             Ok(())
         }
         LeadsCommand::Eval { file, mistakes } => {

@@ -495,8 +495,15 @@ both_backends!(
         assert_eq!(response.headers()["cache-control"], "no-store");
         let csv = response.text().await.unwrap();
         let mut lines = csv.lines();
-        assert!(lines.next().unwrap().starts_with("id,created_at,status"));
-        assert!(lines.next().unwrap().contains(",\"won\","), "{csv}");
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("id,created_at,status"));
+        assert!(header.ends_with(",message_text"), "{header}");
+        let row = lines.next().unwrap();
+        assert!(row.contains(",\"won\","), "{csv}");
+        assert!(
+            row.ends_with(",\"Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.\""),
+            "sales reads what the prospect wrote: {row}"
+        );
 
         // A spreadsheet splitting on `;` (the Dutch and German default), or
         // skipping blanks and line breaks, must still find no formula.

@@ -32,7 +32,7 @@ nl = "We zijn open van maandag tot en met zaterdag, van 9:00 tot 18:00."
 
 [[fact]]
 topic = "contact"
-keywords = ["contact", "klantenservice"]
+keywords = ["contactgegevens", "contact details"]
 [fact.answer]
 en = "Mail service@fietsie.nl or call 020 123 4567."
 nl = "Mail naar service@fietsie.nl of bel 020 123 4567."

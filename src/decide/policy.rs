@@ -342,7 +342,7 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             Kind::Review => {
                 let mut apology = ack(
                     "review.complaint",
-                    "apologise sincerely and briefly, and invite the customer to get in touch through the contact route given, with their order number",
+                    "apologise sincerely and briefly, and invite the customer to get in touch through the contact route given",
                     "a public apology pointing to the brand's contact route",
                 );
                 apology.answer = facts.topic("contact", c.lang).map(|a| a.text.to_owned());

@@ -383,6 +383,15 @@ static BARE_HOST: LazyLock<Regex> = LazyLock::new(|| {
 /// Every host `text` links to or names, lowercased: the host of each URL
 /// (after any `user@`, without the port) and each bare domain. The praise
 /// quote uses it too: a customer's words that name a site are not echoed.
+/// `text` with every answer of the facts file it quotes taken out.
+fn without_facts(text: &str, facts_text: &str) -> String {
+    facts_text
+        .lines()
+        .map(str::trim)
+        .filter(|answer| !answer.is_empty())
+        .fold(text.to_owned(), |rest, answer| rest.replace(answer, " "))
+}
+
 pub fn linked_hosts(text: &str) -> Vec<String> {
     let mut hosts = Vec::new();
     for caps in URL.captures_iter(text) {
@@ -517,10 +526,19 @@ impl Guardrails {
                 }
             }
         }
-        let hits = self.rules.scan(draft.text);
-        if let Some(pii) = hits.iter().find(|h| h.flag == Flag::Pii) {
+        // The brand's own details, as the facts file states them (its
+        // service address, its site), are no one's personal data and no
+        // stranger's link.
+        let own_words = without_facts(draft.text, draft.facts_text);
+        if let Some(pii) = self
+            .rules
+            .scan(&own_words)
+            .iter()
+            .find(|h| h.flag == Flag::Pii)
+        {
             failures.push(format!("pii_echo: {}", pii.matched));
         }
+        let hits = self.rules.scan(draft.text);
         if let Some(abuse) = hits
             .iter()
             .find(|h| matches!(h.flag, Flag::Hate | Flag::Threat | Flag::Injection))
@@ -542,7 +560,7 @@ impl Guardrails {
             }
             _ => {}
         }
-        if let Some(host) = linked_hosts(draft.text)
+        if let Some(host) = linked_hosts(&own_words)
             .into_iter()
             .find(|host| !self.link_allowed(host))
         {

@@ -54,6 +54,31 @@ pub fn parse_date(s: &str) -> Result<i64, String> {
         .map_err(|_| "expected a date (2026-01-01) or an RFC 3339 time".to_owned())
 }
 
+/// The start of an export as people type it: `7d` (the last seven days),
+/// `12h`, `today`, `yesterday` (from midnight UTC), a date or an RFC 3339
+/// time. `now` is in milliseconds since the epoch.
+pub fn parse_since(s: &str, now: i64) -> Result<i64, String> {
+    let s = s.trim();
+    let day = 86_400_000;
+    let midnight = now - now.rem_euclid(day);
+    match s {
+        "today" => return Ok(midnight),
+        "yesterday" => return Ok(midnight - day),
+        _ => {}
+    }
+    let relative = |unit: char, millis: i64| {
+        s.strip_suffix(unit)
+            .and_then(|n| n.parse::<u32>().ok())
+            .map(|n| now - i64::from(n) * millis)
+    };
+    if let Some(at) = relative('d', day).or_else(|| relative('h', 3_600_000)) {
+        return Ok(at);
+    }
+    parse_date(s).map_err(|_| {
+        "expected 7d, 12h, today, yesterday, a date (2026-01-01) or an RFC 3339 time".to_owned()
+    })
+}
+
 /// The end of a range: a bare date includes that whole day (`until=2026-01-31`
 /// means up to the end of January 31st), as people mean it; a time is exact.
 pub fn parse_until(s: &str) -> Result<i64, String> {
@@ -106,6 +131,23 @@ async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 
+/// Each lead with the text of the message it was detected in: sales reads
+/// what the prospect wrote, not only who they are.
+pub async fn with_source_text(
+    conn: &mut sqlx::AnyConnection,
+    items: Vec<StoredLead>,
+) -> Result<Vec<(StoredLead, String)>, crate::store::StoreError> {
+    let mut rows = Vec::with_capacity(items.len());
+    for lead in items {
+        let text = crate::store::messages::get(conn, &lead.message_id)
+            .await
+            .map(|m| m.text)
+            .unwrap_or_default();
+        rows.push((lead, text));
+    }
+    Ok(rows)
+}
+
 async fn list_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +157,7 @@ async fn list_csv(
     let filter = filter(query, MAX_EXPORT, MAX_EXPORT)?;
     let mut conn = state.ctx.db.conn().await?;
     let items = leads::list(&mut conn, &filter).await?;
+    let rows = with_source_text(&mut conn, items).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -123,7 +166,7 @@ async fn list_csv(
                 "attachment; filename=\"leads.csv\"",
             ),
         ],
-        to_csv(&items),
+        to_csv(&rows),
     ))
 }
 
@@ -264,13 +307,14 @@ const CSV_COLUMNS: &[&str] = &[
     "thread_id",
     "lang",
     "reasons",
+    "message_text",
 ];
 
 /// One row per lead; times in RFC 3339, reasons joined by `; `.
-pub fn to_csv(items: &[StoredLead]) -> String {
+pub fn to_csv(rows: &[(StoredLead, String)]) -> String {
     let mut out = CSV_COLUMNS.join(",");
     out.push('\n');
-    for l in items {
+    for (l, text) in rows {
         let created = chrono::DateTime::from_timestamp_millis(l.created_at)
             .map(|t| t.to_rfc3339())
             .unwrap_or_default();
@@ -290,6 +334,7 @@ pub fn to_csv(items: &[StoredLead]) -> String {
             l.thread_id.clone().unwrap_or_default(),
             l.lang.map(|x| x.to_string()).unwrap_or_default(),
             l.reasons.join("; "),
+            text.clone(),
         ];
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&row.join(","));
@@ -319,6 +364,25 @@ fn csv_field(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_takes_what_people_type() {
+        // 2026-03-10T15:30:00Z
+        let now = 1_773_156_600_000;
+        let day = 86_400_000;
+        assert_eq!(parse_since("7d", now), Ok(now - 7 * day));
+        assert_eq!(parse_since("12h", now), Ok(now - 12 * 3_600_000));
+        assert_eq!(parse_since("today", now), Ok(1_773_100_800_000));
+        assert_eq!(parse_since("yesterday", now), Ok(1_773_100_800_000 - day));
+        assert_eq!(parse_since("2026-03-01", now), parse_date("2026-03-01"));
+        for bad in ["last week", "7 days", "-3d", ""] {
+            let err = parse_since(bad, now).unwrap_err();
+            assert!(
+                err.contains("7d") && err.contains("yesterday"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
