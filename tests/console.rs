@@ -718,6 +718,9 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert_eq!(status, 202, "the new token works");
     let (_, list) = session.get("/tokens").await;
     assert!(!list.contains(token), "never shown again");
+    // A new token is the least privileged unless someone chooses otherwise.
+    assert!(list.contains("<option selected>viewer</option>"), "{list}");
+    assert_eq!(list.matches(" selected>").count(), 1);
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
