@@ -176,6 +176,26 @@ pub async fn draft_actions(
     Ok(planned)
 }
 
+/// One line of the decision per action, as decided: "acknowledge:
+/// auto-send", "private reply: held because ...". The action's own status
+/// tells what became of it since, so the decision never reads "pending"
+/// beside a delivered reply.
+fn what_was_decided(action: &NewAction) -> String {
+    let kind = action.kind.to_string().replace('_', " ");
+    match action.status {
+        ActionStatus::Held => {
+            let why: Vec<&str> = action
+                .reasons
+                .iter()
+                .filter_map(|r| r.strip_prefix("held: "))
+                .collect();
+            format!("{kind}: held because {}", why.join("; "))
+        }
+        ActionStatus::Pending => format!("{kind}: auto-send"),
+        other => format!("{kind}: {other}"),
+    }
+}
+
 async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
     let mut conn = ctx.db.conn().await?;
     let classification: Classification = messages::classification(&mut conn, &message.id)
@@ -222,7 +242,7 @@ async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {
         return Ok(());
     }
     let mut reasons = plan.reasons.clone();
-    reasons.extend(planned.iter().map(|a| format!("{}: {}", a.kind, a.status)));
+    reasons.extend(planned.iter().map(what_was_decided));
     messages::save_decision(&mut tx, &message.id, &plan.summary, &reasons).await?;
     if let Some(record) = plan.record {
         audit::record(

@@ -38,6 +38,12 @@ both_backends!(
         let actions = done["actions"].as_array().unwrap();
         assert_eq!(actions.len(), 1, "{done}");
         let ack = &actions[0];
+        // The decision says what was decided; the action, what became of it.
+        let decided = done["decision"]["reasons"].to_string();
+        if ack["status"] != "held" {
+            assert!(decided.contains("acknowledge: auto-send"), "{decided}");
+        }
+        assert!(!decided.contains("pending"), "{decided}");
         assert_eq!(ack["kind"], "acknowledge");
         // No connector configured for `shop`: recorded as a dry run, never dropped.
         assert_eq!(ack["status"], "dry_run");
