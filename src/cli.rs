@@ -109,9 +109,10 @@ pub enum MetaCommand {
     /// Send a webhook payload to a running replyd, signed as Meta signs it,
     /// to test a setup end to end (samples: tests/fixtures/meta/).
     Simulate {
-        /// Where replyd listens; the payload goes to URL/webhooks/meta.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Where replyd listens; the payload goes to URL/webhooks/meta
+        /// [default: the configured `listen` address].
+        #[arg(long)]
+        url: Option<String>,
         /// The Meta app secret [default: meta.app_secret from the config].
         #[arg(long, env = "META_APP_SECRET", hide_env_values = true)]
         app_secret: Option<String>,
@@ -260,6 +261,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|m| m.app_secret.clone())
                     .context("no --app-secret, and no [meta] app_secret in the config")?,
             };
+            // A daemon listening on every interface is reached on loopback.
+            let url = url.unwrap_or_else(|| {
+                let mut at = config.listen;
+                if at.ip().is_unspecified() {
+                    at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{at}")
+            });
             simulate_meta(&url, &secret, &file, now).await
         }
     }

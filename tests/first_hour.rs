@@ -2,6 +2,9 @@
 //! the log (without colour codes when it goes to a file) and `replyd check`.
 
 mod common;
+#[allow(dead_code)]
+#[path = "common/graph.rs"]
+mod graph;
 
 use std::process::Command;
 
@@ -130,4 +133,56 @@ fn check_refuses_a_page_without_an_access_token_naming_it() {
     let (code, _, stderr) = replyd_check(&config, &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("meta.pages[0].access_token"), "{stderr}");
+}
+
+/// The README's dry run of a Meta setup, as written: the sample payload's
+/// page is the example config's, and `meta simulate` finds the daemon at
+/// the configured `listen` address and signs with the configured secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_simulate_reaches_the_configured_daemon_without_flags() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/replyd.example.toml"))
+            .unwrap();
+    assert!(
+        example.contains("# id = \"1001\""),
+        "the example config names the samples' page"
+    );
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/meta/facebook_comment.json"
+    ))
+    .unwrap();
+    assert!(fixture.contains("\"id\": \"1001\""));
+
+    let graph = graph::daemon_graph();
+    let graph_url = graph.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("replyd.db").display());
+    let config = graph::daemon_config(dir.path(), &url, &graph_url, 600);
+    let daemon = Daemon::start(&config).await;
+    let listen = daemon.addr.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .arg("--config")
+            .arg(&config)
+            .args(["meta", "simulate", "--now"])
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/meta/facebook_comment.json"
+            ))
+            .env("REPLYD_LISTEN", &listen)
+            .env_remove("META_APP_SECRET")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("200 "), "{stdout}");
+    drop(daemon);
 }
