@@ -45,6 +45,22 @@ struct Fact {
     answers: BTreeMap<Lang, String>,
 }
 
+impl Fact {
+    /// The answer in `lang`, else in English (which every fact has).
+    fn in_lang(&self, lang: Option<Lang>) -> Option<Answer<'_>> {
+        let wanted = lang.unwrap_or(Lang::En);
+        let (lang, text) = self
+            .answers
+            .get_key_value(&wanted)
+            .or_else(|| self.answers.get_key_value(&Lang::En))?;
+        Some(Answer {
+            topic: &self.topic,
+            text,
+            lang: *lang,
+        })
+    }
+}
+
 #[derive(Default)]
 pub struct Facts {
     facts: Vec<Fact>,
@@ -100,36 +116,16 @@ impl Facts {
     /// language (else English).
     pub fn answer(&self, message: &str, lang: Option<Lang>) -> Option<Answer<'_>> {
         let norm = normalize(message);
-        let fact = self
-            .facts
+        self.facts
             .iter()
-            .find(|f| f.keywords.find(&norm).is_some())?;
-        let wanted = lang.unwrap_or(Lang::En);
-        let (lang, text) = fact
-            .answers
-            .get_key_value(&wanted)
-            .or_else(|| fact.answers.get_key_value(&Lang::En))?;
-        Some(Answer {
-            topic: &fact.topic,
-            text,
-            lang: *lang,
-        })
+            .find(|f| f.keywords.find(&norm).is_some())?
+            .in_lang(lang)
     }
 
     /// The fact named `topic` (`contact`: how customers reach the brand), in
     /// `lang` when the facts file has it, else in English.
     pub fn topic(&self, topic: &str, lang: Option<Lang>) -> Option<Answer<'_>> {
-        let fact = self.facts.iter().find(|f| f.topic == topic)?;
-        let wanted = lang.unwrap_or(Lang::En);
-        let (lang, text) = fact
-            .answers
-            .get_key_value(&wanted)
-            .or_else(|| fact.answers.get_key_value(&Lang::En))?;
-        Some(Answer {
-            topic: &fact.topic,
-            text,
-            lang: *lang,
-        })
+        self.facts.iter().find(|f| f.topic == topic)?.in_lang(lang)
     }
 
     /// The language an answer given by [`Facts::answer`] is written in:
