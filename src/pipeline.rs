@@ -164,7 +164,7 @@ pub async fn draft_actions(
         if let Some(d) = &draft {
             reasons.extend(d.notes.iter().cloned());
         }
-        reasons.extend(held.iter().map(|h| format!("held: {h}")));
+        reasons.extend(held.iter().map(|h| format!("{HELD}{h}")));
         planned.push(NewAction {
             kind: proposal.kind,
             status,
@@ -184,16 +184,20 @@ fn what_was_decided(action: &NewAction) -> String {
     let kind = action.kind.to_string().replace('_', " ");
     match action.status {
         ActionStatus::Held => {
-            let why: Vec<&str> = action
-                .reasons
-                .iter()
-                .filter_map(|r| r.strip_prefix("held: "))
-                .collect();
+            let why: Vec<&str> = held_reasons(&action.reasons).collect();
             format!("{kind}: held because {}", why.join("; "))
         }
         ActionStatus::Pending => format!("{kind}: auto-send"),
         other => format!("{kind}: {other}"),
     }
+}
+
+/// How an action's reasons mark why it waits for a person.
+const HELD: &str = "held: ";
+
+/// Why an action waits for a person, from its reasons.
+pub fn held_reasons(reasons: &[String]) -> impl Iterator<Item = &str> {
+    reasons.iter().filter_map(|r| r.strip_prefix(HELD))
 }
 
 async fn decide(ctx: &Ctx, message: &StoredMessage) -> Result<(), JobError> {

@@ -12,8 +12,9 @@ use crate::config::{Config, MetaPlatform};
 pub struct Summary {
     /// `(what, how)`, in a fixed order.
     pub items: Vec<(&'static str, String)>,
-    /// Settings that will fail or surprise at run time: an LLM whose key
-    /// variable is empty, a page without an access token...
+    /// What will fail at run time that loading the config cannot see: an
+    /// LLM whose key variable is unset or empty. (Empty secrets and tokens
+    /// in the file are refused when it loads.)
     pub problems: Vec<String>,
 }
 
@@ -42,9 +43,6 @@ pub fn summarize(config: &Config, env: impl Fn(&str) -> Option<String>) -> Summa
 
     let mut connected = Vec::new();
     if let Some(meta) = &config.meta {
-        if meta.app_secret.is_empty() {
-            problems.push("meta.app_secret is empty: every webhook will be refused".into());
-        }
         for platform in [MetaPlatform::Facebook, MetaPlatform::Instagram] {
             let pages: Vec<_> = meta
                 .pages
@@ -61,13 +59,6 @@ pub fn summarize(config: &Config, env: impl Fn(&str) -> Option<String>) -> Summa
                 if pages.len() == 1 { "" } else { "s" },
                 host_of(&meta.graph_url)
             ));
-            for page in pages.iter().filter(|p| p.access_token.is_empty()) {
-                problems.push(format!(
-                    "{} page {} has no access_token: nothing can be sent for it",
-                    platform.as_str(),
-                    page.id
-                ));
-            }
         }
     }
     for hook in &config.connectors.webhook {
@@ -76,12 +67,6 @@ pub fn summarize(config: &Config, env: impl Fn(&str) -> Option<String>) -> Summa
             hook.platform,
             host_of(&hook.url)
         ));
-        if hook.secret.is_empty() {
-            problems.push(format!(
-                "the webhook connector of {} has an empty secret",
-                hook.platform
-            ));
-        }
     }
     connected.push(
         "any other platform: dry run (actions are decided and recorded, nothing is sent)".into(),

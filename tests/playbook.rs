@@ -144,10 +144,7 @@ async fn run_on(platform: &str, text: &str, kind: Kind, c: Classification) -> Ou
     let actions = planned
         .into_iter()
         .map(|a| {
-            let held: Vec<String> = a
-                .reasons
-                .iter()
-                .filter_map(|r| r.strip_prefix("held: "))
+            let held: Vec<String> = replyd::pipeline::held_reasons(&a.reasons)
                 .map(str::to_owned)
                 .collect();
             assert!(

@@ -385,11 +385,7 @@ pub async fn run(config: &Config, file: &Path, args: &PipelineArgs) -> anyhow::R
                 .map(|a| {
                     // Why an action waits is what a reader of the report
                     // needs to judge it.
-                    let held: Vec<&str> = a
-                        .reasons
-                        .iter()
-                        .filter_map(|r| r.strip_prefix("held: "))
-                        .collect();
+                    let held: Vec<&str> = crate::pipeline::held_reasons(&a.reasons).collect();
                     if held.is_empty() {
                         format!("{}: {}", a.kind, a.status)
                     } else {
