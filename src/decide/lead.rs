@@ -1,12 +1,12 @@
-//! The lead rows of the playbook: a new lead is thanked and pre-qualified
-//! in private, a follow-up joins its lead, a message the model took for a
-//! lead that detection did not is answered as `other`. What the lead step
+//! The lead rows of the playbook, which [`super::policy::plan`] reads: a
+//! new lead is thanked and pre-qualified in private, a follow-up joins its
+//! lead, a message the model took for a lead that detection did not is
+//! answered as `other`. What the lead step
 //! found comes in as [`LeadFacts`]; detection and the lead's records live in
 //! `leads`.
 
-use super::policy::{acknowledge_other, other_left_be};
-use super::{Plan, Proposal};
-use crate::domain::{ActionKind, Classification, Kind, LeadId, LeadStatus};
+use super::Proposal;
+use crate::domain::{ActionKind, Intent, Kind, LeadId, LeadStatus};
 
 /// What the lead step found for one message, as the playbook reads it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,12 +47,12 @@ impl LeadFacts {
     }
 }
 
-const HELD_FOR_THE_COMPLAINT: &str =
+pub(crate) const HELD_FOR_THE_COMPLAINT: &str =
     "the lead came with a complaint: sales questions wait for a person";
 
 /// The pre-qualifying questions, in private: a DM reply, or a private reply
 /// to a comment.
-fn prequalify_proposal(kind: Kind) -> Proposal {
+pub(crate) fn prequalify(kind: Kind) -> Proposal {
     let channel = if kind == Kind::Dm {
         "a DM reply"
     } else {
@@ -67,107 +67,91 @@ fn prequalify_proposal(kind: Kind) -> Proposal {
     )
 }
 
-/// Shapes the playbook's plan for leads: a new lead on a comment is thanked
-/// in public and pre-qualified in a private reply; on a DM the
-/// pre-qualifying reply is the whole answer. Reviews and mentions cannot be
-/// answered privately: they keep the public acknowledgement and the lead
-/// waits for sales as `new`. A message the playbook took for a lead but
-/// detection did not is answered as `other`.
-pub fn shape_plan(plan: &mut Plan, step: &LeadFacts, kind: Kind, c: &Classification) {
+/// What a message that is neither removed nor left to a troll is answered
+/// as, once the lead step has spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The intent's own row of the playbook.
+    Intent(Intent),
+    /// A new lead: thanked and pre-qualified.
+    NewLead,
+    /// A new lead that is also a complaint: the apology first.
+    ComplaintAndLead,
+    /// A message the model took for a lead, from an author whose lead is
+    /// open: acknowledged, sales follows up.
+    FollowUp,
+}
+
+/// The lead rows of the playbook. With detection on, a new lead is
+/// answered as a lead whatever else the model read (a complaint excepted),
+/// and a message the model took for a lead that detection did not (or a
+/// follow-up of an open lead) as `other`. The reasons say which.
+pub(crate) fn lead_rows(
+    intent: Intent,
+    step: &LeadFacts,
+    reasons: &mut Vec<String>,
+) -> Answer {
     if !step.enabled {
-        return;
+        return Answer::Intent(intent);
     }
     if step.opens_lead() {
-        plan.reasons.push(format!("lead (score {:.2})", step.score));
-        plan.reasons
-            .extend(step.reasons.iter().map(|r| format!("lead: {r}")));
-        if plan.proposals.iter().any(Proposal::answers_a_complaint) {
-            // An unhappy customer comes first: a stockist whose order
-            // arrived broken gets the apology, not "thanks for reaching out
-            // about working together". The lead is recorded for sales, and
-            // its questions wait for a person to choose the moment: in the
-            // DM, or, on a comment, in the DM conversation the apology's
-            // private reply opens (Meta allows one private reply per
-            // comment, and the apology is it).
-            if kind == Kind::Dm {
-                plan.reasons.push(
-                    "also a complaint: the apology stays; pre-qualifying waits for a person".into(),
-                );
-                plan.proposals
-                    .push(prequalify_proposal(kind).held(HELD_FOR_THE_COMPLAINT));
-            } else {
-                plan.reasons.push(
-                    "also a complaint: the apology stays; pre-qualifying waits for the customer's answer in private"
-                        .into(),
-                );
-            }
-            plan.summary =
-                "complaint and lead: apologise; pre-qualifying waits for a person".into();
-            return;
-        }
-        let hidden = plan.proposals.iter().any(|p| p.kind == ActionKind::Hide);
-        plan.proposals.retain(|p| !p.kind.carries_text());
-        // No public word under a hidden comment; the questions are the one
-        // private reply.
-        if kind != Kind::Dm && !hidden {
-            plan.proposals.push(
-                Proposal::reply(
-                    ActionKind::Acknowledge,
-                    "acknowledge.lead",
-                    "thank them for reaching out about working together and say the team follows up privately",
-                    true,
-                    "lead: thanked in public",
-                ),
-            );
-        }
-        if matches!(kind, Kind::Comment | Kind::Dm) {
-            plan.proposals.push(prequalify_proposal(kind));
-            plan.summary = "lead: pre-qualify and hand to sales".into();
+        reasons.push(format!("lead (score {:.2})", step.score));
+        reasons.extend(step.reasons.iter().map(|r| format!("lead: {r}")));
+        return if intent == Intent::Complaint {
+            Answer::ComplaintAndLead
         } else {
-            plan.summary = "lead: acknowledge and hand to sales".into();
-        }
-        return;
+            Answer::NewLead
+        };
     }
-    // "Thanks for reaching out about working together" would be wrong for a
-    // message that is not a new lead.
-    let lead_ack = |p: &Proposal| p.template == Some("acknowledge.lead");
-    let playbook_saw_lead = plan.proposals.iter().any(lead_ack);
     if let Some(lead) = &step.open_lead {
-        plan.reasons
-            .push(format!("follow-up of lead {} ({})", lead.id, lead.status));
-        if step.prequalify_in_private {
-            plan.reasons.push(
-                "the lead's first answer in private: its pre-qualifying questions wait for a person"
-                    .into(),
-            );
-            plan.proposals
-                .push(prequalify_proposal(kind).held(HELD_FOR_THE_COMPLAINT));
-        }
-    } else if playbook_saw_lead || step.score >= 0.25 {
+        reasons.push(format!("follow-up of lead {} ({})", lead.id, lead.status));
+    } else if intent == Intent::Lead || step.score >= 0.25 {
         // Only where a lead was in question: not on every message.
         match step.reasons.first().filter(|_| step.score == 0.0) {
-            Some(veto) => plan.reasons.push(format!("not a lead: {veto}")),
-            None => plan
-                .reasons
-                .push(format!("not a lead (score {:.2})", step.score)),
+            Some(veto) => reasons.push(format!("not a lead: {veto}")),
+            None => reasons.push(format!("not a lead (score {:.2})", step.score)),
         }
     }
-    if playbook_saw_lead {
-        // Answered as `other`; a follow-up of an open lead always is.
-        plan.proposals.retain(|p| !lead_ack(p));
-        if step.open_lead.is_some() || !other_left_be(kind, c) {
-            plan.proposals.push(acknowledge_other(kind));
-            plan.summary = "other: acknowledge".into();
-        } else {
-            plan.summary = "other: no reply needed".into();
-        }
+    match intent {
+        // "Thanks for reaching out about working together" would be wrong
+        // for a message that opens no lead; a follow-up of an open lead is
+        // always acknowledged.
+        Intent::Lead if step.open_lead.is_some() => Answer::FollowUp,
+        Intent::Lead => Answer::Intent(Intent::Other),
+        other => Answer::Intent(other),
+    }
+}
+
+/// A new lead: on a comment, thanked in public and pre-qualified in a
+/// private reply; on a DM the pre-qualifying reply is the whole answer.
+/// Reviews and mentions cannot be answered privately: they keep the public
+/// acknowledgement and the lead waits for sales as `new`.
+pub(crate) fn new_lead(kind: Kind) -> (&'static str, Vec<Proposal>, Option<&'static str>) {
+    let mut proposals = Vec::new();
+    if kind != Kind::Dm {
+        proposals.push(Proposal::reply(
+            ActionKind::Acknowledge,
+            "acknowledge.lead",
+            "thank them for reaching out about working together and say the team follows up privately",
+            true,
+            "lead: thanked in public",
+        ));
+    }
+    if matches!(kind, Kind::Comment | Kind::Dm) {
+        proposals.push(prequalify(kind));
+        ("lead: pre-qualify and hand to sales", proposals, None)
+    } else {
+        ("lead: acknowledge and hand to sales", proposals, None)
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{Flag, Intent, Lang, Scored, Sentiment, Toxicity};
+    use crate::config::PolicyConfig;
+    use crate::decide::{decide, Context, Plan, Subject};
+    use crate::domain::{Classification, Flag, Platform, Scored, Sentiment, Toxicity};
+    use crate::draft::facts::Facts;
 
     fn new_lead() -> LeadFacts {
         LeadFacts {
@@ -180,14 +164,14 @@ pub(crate) mod tests {
         }
     }
 
-    /// A Dutch message the model reads as a lead, with `flags`.
-    pub(crate) fn classification(flags: &[Flag]) -> Classification {
+    /// A Dutch message the model reads as `intent`, with `flags`.
+    fn read_as(intent: Intent, flags: &[Flag]) -> Classification {
         let intents: Vec<f32> = Intent::ALL
             .iter()
-            .map(|i| if *i == Intent::Lead { 0.9 } else { 0.01 })
+            .map(|i| if *i == intent { 0.9 } else { 0.01 })
             .collect();
         Classification {
-            lang: Some(Lang::Nl),
+            lang: Some(crate::domain::Lang::Nl),
             sentiment: Scored::from_probs(Sentiment::ALL, &[0.1, 0.8, 0.1]),
             intent: Scored::from_probs(Intent::ALL, &intents),
             toxicity: Toxicity::default(),
@@ -198,50 +182,48 @@ pub(crate) mod tests {
         }
     }
 
-    /// A stockist's complaint as the playbook plans it: apologise in public,
-    /// move to private.
-    fn complaint_plan() -> Plan {
-        Plan {
-            summary: "complaint: apologise and move to private".into(),
-            reasons: Vec::new(),
-            proposals: vec![
-                Proposal::reply(
-                    ActionKind::Acknowledge,
-                    "acknowledge.complaint",
-                    "",
-                    true,
-                    "complaint",
-                ),
-                Proposal::reply(
-                    ActionKind::PrivateReply,
-                    "private.complaint",
-                    "",
-                    false,
-                    "complaint",
-                ),
-            ],
-            record: None,
-        }
+    /// A Dutch message the model reads as a lead, with `flags`.
+    pub(crate) fn classification(flags: &[Flag]) -> Classification {
+        read_as(Intent::Lead, flags)
+    }
+
+    /// The playbook's plan for a Facebook message of `kind`.
+    fn plan(kind: Kind, c: &Classification, lead: &LeadFacts) -> Plan {
+        let platform: Platform = "facebook".parse().unwrap();
+        let subject = Subject {
+            platform: &platform,
+            kind,
+            text: "wij willen graag samenwerken",
+            author_id: "a1",
+            author_handle: None,
+            reach: None,
+            first_contact: true,
+        };
+        let policy = PolicyConfig::default();
+        let facts = Facts::default();
+        decide(
+            &subject,
+            &Context {
+                classification: c,
+                lead,
+                policy: &policy,
+                facts: &facts,
+            },
+        )
+    }
+
+    fn templates(plan: &Plan) -> Vec<&'static str> {
+        plan.proposals.iter().filter_map(|p| p.template).collect()
     }
 
     #[test]
     fn a_complaint_that_is_also_a_lead_keeps_its_apology_and_sales_waits() {
+        let complaint = read_as(Intent::Complaint, &[]);
         for kind in [Kind::Comment, Kind::Dm] {
-            let mut plan = complaint_plan();
-            shape_plan(&mut plan, &new_lead(), kind, &classification(&[]));
-            let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-            assert!(
-                templates.contains(&"acknowledge.complaint"),
-                "{kind}: {templates:?}"
-            );
-            assert!(
-                templates.contains(&"private.complaint"),
-                "{kind}: {templates:?}"
-            );
-            assert!(
-                !templates.contains(&"acknowledge.lead"),
-                "{kind}: {templates:?}"
-            );
+            let plan = plan(kind, &complaint, &new_lead());
+            let templates = templates(&plan);
+            assert!(templates.contains(&"private.complaint"), "{kind}: {templates:?}");
+            assert!(!templates.contains(&"acknowledge.lead"), "{kind}: {templates:?}");
             let prequalify = plan
                 .proposals
                 .iter()
@@ -253,39 +235,42 @@ pub(crate) mod tests {
                 ),
                 // The apology's private reply is the comment's only one: the
                 // questions wait for the DM it opens.
-                _ => assert!(prequalify.is_none(), "{:?}", plan.proposals),
+                _ => {
+                    assert!(templates.contains(&"acknowledge.complaint"), "{templates:?}");
+                    assert!(prequalify.is_none(), "{:?}", plan.proposals);
+                }
             }
+            assert!(plan.reasons.iter().any(|r| r == "lead: business: stockist"));
         }
-        // Without a complaint, a lead on a comment is thanked and asked at once.
-        let mut plan = Plan {
-            proposals: vec![Proposal::reply(
-                ActionKind::Acknowledge,
-                "acknowledge.other",
-                "",
-                true,
-                "other",
-            )],
-            ..complaint_plan()
-        };
-        shape_plan(&mut plan, &new_lead(), Kind::Comment, &classification(&[]));
-        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-        assert_eq!(templates, ["acknowledge.lead", "prequalify.lead"]);
-        assert!(plan.proposals.iter().all(|p| p.hold.is_empty()));
+        // Without a complaint, a lead on a comment is thanked and asked at
+        // once, whatever else the model read.
+        for intent in [Intent::Lead, Intent::Question, Intent::Praise, Intent::Other] {
+            let plan = plan(Kind::Comment, &read_as(intent, &[]), &new_lead());
+            assert_eq!(templates(&plan), ["acknowledge.lead", "prequalify.lead"], "{intent}");
+            assert!(plan.proposals.iter().all(|p| p.hold.is_empty()), "{intent}");
+        }
+        // A DM's answer is the questions alone; a review cannot be answered
+        // in private.
+        let lead = classification(&[]);
+        assert_eq!(templates(&plan(Kind::Dm, &lead, &new_lead())), ["prequalify.lead"]);
+        assert_eq!(templates(&plan(Kind::Review, &lead, &new_lead())), ["acknowledge.lead"]);
+        // Detection off: the playbook's own lead row.
+        let off = LeadFacts::default();
+        assert_eq!(templates(&plan(Kind::Comment, &lead, &off)), ["acknowledge.lead"]);
     }
 
-    fn lead_ack_plan() -> Plan {
-        Plan {
-            summary: "lead: acknowledge and hand to sales".into(),
-            reasons: Vec::new(),
-            proposals: vec![Proposal::reply(
-                ActionKind::Acknowledge,
-                "acknowledge.lead",
-                "",
-                true,
-                "lead",
-            )],
-            record: None,
-        }
+    #[test]
+    fn a_lead_showing_personal_data_is_hidden_and_asked_in_private() {
+        let plan = plan(Kind::Comment, &classification(&[Flag::Pii]), &new_lead());
+        let kinds: Vec<ActionKind> = plan.proposals.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ActionKind::Hide, ActionKind::Prequalify]);
+    }
+
+    #[test]
+    fn feedback_that_opens_a_lead_is_still_recorded_for_the_team() {
+        let plan = plan(Kind::Comment, &read_as(Intent::Feedback, &[]), &new_lead());
+        assert_eq!(plan.record, Some("feedback.recorded"));
+        assert_eq!(templates(&plan), ["acknowledge.lead", "prequalify.lead"]);
     }
 
     #[test]
@@ -296,20 +281,18 @@ pub(crate) mod tests {
             reasons: vec!["an existing partnership".into()],
             ..new_lead()
         };
-        let mut plan = lead_ack_plan();
-        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &classification(&[]));
-        assert!(plan.proposals.is_empty(), "{:?}", plan.proposals);
-        assert_eq!(plan.summary, "other: no reply needed");
+        let plan_of = |c: &Classification| plan(Kind::Comment, c, &not_a_lead);
+        let quiet = plan_of(&classification(&[]));
+        assert!(templates(&quiet).is_empty(), "{:?}", quiet.proposals);
+        assert!(!quiet.summary.starts_with("lead"), "{}", quiet.summary);
+        assert!(quiet.reasons.iter().any(|r| r == "not a lead (score 0.30)"));
 
         // A journalist's question with a phone number is never dropped
         // unseen: the draft stays, for the risk gate to hold.
-        let mut plan = lead_ack_plan();
-        let press = classification(&[Flag::Press, Flag::Pii]);
-        shape_plan(&mut plan, &not_a_lead, Kind::Comment, &press);
-        let templates: Vec<_> = plan.proposals.iter().filter_map(|p| p.template).collect();
-        assert_eq!(templates, ["acknowledge.other"]);
-        assert_eq!(plan.summary, "other: acknowledge");
-        assert!(!plan.proposals[0].goal.contains("working together"));
+        let press = plan_of(&classification(&[Flag::Press]));
+        assert_eq!(templates(&press), ["acknowledge.other"]);
+        assert_eq!(press.summary, "other: acknowledge");
+        assert!(!press.proposals[0].goal.contains("working together"));
     }
 
     fn open_lead(status: LeadStatus) -> OpenLead {
@@ -329,31 +312,18 @@ pub(crate) mod tests {
             prequalify_in_private: true,
             ..new_lead()
         };
-        let mut plan = Plan {
-            proposals: vec![acknowledge_other(Kind::Dm)],
-            ..lead_ack_plan()
-        };
-        shape_plan(&mut plan, &answer, Kind::Dm, &classification(&[]));
-        let prequalify = plan
-            .proposals
-            .iter()
-            .find(|p| p.kind == ActionKind::Prequalify)
-            .expect("the questions, in the DM");
+        let first = plan(Kind::Dm, &classification(&[]), &answer);
+        assert_eq!(templates(&first), ["acknowledge.other", "prequalify.lead"]);
+        let prequalify = &first.proposals[1];
         assert!(!prequalify.public);
         assert_eq!(prequalify.hold, [HELD_FOR_THE_COMPLAINT]);
+        assert!(first.reasons.iter().any(|r| r.starts_with("follow-up of lead")));
         // A later answer, once the lead is pre-qualifying, gets none.
         let later = LeadFacts {
             prequalify_in_private: false,
             ..answer
         };
-        let mut plan = Plan {
-            proposals: vec![acknowledge_other(Kind::Dm)],
-            ..lead_ack_plan()
-        };
-        shape_plan(&mut plan, &later, Kind::Dm, &classification(&[]));
-        assert!(plan
-            .proposals
-            .iter()
-            .all(|p| p.kind != ActionKind::Prequalify));
+        let later = plan(Kind::Dm, &classification(&[]), &later);
+        assert_eq!(templates(&later), ["acknowledge.other"]);
     }
 }

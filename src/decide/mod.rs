@@ -26,9 +26,7 @@ pub struct Context<'a> {
 /// reasons. Pure, so the daemon, `replyd eval --pipeline` and the tests all
 /// call this one function; drafting and the risk gate come after it.
 pub fn decide(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
-    let mut plan = policy::plan(subject, ctx);
-    lead::shape_plan(&mut plan, ctx.lead, subject.kind, ctx.classification);
-    plan
+    policy::plan(subject, ctx)
 }
 
 /// The message being decided on, with what the store knows about its author.

@@ -33,6 +33,7 @@
 use crate::config::{NeutralComments, PolicyConfig, TrollAction};
 use crate::domain::{ActionKind, Classification, Flag, Intent, Kind, Lang, Sentiment};
 
+use super::lead::{lead_rows, new_lead, prequalify, Answer, HELD_FOR_THE_COMPLAINT};
 use super::risk::{is_risky, removal_needs_a_person};
 use super::{Context, Plan, Proposal, Subject};
 
@@ -93,7 +94,7 @@ fn acknowledge_neutral(
         && c.flags.is_empty()
         && c.nearest.is_empty()
         && c.sentiment.label != Sentiment::Negative
-        && crate::draft::guardrails::linked_hosts(subject.text).is_empty();
+        && linked_host(subject.text).is_none();
     if cfg.neutral_comments == NeutralComments::LikeOrThank && quiet {
         vec![Proposal::reply(
             ActionKind::Acknowledge,
@@ -108,6 +109,16 @@ fn acknowledge_neutral(
     } else {
         Vec::new()
     }
+}
+
+/// The first site a message links to. An e-mail address's domain is no
+/// link, nor is a handle with a dot in it ("@mila.jansen" tagging a
+/// friend).
+fn linked_host(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    crate::draft::guardrails::linked_hosts(text)
+        .into_iter()
+        .find(|host| !lower.contains(&format!("@{host}")))
 }
 
 /// Delete (where the platform lets replyd) and block, each held for a
@@ -131,7 +142,7 @@ fn removal(why: &str, removable: bool, hold: Option<&str>) -> Vec<Proposal> {
 }
 
 pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
-    let (c, cfg, facts) = (ctx.classification, ctx.policy, ctx.facts);
+    let (c, cfg) = (ctx.classification, ctx.policy);
     let kind = subject.kind;
     let mut reasons = vec![format!(
         "intent {} ({:.2}), sentiment {} ({:.2})",
@@ -303,11 +314,151 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
         reasons.push("strong words around a real issue: answered, never removed".into());
     }
 
+    // The lead rows: what the lead step found decides whether the answer is
+    // a lead's (pre-qualifying) or the intent's own.
+    let lead = ctx.lead;
+    let answer_as = lead_rows(intent, lead, &mut reasons);
+    let (summary, mut proposals, mut record) = match answer_as {
+        Answer::Intent(Intent::Other) if other_left_be(kind, c) => {
+            let proposals = acknowledge_neutral(subject, c, cfg);
+            return Plan {
+                summary: match proposals.first().map(|p| p.kind) {
+                    None => "other: no reply needed",
+                    Some(ActionKind::Like) => "other: like",
+                    Some(_) => "other: a short thank-you",
+                }
+                .into(),
+                reasons,
+                proposals,
+                record: None,
+            };
+        }
+        Answer::Intent(answer) => answer_intent(answer, subject, ctx),
+        Answer::NewLead => new_lead(kind),
+        Answer::FollowUp => ("other: acknowledge", vec![acknowledge_other(kind)], None),
+        Answer::ComplaintAndLead => {
+            let (_, mut proposals, record) = answer_intent(Intent::Complaint, subject, ctx);
+            // An unhappy customer comes first: a stockist whose order
+            // arrived broken gets the apology, not "thanks for reaching out
+            // about working together". The lead is recorded for sales, and
+            // its questions wait for a person to choose the moment: in the
+            // DM, or, on a comment, in the DM conversation the apology's
+            // private reply opens (Meta allows one private reply per
+            // comment, and the apology is it).
+            if kind == Kind::Dm {
+                reasons.push(
+                    "also a complaint: the apology stays; pre-qualifying waits for a person".into(),
+                );
+                proposals.push(prequalify(kind).held(HELD_FOR_THE_COMPLAINT));
+            } else {
+                reasons.push(
+                    "also a complaint: the apology stays; pre-qualifying waits for the customer's answer in private"
+                        .into(),
+                );
+            }
+            (
+                "complaint and lead: apologise; pre-qualifying waits for a person",
+                proposals,
+                record,
+            )
+        }
+    };
+    if lead.prequalify_in_private && lead.open_lead.is_some() {
+        reasons.push(
+            "the lead's first answer in private: its pre-qualifying questions wait for a person"
+                .into(),
+        );
+        proposals.push(prequalify(kind).held(HELD_FOR_THE_COMPLAINT));
+    }
+    if intent == Intent::Feedback {
+        // Feedback that also opens a lead is still the team's to read.
+        record = Some("feedback.recorded");
+    }
+    let mut summary = summary.to_owned();
+    if exposed {
+        reasons.push(
+            "personal data on view in a comment: hide it, answer in private (never delete, never block)"
+                .into(),
+        );
+        summary = format!("{intent}: personal data on view: hide, answer in private");
+        proposals = answer_hidden(intent, answer_as == Answer::NewLead);
+    }
+    if let Some(doubt) = doubt {
+        for p in &mut proposals {
+            p.hold.push(doubt.into());
+        }
+    }
+    // A threat beside a real complaint: the complaint deserves an answer,
+    // the threat a person, and the thread should not show it meanwhile.
+    // Hiding is reversible and its author still sees it; removal stays a
+    // person's call. When in doubt: hide and hold.
+    if is_criticism && c.has_flag(Flag::Threat) {
+        reasons.push(
+            "a threat of violence beside a real complaint: hidden meanwhile, a person answers; never removed alone"
+                .into(),
+        );
+        for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
+            p.hold
+                .push("threat of violence beside the complaint: a person answers".into());
+        }
+        if kind == Kind::Comment && !proposals.iter().any(|p| p.kind == ActionKind::Hide) {
+            proposals.insert(
+                0,
+                Proposal::moderation(
+                    ActionKind::Hide,
+                    "threat of violence, hidden until a person decides",
+                ),
+            );
+        } else if matches!(kind, Kind::Dm | Kind::Review) {
+            // Nothing to hide: whether to block (and report) is a person's.
+            proposals.push(
+                Proposal::moderation(ActionKind::Block, "threat of violence")
+                    .held("threat of violence beside the complaint: a person decides on a block"),
+            );
+        }
+        summary = format!("{intent} with a threat: hide, the answer held for review");
+        record = Some("moderation.threat");
+    }
+    let thanked = answer_as == Answer::Intent(Intent::Praise);
+    if thanked && c.sentiment.label == Sentiment::Negative {
+        reasons.push("praise with negative sentiment may be sarcasm".into());
+        for p in &mut proposals {
+            p.hold.push("possible sarcasm".into());
+        }
+    }
+    // "Lovely bakery! For the best gummies visit shop.example": praise that
+    // sends readers elsewhere is how promotions and scams open; thanking it
+    // in public endorses the link.
+    if thanked {
+        if let Some(host) = linked_host(subject.text) {
+            reasons.push(format!("praise that links to {host}: a person checks it"));
+            for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
+                p.hold.push(format!("praise linking to {host}"));
+            }
+        }
+    }
+    Plan {
+        summary,
+        reasons,
+        proposals,
+        record,
+    }
+}
+
+/// The answer the playbook gives a message of `intent` that is neither
+/// removed nor a lead's: its summary, proposals and what is recorded.
+fn answer_intent(
+    intent: Intent,
+    subject: &Subject<'_>,
+    ctx: &Context<'_>,
+) -> (&'static str, Vec<Proposal>, Option<&'static str>) {
+    let (c, cfg, facts) = (ctx.classification, ctx.policy, ctx.facts);
+    let kind = subject.kind;
     let public = kind != Kind::Dm;
     let ack = |template: &'static str, goal: &'static str, reason: &str| {
         Proposal::reply(ActionKind::Acknowledge, template, goal, public, reason)
     };
-    let (summary, proposals, mut record): (&str, Vec<Proposal>, Option<&'static str>) = match intent {
+    match intent {
         Intent::Complaint => match kind {
             Kind::Comment | Kind::Mention => (
                 "complaint: apologise in public, continue in private",
@@ -429,95 +580,8 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             )],
             None,
         ),
-        Intent::Other if other_left_be(kind, c) => {
-            let proposals = acknowledge_neutral(subject, c, cfg);
-            return Plan {
-                summary: match proposals.first().map(|p| p.kind) {
-                    None => "other: no reply needed",
-                    Some(ActionKind::Like) => "other: like",
-                    Some(_) => "other: a short thank-you",
-                }
-                .into(),
-                reasons,
-                proposals,
-                record: None,
-            };
-        }
         Intent::Other | Intent::Troll => ("other: acknowledge", vec![acknowledge_other(kind)], None),
-        Intent::Spam => unreachable!("handled above"),
-    };
-    let mut proposals = proposals;
-    let mut summary = summary.to_owned();
-    if exposed {
-        reasons.push(
-            "personal data on view in a comment: hide it, answer in private (never delete, never block)"
-                .into(),
-        );
-        summary = format!("{intent}: personal data on view: hide, answer in private");
-        proposals = answer_hidden(intent);
-    }
-    if let Some(doubt) = doubt {
-        for p in &mut proposals {
-            p.hold.push(doubt.into());
-        }
-    }
-    // A threat beside a real complaint: the complaint deserves an answer,
-    // the threat a person, and the thread should not show it meanwhile.
-    // Hiding is reversible and its author still sees it; removal stays a
-    // person's call. When in doubt: hide and hold.
-    if is_criticism && c.has_flag(Flag::Threat) {
-        reasons.push(
-            "a threat of violence beside a real complaint: hidden meanwhile, a person answers; never removed alone"
-                .into(),
-        );
-        for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
-            p.hold
-                .push("threat of violence beside the complaint: a person answers".into());
-        }
-        if kind == Kind::Comment && !proposals.iter().any(|p| p.kind == ActionKind::Hide) {
-            proposals.insert(
-                0,
-                Proposal::moderation(
-                    ActionKind::Hide,
-                    "threat of violence, hidden until a person decides",
-                ),
-            );
-        } else if matches!(kind, Kind::Dm | Kind::Review) {
-            // Nothing to hide: whether to block (and report) is a person's.
-            proposals.push(
-                Proposal::moderation(ActionKind::Block, "threat of violence")
-                    .held("threat of violence beside the complaint: a person decides on a block"),
-            );
-        }
-        summary = format!("{intent} with a threat: hide, the answer held for review");
-        record = Some("moderation.threat");
-    }
-    if intent == Intent::Praise && c.sentiment.label == Sentiment::Negative {
-        reasons.push("praise with negative sentiment may be sarcasm".into());
-        for p in &mut proposals {
-            p.hold.push("possible sarcasm".into());
-        }
-    }
-    // "Lovely bakery! For the best gummies visit shop.example": praise that
-    // sends readers elsewhere is how promotions and scams open; thanking it
-    // in public endorses the link.
-    if intent == Intent::Praise {
-        // An e-mail address's domain is no link.
-        let linked = crate::draft::guardrails::linked_hosts(subject.text)
-            .into_iter()
-            .find(|host| !subject.text.to_lowercase().contains(&format!("@{host}")));
-        if let Some(host) = linked {
-            reasons.push(format!("praise that links to {host}: a person checks it"));
-            for p in proposals.iter_mut().filter(|p| p.kind.carries_text()) {
-                p.hold.push(format!("praise linking to {host}"));
-            }
-        }
-    }
-    Plan {
-        summary,
-        reasons,
-        proposals,
-        record,
+        Intent::Spam => unreachable!("removed before any answer"),
     }
 }
 
@@ -525,8 +589,11 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
 /// author still sees it), and answered in the one private reply Meta allows
 /// per comment, which says why. No public reply: the thread is hidden, and
 /// Instagram refuses replies to a hidden comment.
-fn answer_hidden(intent: Intent) -> Vec<Proposal> {
-    let reply = if intent == Intent::Complaint {
+fn answer_hidden(intent: Intent, new_lead: bool) -> Vec<Proposal> {
+    let reply = if new_lead {
+        // The questions are the comment's one private reply.
+        prequalify(Kind::Comment)
+    } else if intent == Intent::Complaint {
         Proposal::reply(
             ActionKind::PrivateReply,
             "hidden.complaint",
@@ -565,11 +632,16 @@ fn banter_not_bait(subject: &Subject<'_>, c: &Classification) -> Option<String> 
 const BAITS: f32 = 0.6;
 
 /// Whether a comment the model reads as a troll's has anything hostile in
-/// it: an insult or swear word, a negative tone, toxicity.
+/// it: an insult or swear word, a negative tone, toxicity. Swearing in a
+/// tone the model reads as positive ("this sauce is fucking insane 🔥") is
+/// a fan's enthusiasm, not bait, unless it aims an insult or hate.
 fn baits(subject: &Subject<'_>, c: &Classification) -> bool {
-    crate::classify::rules::insult(subject.text).is_some()
-        || c.sentiment.prob(Sentiment::Negative) >= BAITS
-        || c.toxicity.offensive.max(c.toxicity.hate) >= BAITS
+    if crate::classify::rules::insult(subject.text).is_some() || c.toxicity.hate >= BAITS {
+        return true;
+    }
+    let enthusiastic = c.sentiment.prob(Sentiment::Positive) >= BAITS;
+    c.sentiment.prob(Sentiment::Negative) >= BAITS
+        || (c.toxicity.offensive >= BAITS && !enthusiastic)
 }
 
 /// What a message is removed for.

@@ -603,6 +603,26 @@ const HATE: &[RuleDef] = &[
             ]),
         ],
     },
+    RuleDef {
+        // A group written out of the brand's advert: hate in a complaint's
+        // clothes, never apologised to.
+        name: "hate.exclusion",
+        flag: Flag::Hate,
+        keywords: &[
+            (EN, &["(people like (that|them|those|this)|those people|these people|that kind of people|their kind|that sort of people|such people) (don't|do not|dont|shouldn't|should not|do not) (belong|be|appear) in (your|ur|an|the|any) (ads|ad|advert|adverts|advertising|commercial|commercials|campaign|campaigns)"]),
+            (NL, &["(zulke mensen|zulk volk|dat soort (mensen|volk|types)|die mensen|zo'n mensen|zulke types) (horen|hoort|moeten|moet) (niet|nooit) in (jullie|jouw|uw|een|de) (reclame|reclames|advertentie*|campagne*|commercial*)", "(zulke mensen|zulk volk|dat soort (mensen|volk|types)|die mensen|zulke types) (hebben|heeft) (niks|niets) te zoeken in (jullie|jouw|uw|een|de) (reclame|reclames|advertentie*|campagne*|commercial*)"]),
+            (DE, &["(solche leute|solche menschen|so (leute|welche)|diese leute|diese menschen|sowas|so was) (gehoren|gehort) (nicht|nie) in (eure|ihre|die|eine) (werbung|kampagne|reklame|werbespot*)", "(solche leute|solche menschen|so (leute|welche)|diese leute|diese menschen|sowas|so was) (haben|hat) in (eurer|ihrer|der|einer) (werbung|kampagne|reklame|werbespot*) nichts (zu suchen|verloren)"]),
+            (FR, &["(ces gens|ces gens-la|ce genre de (personnes|gens)|les gens comme (ca|eux)|ces personnes) n'ont rien a faire dans (votre|vos|une|la) (pub|pubs|publicite|publicites|campagne)"]),
+            (ES, &["(esa gente|gente asi|gente como (esa|esos|esas)|ese tipo de (gente|personas)|esas personas) no (pinta nada|pintan nada|deberia (salir|aparecer|estar)|deberian (salir|aparecer|estar)|tiene(n)? que (salir|aparecer)) en (vuestro|vuestra|vuestros|su|sus|un|el) (anuncio*|publicidad|campana)"]),
+            // "Another black family in your ad": the trope of counting a
+            // group in the brand's adverts.
+            (EN, &["(another|again|more|yet another|always) (black|gay|lesbian|trans|muslim|mixed race|interracial|immigrant|foreign) (family|families|couple|couples|people|person|man|men|woman|women|guy|guys|actor|actors|kids) in (your|ur|an|the|every) (ad|ads|advert|adverts|commercial|commercials|campaign)"]),
+            (NL, &["(alweer|weer|nog meer|steeds|altijd) (zwarten|zwarte mensen|homo's|homos|moslims|buitenlanders|allochtonen|lesbiennes|transgenders) in (jullie|de|uw|elke) (reclame*|advertentie*|campagne*|commercial*)"]),
+            (DE, &["(schon wieder|wieder|noch mehr|immer) (schwarze|schwule|lesben|muslime|moslems|auslander|migranten|transen) in (eurer|ihrer|der|jeder) *werbung", "(schon wieder|wieder|noch mehr|immer) (schwarze|schwule|lesben|muslime|moslems|auslander|migranten|transen) in (eurem|ihrem|dem|jedem) (werbespot|spot|clip)"]),
+            (FR, &["(encore|toujours|encore plus) (des|de) (noirs|arabes|homos|gays|musulmans|migrants|immigres|lesbiennes) dans (votre|vos|la|chaque) (pub|pubs|publicite|publicites|campagne)"]),
+            (ES, &["(otra vez|mas|siempre) (negros|gays|moros|inmigrantes|musulmanes|lesbianas) en (vuestro|vuestra|vuestros|sus|su|el|cada) (anuncio*|publicidad|campana)"]),
+        ],
+    },
 ];
 
 // ---------------------------------------------------------------- injection
@@ -768,6 +788,11 @@ const PRESS: &[RuleDef] = &[
             (DE, &["redaktion*", "redakteur*", "reporterin"]),
             (FR, &["journaliste*", "redaction"]),
             (ES, &["periodista*", "redaccion", "redactor*", "corresponsal*"]),
+            // Who writes for which outlet, said in passing.
+            (ES, &["(escribo|escribimos|trabajo|trabajamos|colaboro) (para|en) (la|el|una|un) .. (revista|periodico|diario|emisora|cadena)", "(soy|somos) de (la|el) .. (revista|periodico|diario|emisora)", "(nuestra|la) revista (prepara|esta preparando|publica|publicara)"]),
+            (DE, &["(schreibe|schreiben|arbeite|arbeiten) (fur|bei) (die|das|eine|ein|den|einem|einer) .. (zeitung|magazin|zeitschrift|sender)", "(ich bin|wir sind) (vom|von der|von dem) .. (zeitung|magazin|zeitschrift|sender)"]),
+            (FR, &["(j'ecris|nous ecrivons|je travaille|nous travaillons) pour (le|la|un|une) .. (magazine|journal|revue|quotidien|radio|chaine|hebdomadaire)", "(je suis|nous sommes) (du|de la) .. (magazine|journal|revue|quotidien)"]),
+            (NL, &["(ik ben|wij zijn|we zijn) (van|namens) (de|het) .. (krant|tijdschrift|omroep|blad)"]),
         ],
     },
     RuleDef {
@@ -837,6 +862,11 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "no reason to live",
                 "better off (if|when) i (wasn't|weren't|was not|were not|am not|wasnt|werent) (here|around|alive)",
                 "(if|when) i (wasn't|weren't|wasnt|werent) (here|around) (anymore|any more)",
+                "(what's|whats|what is) (even )?the point (of|in) (anything|living|going on|it all|life)",
+                "(can't|cant|cannot) (do|take) (this|it) (anymore|any more)",
+                "tired of (living|being alive|life)",
+                "nothing (left )?to live for",
+                "(i'm|im|i am) done with (life|living|everything)",
             ],
         ),
         (
@@ -852,6 +882,17 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "mijn leven beeindigen",
                 "beter af (als|wanneer|zonder dat) ik (er )?niet (meer )?(ben|was|zou zijn|besta)",
                 "(als|wanneer) ik er niet meer (ben|was|zou zijn)",
+                // Said indirectly, the way people in crisis often do.
+                "(ik )?zie het (allemaal |echt |gewoon )?niet meer zitten",
+                // Not "het heeft geen zin meer om te bellen": a customer's
+                // frustration, not despair.
+                "(alles|het leven|mijn leven) heeft (allemaal |echt )?geen zin meer",
+                "(ik ben|ben) het leven (zat|beu)",
+                "hoeft (voor mij )?allemaal niet meer",
+                "(ik )?trek het (allemaal )?niet meer",
+                "nut van (doorgaan|verder leven|het leven|leven) (niet meer|meer)",
+                "(ik )?zie geen uitweg (meer)?",
+                "(ik )?kan het (allemaal )?niet meer aan",
             ],
         ),
         (
@@ -867,6 +908,10 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "(keinen|kein) (sinn|grund) mehr zu leben",
                 "besser dran (ohne mich|wenn ich nicht mehr)",
                 "wenn ich nicht mehr (da|hier) (ware|bin)",
+                "(hat|macht) (alles|das leben|das alles) (doch )?keinen sinn mehr",
+                "(ich sehe|sehe) keinen sinn mehr",
+                "lebensmude",
+                "ich kann einfach nicht mehr",
             ],
         ),
         (
@@ -882,6 +927,10 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "plus envie de vivre",
                 "mieux sans moi",
                 "si je n'etais plus (la|ici)",
+                "(je ne vois|je vois) plus (l'interet|le sens|aucune raison) (de|a) (vivre|continuer|rien)",
+                "a quoi bon (vivre|continuer)",
+                "(marre|fatigue|fatiguee) de (vivre|la vie)",
+                "plus rien n'a de sens",
             ],
         ),
         (
@@ -898,6 +947,10 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "hacerme dano",
                 "mejor sin mi",
                 "si yo no estuviera",
+                "no le veo (el )?sentido a (nada|la vida|seguir|vivir)",
+                "ya nada tiene sentido",
+                "(cansado|cansada) de vivir",
+                "ya no puedo mas con (la vida|todo)",
             ],
         ),
     ],

@@ -489,6 +489,23 @@ fn press() {
         ],
         &["Ik heb een journaal gezien", "Repertoire"],
     );
+    // Who writes for which outlet, said in passing.
+    check(
+        "press.journalist",
+        &[
+            "Escribo para la revista Consumer sobre devoluciones",
+            "Soy de la revista Mía, ¿podemos hablar?",
+            "Ich schreibe für das Magazin Öko-Test über Verpackungen",
+            "J'écris pour le magazine 60 Millions sur les retours",
+            "Wij zijn van het tijdschrift Libelle en maken iets over jullie",
+        ],
+        &[
+            "Lo vi en una revista y lo compré",
+            "Ich habe euch in einer Zeitschrift gesehen",
+            "Je l'ai vu dans un magazine",
+            "Ik las erover in de krant",
+        ],
+    );
     check(
         "press.article",
         &[
@@ -524,6 +541,30 @@ fn press() {
 }
 
 #[test]
+fn a_group_written_out_of_the_advert_is_hate() {
+    check(
+        "hate.exclusion",
+        &[
+            "Please, people like that don't belong in your ads.",
+            "Zulke mensen horen niet in jullie reclame, ik zeg mijn abonnement op",
+            "Solche Leute haben in eurer Werbung nichts zu suchen",
+            "Ces gens-là n'ont rien à faire dans votre pub",
+            "Esa gente no pinta nada en vuestro anuncio",
+            "Another gay couple in your ad, seriously?",
+            "Alweer zwarten in jullie reclame, ik stop ermee",
+            "Schon wieder Schwule in eurer Fernsehwerbung",
+            "Encore des Arabes dans votre pub",
+            "Otra vez gays en vuestro anuncio",
+        ],
+        &[
+            "Your ads are everywhere, I don't want them in my feed",
+            "Die muziek hoort niet in jullie reclame",
+            "Eure Werbung nervt, sie hat nichts zu suchen auf YouTube",
+        ],
+    );
+}
+
+#[test]
 fn self_harm() {
     check(
         "self_harm",
@@ -541,6 +582,30 @@ fn self_harm() {
             "I could die for this chocolate",
             "This is to die for",
             "Je meurs d'envie de goûter",
+        ],
+    );
+    // Said indirectly, beside a product problem.
+    check(
+        "self_harm",
+        &[
+            "Alles kwijt, al mijn foto's. Ik zie het echt niet meer zitten",
+            "Mijn leven heeft geen zin meer sinds dit gebeurde",
+            "Ik ben het leven zat, en nu dit weer",
+            "ik zie het nut van doorgaan niet meer",
+            "Ik zie geen uitweg meer, en jullie helpen niet",
+            "ik kan het allemaal niet meer aan",
+            "lost everything again. what's even the point of anything",
+            "I can't do this anymore, nothing to live for",
+            "Alles hat keinen Sinn mehr, ich sehe keinen Sinn mehr",
+            "Je ne vois plus l'intérêt de vivre, tout est perdu",
+            "Ya nada tiene sentido, no le veo sentido a la vida",
+        ],
+        &[
+            "Het heeft geen zin meer om jullie te bellen",
+            "Ik zie het niet zitten om nog een keer te bellen",
+            "What's the point of a warranty if you never honour it?",
+            "I can't do this app anymore, switching to another",
+            "Ich sehe keinen Grund, wieder bei euch zu bestellen",
         ],
     );
 }
