@@ -642,7 +642,12 @@ pub fn start_classifier(
 /// are kept in the model cache, so only a first start (or new weights)
 /// computes them.
 pub fn risk_exemplars(config: &Config, encoders: &EncoderEnsemble) -> anyhow::Result<Exemplars> {
-    let rows = super::nearest::builtin_exemplars().map_err(|e| anyhow::anyhow!(e))?;
+    let mut rows = super::nearest::parse_exemplars(super::nearest::BUILTIN)
+        .map_err(|e| anyhow::anyhow!("models/data/risk_train.jsonl: {e}"))?;
+    rows.extend(
+        super::nearest::parse_everyday(super::nearest::EVERYDAY)
+            .map_err(|e| anyhow::anyhow!("models/data/intents_train.jsonl: {e}"))?,
+    );
     let first = &encoders.members()[0];
     let mut cache = super::train::EmbeddingCache::open(&cache_dir(config), &encoder_id(first))?;
     let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();

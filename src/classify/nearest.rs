@@ -94,36 +94,10 @@ const K: usize = 3;
 /// The built-in exemplars.
 pub const BUILTIN: &str = include_str!("../../models/data/risk_train.jsonl");
 
-/// Positive and neutral messages that look like risks on the surface
-/// (praise in slang, swearing or death-hyperbole, emoji strings,
-/// tag-a-friend), harmless exemplars written apart from the risk set: a
-/// fan's "this sauce is lethal 🔥" is nearer them than any threat.
-pub const LOOKALIKES: &str = include_str!("../../models/data/risk_lookalikes.jsonl");
-
-/// Every built-in exemplar: the risk set, the look-alikes and the everyday
-/// messages; an error names the file and line.
-pub fn builtin_exemplars() -> Result<Vec<(String, Option<Risk>)>, String> {
-    fn named(file: &'static str) -> impl Fn(String) -> String {
-        move |e| format!("models/data/{file}: {e}")
-    }
-    let mut rows = parse_exemplars(BUILTIN).map_err(named("risk_train.jsonl"))?;
-    let lookalikes = parse_exemplars(LOOKALIKES).map_err(named("risk_lookalikes.jsonl"))?;
-    if let Some((text, _)) = lookalikes.iter().find(|(_, risk)| risk.is_some()) {
-        return Err(format!(
-            "models/data/risk_lookalikes.jsonl: {text:?} is labelled a risk; look-alikes are all \"none\""
-        ));
-    }
-    rows.extend(lookalikes);
-    rows.extend(parse_everyday(EVERYDAY).map_err(named("intents_train.jsonl"))?);
-    rows.extend(parse_everyday(EVERYDAY_SLANG).map_err(named("intents_slang_train.jsonl"))?);
-    Ok(rows)
-}
-
-/// Everyday customer messages (the intent training files), harmless
+/// Everyday customer messages (the intent training file), harmless
 /// exemplars beside the look-alikes: a greeting or a tag-a-friend is
 /// nearer them than any risk.
 pub const EVERYDAY: &str = include_str!("../../models/data/intents_train.jsonl");
-pub const EVERYDAY_SLANG: &str = include_str!("../../models/data/intents_slang_train.jsonl");
 
 /// The everyday messages as harmless exemplars: all but trolls and spam.
 pub fn parse_everyday(jsonl: &str) -> Result<Vec<(String, Option<Risk>)>, String> {
@@ -291,9 +265,6 @@ mod tests {
             assert!(n >= 50, "{risk:?}: {n}");
         }
         assert!(rows.iter().filter(|(_, r)| r.is_none()).count() >= 100);
-        let all = builtin_exemplars().unwrap();
-        let harmless = all.iter().filter(|(_, r)| r.is_none()).count();
-        assert!(harmless >= rows.len(), "look-alikes and everyday messages: {harmless}");
         assert!(parse_exemplars("{\"text\": \"x\", \"risk\": \"spooky\"}").is_err());
     }
 

@@ -255,6 +255,14 @@ const HOSTILE: &[&str] = &[
     "deja de quejarte",
     "no nos importa",
     "nos importa un (bledo|pepino|comino)",
+    // Belittling the customer's words, and a thank-you taken back: the
+    // model's reading of tone can miss them, these words cannot.
+    "(useless|pointless|stupid|dumb|silly|ridiculous|worthless) (comment|question|review|message|remark|complaint)",
+    "(nutteloze|nutteloos|domme|stomme|onzinnige|belachelijke|zinloze) (reactie|vraag|opmerking|review|recensie|bericht|klacht)",
+    "(nutzlos*|dumm*|blod*|sinnlos*|lacherlich*) (kommentar|frage|bewertung|nachricht|beschwerde|bemerkung)",
+    "(commentaire|question|avis|message|remarque|plainte) (assez |tres |vraiment |completement )?(inutile|stupide|idiot|ridicule|debile)",
+    "(comentario|pregunta|resena|mensaje|queja) (bastante |muy |totalmente )?(inutil|estupid*|tont*|ridicul*)",
+    "(thanks|thank you|bedankt|dank je|danke|merci|gracias) (i guess|denk ik|schatze ich|je suppose|supongo)",
 ];
 
 /// Words that apologise, in the five languages: an answer to an unhappy
@@ -787,6 +795,13 @@ mod tests {
                 Lang::Fr,
             ),
             ("Bueno, no es nuestro problema. Deja de quejarte.", Lang::Es),
+            // Belittling the message, a thank-you taken back.
+            ("Thanks, I guess. Honestly a rather useless comment.", Lang::En),
+            ("Eerlijk gezegd een nogal nutteloze reactie.", Lang::Nl),
+            ("Ehrlich gesagt ein ziemlich nutzloser Kommentar.", Lang::De),
+            ("Franchement un commentaire assez inutile.", Lang::Fr),
+            ("Sinceramente un comentario bastante inútil.", Lang::Es),
+            ("Danke, schätze ich.", Lang::De),
         ] {
             let failures = check_for(text, lang, Purpose::Other);
             assert!(
@@ -797,6 +812,8 @@ mod tests {
         for text in [
             "We care about every order, so we looked into it straight away.",
             "Het is ons probleem, niet het jouwe: we lossen het op.",
+            "Thanks, your comment was really useful to the team.",
+            "Danke für den hilfreichen Kommentar!",
         ] {
             assert!(
                 !names(&check_for(text, Lang::En, Purpose::Other)).contains(&"hostile"),
