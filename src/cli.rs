@@ -349,8 +349,9 @@ fn init(config: Option<&std::path::Path>, args: &InitArgs) -> anyhow::Result<()>
     if !answers.platforms.is_empty() {
         let platforms: Vec<&str> = answers.platforms.iter().map(|p| p.as_str()).collect();
         eprintln!(
-            "{} run dry until [meta] and its pages are filled in and uncommented (README, \"Meta\")",
-            platforms.join(" and ")
+            "{} {} dry until [meta] and its pages are filled in and uncommented (README, \"Meta\")",
+            platforms.join(" and "),
+            if platforms.len() == 1 { "runs" } else { "run" }
         );
     }
     eprintln!(
