@@ -45,6 +45,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented replyd.toml for a brand: asks its name, the
+    /// languages it writes in and the platforms replyd connects to itself
+    /// (at a terminal; the flags answer for scripts). The rest starts safe:
+    /// replies from the templates (no LLM until you configure one), Meta
+    /// pages commented out until their tokens are at hand, so every
+    /// platform runs dry, recording its actions without sending them. An
+    /// existing file is kept unless --force.
+    Init(InitArgs),
     /// Run the daemon: HTTP API, webhooks and the pipeline workers.
     Serve(ServeArgs),
     /// Apply database migrations and exit (serve also applies them).
@@ -159,6 +167,33 @@ fn parse_since(s: &str) -> Result<i64, String> {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write [default: the --config file, else ./replyd.toml].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The brand's name as replies say it; "" for none (replies then name
+    /// no brand rather than a stand-in).
+    #[arg(long, value_name = "NAME")]
+    pub brand_name: Option<String>,
+    /// Languages the brand writes in, comma-separated, of nl, en, de, fr
+    /// and es [default: en]. Customers are answered in their own language
+    /// whatever this says; it tailors the file (the Dutch form of address).
+    #[arg(long, value_name = "LIST")]
+    pub languages: Option<String>,
+    /// Platforms replyd connects to itself, comma-separated: facebook,
+    /// instagram; "" for none [default: none]. Their pages are written
+    /// commented out, to fill in; any other platform posts to the API.
+    #[arg(long, value_name = "LIST")]
+    pub platforms: Option<String>,
+    /// Ask nothing: whatever the flags leave open takes its default.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080; port 0 picks a free one].
     #[arg(long, value_name = "ADDR")]
@@ -196,6 +231,11 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Before any config is read: init writes the first one, or replaces
+    // one that no longer loads.
+    if let Command::Init(args) = &cli.command {
+        return init(cli.config.as_deref(), args);
+    }
     let listen = match &cli.command {
         Command::Serve(args) => args.listen,
         _ => None,
@@ -207,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     crate::telemetry::init_logs(config.log_format);
     match cli.command {
+        Command::Init(_) => unreachable!("init runs before the config is read"),
         Command::Serve(_) => serve(config).await,
         Command::Model(ModelCommand::Fetch) => classify::commands::fetch(&config),
         Command::Classify(args) => classify::commands::classify(&config, &args),
@@ -234,13 +275,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = crate::auth::generate_token();
             // Durable: the token is shown once, and must then work.
             let mut conn = db.durable_conn().await?;
-            tokens::insert(&mut conn, &name, role, &crate::auth::hash_token(&token)).await?;
+            let id =
+                tokens::insert(&mut conn, &name, role, &crate::auth::hash_token(&token)).await?;
+            // Recorded as the console records it: by id, so the audit log
+            // links it to the tokens page.
             crate::store::audit::record(
                 &mut conn,
                 "cli",
                 "token.create",
-                Some(&name),
-                &serde_json::json!({ "role": role }),
+                Some(&id),
+                &serde_json::json!({ "name": name, "role": role }),
             )
             .await?;
             eprintln!("created {role} token `{name}`; it is shown only now:");
@@ -272,6 +316,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             simulate_meta(&url, &secret, &file, now).await
         }
     }
+}
+
+/// `replyd init`: asks (or reads the flags), writes, and says what next.
+fn init(config: Option<&std::path::Path>, args: &InitArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let path = args
+        .file
+        .as_deref()
+        .or(config)
+        .unwrap_or(std::path::Path::new("replyd.toml"));
+    // Refused before the questions, not after them.
+    if !args.force && path.exists() {
+        return Err(crate::init::InitError::Exists(path.to_owned()).into());
+    }
+    let given = crate::init::Given {
+        brand_name: args.brand_name.clone(),
+        languages: args.languages.clone(),
+        platforms: args.platforms.clone(),
+    };
+    let stdin = std::io::stdin();
+    let mut typed = stdin.is_terminal().then(|| stdin.lock());
+    let terminal = typed.as_mut().map(|t| t as &mut dyn std::io::BufRead);
+    let answers = crate::init::answers(&given, args.yes, terminal)?;
+    let text = crate::init::render(&answers);
+    // Whatever init writes must start: checked by the loader serve uses,
+    // without this shell's REPLYD_* variables.
+    Config::from_sources(path, &text, std::iter::empty(), &Overrides::default())
+        .context("the file init would write does not load (a bug in replyd)")?;
+    crate::init::write(path, &text, args.force)?;
+    eprintln!("wrote {}", path.display());
+    if !answers.platforms.is_empty() {
+        let platforms: Vec<&str> = answers.platforms.iter().map(|p| p.as_str()).collect();
+        eprintln!(
+            "{} {} dry until [meta] and its pages are filled in and uncommented (README, \"Meta\")",
+            platforms.join(" and "),
+            if platforms.len() == 1 { "runs" } else { "run" }
+        );
+    }
+    eprintln!(
+        "next: `replyd --config {} check` says what it turns on; then `replyd serve`",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Posts `file` to `url`/webhooks/meta with a valid `X-Hub-Signature-256`.

@@ -16,6 +16,7 @@ pub mod deliver;
 pub mod domain;
 pub mod draft;
 pub mod ingest;
+pub mod init;
 pub mod leads;
 pub mod pipeline;
 pub mod pipeline_eval;

@@ -351,3 +351,46 @@ async fn reviewers_and_sales_work_in_the_browser() {
     assert!(browser.text().await.contains("Not for your role"));
     // Dropping the browser ends chromedriver and Chromium with it.
 }
+
+/// A token made in a hurry is the least privileged: the form's role starts
+/// at viewer in the browser (whatever the markup says, this is what a
+/// person sees and submits), and a token created without touching it is a
+/// viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_token_is_a_viewer_unless_someone_chooses_otherwise() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.token(Role::Admin).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&admin).await;
+    browser.goto("/tokens").await;
+    let role = browser.css("#t-role").await;
+    assert_eq!(
+        role.prop("value").await.unwrap().as_deref(),
+        Some("viewer"),
+        "the role a person sees first"
+    );
+    browser
+        .css("#t-name")
+        .await
+        .send_keys("dashboard screen")
+        .await
+        .unwrap();
+    browser
+        .css("form[action='/tokens'] button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.css("#new-token").await;
+    let row_role = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//tr[td[1]='dashboard screen']/td[2]"))
+        .await
+        .expect("the new token's row")
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row_role, "viewer");
+}

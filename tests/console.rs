@@ -982,3 +982,123 @@ async fn nothing_but_the_assets_may_be_cached() {
     assert_eq!(css.headers()["cache-control"], "max-age=300");
     app.shutdown().await;
 }
+
+/// The audit log reads as what happened: each id opens its page, a change
+/// shows what it was and what it became, and whatever a person typed (a
+/// lead's notes, a token's name) stays text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_links_its_ids_and_shows_changes_as_before_and_after() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ingest = app.token(Role::Ingest).await;
+    let admin = app.token(Role::Admin).await;
+    let mut lead_message = message(
+        "shop",
+        "dm",
+        "a-1",
+        "We run three cafés and are looking for a partnership as a wholesale customer.",
+    );
+    lead_message["lang"] = json!("en");
+    post_settled(&app, &ingest, &admin, &lead_message).await;
+    let (_, leads) = app.get_json(&admin, "/v1/leads").await;
+    let lead = leads["items"][0]["id"].as_str().expect("a lead").to_owned();
+    let (_, before) = app.get_json(&admin, &format!("/v1/leads/{lead}")).await;
+    let status_before = before["lead"]["status"].as_str().unwrap().to_owned();
+    assert_ne!(status_before, "lost");
+    let hostile = "<script>alert('notes')</script>";
+    let response = app
+        .client
+        .patch(app.url(&format!("/v1/leads/{lead}")))
+        .bearer_auth(&admin)
+        .json(&json!({"status": "lost", "owner": "sam", "notes": hostile}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let question = held(
+        &app,
+        &ingest,
+        &admin,
+        "a-2",
+        "Do you ship your bikes to Norway?",
+    )
+    .await;
+    let review = review_ids(&app, &admin).await[0].clone();
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/reviews/{review}/approve")))
+        .bearer_auth(&admin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let session = Session::start(&app, &admin).await;
+    let (status, _) = session
+        .post_form(
+            "/tokens",
+            &[("name", "<img src=x onerror=alert(1)>"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, audit) = session.get("/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    let lead_entry = &audit[audit.find("lead.update").expect("the lead's change")..];
+    let lead_entry = &lead_entry[..lead_entry.find("</tr>").unwrap()];
+    assert!(
+        lead_entry.contains(&format!("<a href=\"/leads/{lead}\">{lead}</a>")),
+        "{lead_entry}"
+    );
+    for (field, was, is) in [
+        ("status", status_before.as_str(), "lost"),
+        ("owner", "–", "sam"),
+    ] {
+        assert!(
+            lead_entry.contains(&format!("<dt>{field}</dt><dd class=\"change\">"))
+                && lead_entry.contains(&format!("<del>{was}</del>"))
+                && lead_entry.contains(&format!("<ins>{is}</ins>")),
+            "{field}: {was} → {is} in {lead_entry}"
+        );
+    }
+    assert!(
+        lead_entry
+            .contains("<ins>&lt;script&gt;alert(&#x27;notes&#x27;)&lt;&#x2f;script&gt;</ins>"),
+        "{lead_entry}"
+    );
+    let review_entry = &audit[audit.find("review.approved").expect("the approval")..];
+    let review_entry = &review_entry[..review_entry.find("</tr>").unwrap()];
+    assert!(
+        review_entry.contains(&format!("<a href=\"/messages/{question}\">{question}</a>")),
+        "{review_entry}"
+    );
+    assert!(
+        review_entry.contains("<dt>edited</dt><dd>no</dd>"),
+        "{review_entry}"
+    );
+    let token_entry = &audit[audit.find("token.create").expect("the new token")..];
+    let token_entry = &token_entry[..token_entry.find("</tr>").unwrap()];
+    assert!(
+        token_entry.contains("<a href=\"/tokens#token-"),
+        "{token_entry}"
+    );
+    assert!(
+        token_entry.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{token_entry}"
+    );
+    assert!(audit.contains("console.sign_in"));
+    for raw in ["<script>alert", "<img src", "&quot;before&quot;", "{&quot;"] {
+        assert!(!audit.contains(raw), "`{raw}` on the audit page");
+    }
+    // The token's link lands on its row.
+    let anchor_start = token_entry.find("/tokens#").unwrap() + "/tokens#".len();
+    let anchor =
+        &token_entry[anchor_start..anchor_start + token_entry[anchor_start..].find('"').unwrap()];
+    let (_, tokens) = session.get("/tokens").await;
+    assert!(
+        tokens.contains(&format!("<tr id=\"{anchor}\">")),
+        "{anchor}"
+    );
+    app.shutdown().await;
+}

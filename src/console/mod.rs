@@ -8,6 +8,7 @@
 //! cookie (see [`session`]), whose state-changing requests must carry the
 //! session's CSRF token.
 
+mod audit_log;
 mod leads;
 mod pages;
 mod queue;

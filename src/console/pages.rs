@@ -251,7 +251,11 @@ pub async fn audit(
     let next = next_cursor(&entries, 100, |e| (e.at, e.id.as_str()));
     render(
         "audit.html",
-        context! { layout => user.layout("audit"), entries, next },
+        context! {
+            layout => user.layout("audit"),
+            entries => super::audit_log::rows(entries),
+            next,
+        },
     )
 }
 

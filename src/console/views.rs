@@ -37,7 +37,6 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("date", date);
     env.add_filter("truncate", truncate);
     env.add_filter("decimal", decimal);
-    env.add_filter("json", json);
     env
 });
 
@@ -65,10 +64,6 @@ fn truncate(text: &str, chars: usize) -> String {
 
 fn decimal(value: f64, places: usize) -> String {
     format!("{value:.places$}")
-}
-
-fn json(value: Value) -> String {
-    serde_json::to_string(&value).unwrap_or_default()
 }
 
 /// A span of milliseconds, as a person reads it.
