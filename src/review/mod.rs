@@ -7,10 +7,10 @@ pub mod api;
 
 use std::time::Duration;
 
+use crate::app::Ctx;
 use crate::deliver::{self, DeliverAction};
 use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform};
 use crate::draft::guardrails::{DraftCheck, Purpose};
-use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change};
 use crate::store::reviews::ReviewItem;
 use crate::store::{audit, reviews, StoreError};
