@@ -5,6 +5,7 @@
 //! the [`worker`] claims from the [`store`].
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod classify;

@@ -2,37 +2,20 @@
 //! its result with the message's new stage, so a rerun after a crash starts
 //! at the first step not yet committed and never plans an action twice.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
-
-use crate::classify::{Classifier, ClassifyError};
-use crate::config::Config;
+use crate::app::Ctx;
+use crate::classify::ClassifyError;
 use crate::decide::{self, risk, Context, Plan, Subject};
-use crate::deliver::{self, Connectors, DeliverAction};
+use crate::deliver::{self, DeliverAction};
 use crate::domain::{ActionKind, ActionStatus, Classification, MessageId, Stage};
 use crate::draft::{DraftError, DraftRequest, Drafter};
 use crate::leads;
 use crate::store::actions::{self, NewAction};
 use crate::store::audit;
 use crate::store::messages::{self, StoredMessage};
-use crate::store::Db;
 use crate::worker::{BackgroundJob, JobError};
-
-/// Everything a job needs, shared by all of them.
-pub struct Services {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub classifier: Arc<dyn Classifier>,
-    pub drafter: Drafter,
-    pub connectors: Connectors,
-    /// Wakes this process's idle workers when new work is committed.
-    pub wake: Arc<Notify>,
-}
-
-pub type Ctx = Arc<Services>;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ProcessMessage {

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
+use crate::app::Services;
 use crate::classify::rules::Rules;
 use crate::classify::{Classifier, RulesClassifier};
 use crate::config::{Config, MetaPlatform};
@@ -19,7 +20,7 @@ use crate::draft::facts::Facts;
 use crate::draft::guardrails::Guardrails;
 use crate::draft::llm::LlmDrafter;
 use crate::draft::{Drafter, Templates};
-use crate::pipeline::{ProcessMessage, Services};
+use crate::pipeline::ProcessMessage;
 use crate::store::Db;
 use crate::worker::Runner;
 
@@ -50,7 +51,7 @@ pub struct Application {
     addr: SocketAddr,
     listener: tokio::net::TcpListener,
     state: AppState,
-    runner: Runner<crate::pipeline::Ctx>,
+    runner: Runner<crate::app::Ctx>,
 }
 
 impl Application {
@@ -157,7 +158,7 @@ pub async fn build_classifier(
     // Loading (and on first start fetching) the model blocks for a while.
     let config = config.clone();
     let classifier = tokio::task::spawn_blocking(move || {
-        crate::classify::commands::start_classifier(&config, rules)
+        crate::classify::load::start_classifier(&config, rules)
     })
     .await
     .map_err(|e| StartupError::Model(e.to_string()))?

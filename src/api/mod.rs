@@ -18,10 +18,10 @@ use serde_json::json;
 pub use error::{no_nul, ApiError, ErrorBody};
 pub use extract::{nul_field, nul_refused, ApiJson, ApiQuery};
 
+use crate::app::Ctx;
 use crate::auth::{Caller, Permission};
 use crate::domain::{Intent, MessageId, ParseError, Platform, Stage};
 use crate::ingest;
-use crate::pipeline::Ctx;
 use crate::store::{actions, jobs, messages};
 
 /// Requests larger than this are refused with 413 before they are read.

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod eval;
 pub mod finetune;
 pub mod heads;
+pub mod load;
 pub mod local;
 pub mod model;
 pub mod nearest;

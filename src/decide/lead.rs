@@ -86,11 +86,7 @@ pub(crate) enum Answer {
 /// answered as a lead whatever else the model read (a complaint excepted),
 /// and a message the model took for a lead that detection did not (or a
 /// follow-up of an open lead) as `other`. The reasons say which.
-pub(crate) fn lead_rows(
-    intent: Intent,
-    step: &LeadFacts,
-    reasons: &mut Vec<String>,
-) -> Answer {
+pub(crate) fn lead_rows(intent: Intent, step: &LeadFacts, reasons: &mut Vec<String>) -> Answer {
     if !step.enabled {
         return Answer::Intent(intent);
     }
@@ -222,8 +218,14 @@ pub(crate) mod tests {
         for kind in [Kind::Comment, Kind::Dm] {
             let plan = plan(kind, &complaint, &new_lead());
             let templates = templates(&plan);
-            assert!(templates.contains(&"private.complaint"), "{kind}: {templates:?}");
-            assert!(!templates.contains(&"acknowledge.lead"), "{kind}: {templates:?}");
+            assert!(
+                templates.contains(&"private.complaint"),
+                "{kind}: {templates:?}"
+            );
+            assert!(
+                !templates.contains(&"acknowledge.lead"),
+                "{kind}: {templates:?}"
+            );
             let prequalify = plan
                 .proposals
                 .iter()
@@ -236,7 +238,10 @@ pub(crate) mod tests {
                 // The apology's private reply is the comment's only one: the
                 // questions wait for the DM it opens.
                 _ => {
-                    assert!(templates.contains(&"acknowledge.complaint"), "{templates:?}");
+                    assert!(
+                        templates.contains(&"acknowledge.complaint"),
+                        "{templates:?}"
+                    );
                     assert!(prequalify.is_none(), "{:?}", plan.proposals);
                 }
             }
@@ -244,19 +249,37 @@ pub(crate) mod tests {
         }
         // Without a complaint, a lead on a comment is thanked and asked at
         // once, whatever else the model read.
-        for intent in [Intent::Lead, Intent::Question, Intent::Praise, Intent::Other] {
+        for intent in [
+            Intent::Lead,
+            Intent::Question,
+            Intent::Praise,
+            Intent::Other,
+        ] {
             let plan = plan(Kind::Comment, &read_as(intent, &[]), &new_lead());
-            assert_eq!(templates(&plan), ["acknowledge.lead", "prequalify.lead"], "{intent}");
+            assert_eq!(
+                templates(&plan),
+                ["acknowledge.lead", "prequalify.lead"],
+                "{intent}"
+            );
             assert!(plan.proposals.iter().all(|p| p.hold.is_empty()), "{intent}");
         }
         // A DM's answer is the questions alone; a review cannot be answered
         // in private.
         let lead = classification(&[]);
-        assert_eq!(templates(&plan(Kind::Dm, &lead, &new_lead())), ["prequalify.lead"]);
-        assert_eq!(templates(&plan(Kind::Review, &lead, &new_lead())), ["acknowledge.lead"]);
+        assert_eq!(
+            templates(&plan(Kind::Dm, &lead, &new_lead())),
+            ["prequalify.lead"]
+        );
+        assert_eq!(
+            templates(&plan(Kind::Review, &lead, &new_lead())),
+            ["acknowledge.lead"]
+        );
         // Detection off: the playbook's own lead row.
         let off = LeadFacts::default();
-        assert_eq!(templates(&plan(Kind::Comment, &lead, &off)), ["acknowledge.lead"]);
+        assert_eq!(
+            templates(&plan(Kind::Comment, &lead, &off)),
+            ["acknowledge.lead"]
+        );
     }
 
     #[test]
@@ -317,7 +340,10 @@ pub(crate) mod tests {
         let prequalify = &first.proposals[1];
         assert!(!prequalify.public);
         assert_eq!(prequalify.hold, [HELD_FOR_THE_COMPLAINT]);
-        assert!(first.reasons.iter().any(|r| r.starts_with("follow-up of lead")));
+        assert!(first
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("follow-up of lead")));
         // A later answer, once the lead is pre-qualifying, gets none.
         let later = LeadFacts {
             prequalify_in_private: false,

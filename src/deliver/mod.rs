@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::Ctx;
 use crate::classify::BoxFuture;
 use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, MessageId, Platform, Stage};
-use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change, StoredAction};
 use crate::store::leads;
 use crate::store::messages::{self, StoredMessage};
@@ -427,10 +427,10 @@ async fn delivery_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Services;
     use crate::classify::rules::Rules;
     use crate::classify::RulesClassifier;
     use crate::config::Config;
-    use crate::pipeline::Services;
     use crate::store::actions::NewAction;
     use crate::store::messages::{Author, NewMessage};
     use crate::store::Db;

@@ -796,7 +796,10 @@ mod tests {
             ),
             ("Bueno, no es nuestro problema. Deja de quejarte.", Lang::Es),
             // Belittling the message, a thank-you taken back.
-            ("Thanks, I guess. Honestly a rather useless comment.", Lang::En),
+            (
+                "Thanks, I guess. Honestly a rather useless comment.",
+                Lang::En,
+            ),
             ("Eerlijk gezegd een nogal nutteloze reactie.", Lang::Nl),
             ("Ehrlich gesagt ein ziemlich nutzloser Kommentar.", Lang::De),
             ("Franchement un commentaire assez inutile.", Lang::Fr),

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::app::Ctx;
 use crate::domain::MessageId;
-use crate::pipeline::{Ctx, ProcessMessage};
+use crate::pipeline::ProcessMessage;
 use crate::store::messages::{self, NewMessage};
 use crate::store::StoreError;
 use crate::worker::BackgroundJob;

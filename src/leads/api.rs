@@ -11,9 +11,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::api::{cursor_param, next_cursor, ApiError, ApiJson, ApiQuery, AppState};
+use crate::app::Ctx;
 use crate::auth::{Caller, Permission};
 use crate::domain::{LeadId, LeadStatus, Platform};
-use crate::pipeline::Ctx;
 use crate::store::leads::{self, LeadFilter, StoredLead};
 use crate::store::{audit, StoreError};
 

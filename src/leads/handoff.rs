@@ -13,10 +13,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::app::Ctx;
 use crate::config::LeadsConfig;
 use crate::deliver::webhook::signature_header;
 use crate::domain::{HandoffStatus, LeadId, LeadStatus};
-use crate::pipeline::Ctx;
 use crate::store::leads;
 use crate::store::{AnyConnection, StoreError};
 use crate::worker::{BackgroundJob, JobError};

@@ -128,7 +128,9 @@ pub fn to_api(e: ReviewError) -> ApiError {
         ReviewError::Unread(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
         }
-        ReviewError::Invalid(api) => api,
+        ReviewError::Nul(field) => {
+            ApiError::bad_request("invalid_field", e.to_string()).field(field)
+        }
         ReviewError::Store(s) => s.into(),
     }
 }

@@ -7,10 +7,10 @@ pub mod api;
 
 use std::time::Duration;
 
+use crate::app::Ctx;
 use crate::deliver::{self, DeliverAction};
 use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, Platform};
 use crate::draft::guardrails::{DraftCheck, Purpose};
-use crate::pipeline::Ctx;
 use crate::store::actions::{self, Change};
 use crate::store::reviews::ReviewItem;
 use crate::store::{audit, reviews, StoreError};
@@ -30,9 +30,9 @@ pub enum ReviewError {
     /// The model could not read the edited text now; nothing changed.
     #[error("the edited draft could not be read: {0}")]
     Unread(String),
-    /// A field the API refuses as it is, with the API's answer.
-    #[error("{}", .0.body.message)]
-    Invalid(crate::api::ApiError),
+    /// PostgreSQL's text cannot hold U+0000, so neither field may.
+    #[error("{0} must not contain the NUL character (U+0000)")]
+    Nul(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -59,12 +59,11 @@ impl Verdict {
             Verdict::Reject { reason } if reason.trim().is_empty() => {
                 Err(ReviewError::MissingReason)
             }
-            Verdict::Approve { text } => {
-                crate::api::no_nul("text", text.as_deref()).map_err(ReviewError::Invalid)
+            Verdict::Approve { text } if text.as_deref().is_some_and(|t| t.contains('\0')) => {
+                Err(ReviewError::Nul("text"))
             }
-            Verdict::Reject { reason } => {
-                crate::api::no_nul("reason", Some(reason)).map_err(ReviewError::Invalid)
-            }
+            Verdict::Reject { reason } if reason.contains('\0') => Err(ReviewError::Nul("reason")),
+            Verdict::Approve { .. } | Verdict::Reject { .. } => Ok(()),
         }
     }
 }
