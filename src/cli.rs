@@ -163,7 +163,7 @@ pub enum ExportFormat {
 }
 
 fn parse_since(s: &str) -> Result<i64, String> {
-    crate::leads::api::parse_since(s, chrono::Utc::now().timestamp_millis())
+    crate::leads::export::parse_since(s, chrono::Utc::now().timestamp_millis())
 }
 
 #[derive(Debug, Args)]
@@ -413,8 +413,8 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
             let mut out = std::io::stdout().lock();
             match format {
                 ExportFormat::Csv => {
-                    let rows = crate::leads::api::with_source_text(&mut conn, items).await?;
-                    out.write_all(crate::leads::api::to_csv(&rows).as_bytes())?
+                    let rows = crate::leads::export::with_source_text(&mut conn, items).await?;
+                    out.write_all(crate::leads::export::to_csv(&rows).as_bytes())?
                 }
                 ExportFormat::Jsonl => {
                     for lead in &items {

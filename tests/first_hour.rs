@@ -10,19 +10,24 @@ use std::process::Command;
 
 use common::Daemon;
 
-fn replyd_check(config: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_replyd"))
-        .arg("--config")
-        .arg(config)
-        .arg("check")
-        .env_remove("OPENAI_API_KEY")
-        .envs(env.iter().copied())
-        .output()
-        .expect("replyd runs");
+/// The exit code, stdout and stderr of a finished `replyd`.
+fn finished(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().expect("replyd runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn replyd_check(config: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    finished(
+        Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .arg("--config")
+            .arg(config)
+            .arg("check")
+            .env_remove("OPENAI_API_KEY")
+            .envs(env.iter().copied()),
     )
 }
 
@@ -188,17 +193,12 @@ async fn meta_simulate_reaches_the_configured_daemon_without_flags() {
 }
 
 fn replyd(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_replyd"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("replyd runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    finished(
+        Command::new(env!("CARGO_BIN_EXE_replyd"))
+            .current_dir(dir)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdin(std::process::Stdio::null()),
     )
 }
 

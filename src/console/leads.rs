@@ -9,7 +9,7 @@ use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
 use crate::api::{query_param, ApiError, AppState};
 use crate::auth::Permission;
 use crate::domain::{LeadId, LeadStatus};
-use crate::leads::api::{update as update_lead, LeadPatch};
+use crate::leads::update::{update as update_lead, LeadPatch};
 use crate::store::leads::{self, LeadFilter, StoredLead};
 use crate::store::stats;
 
@@ -130,6 +130,8 @@ pub async fn update(
         owner: text("owner"),
         notes: text("notes"),
     };
-    update_lead(&state.ctx, &id, patch, &user.caller.actor()).await?;
+    update_lead(&state.ctx, &id, patch, &user.caller.actor())
+        .await
+        .map_err(crate::api::ApiError::from)?;
     Ok(Redirect::to(&format!("/leads/{id}")))
 }

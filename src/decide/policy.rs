@@ -363,7 +363,7 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             )
         }
     };
-    if lead.prequalify_in_private && lead.open_lead.is_some() {
+    if lead.enabled && lead.prequalify_in_private && lead.open_lead.is_some() {
         reasons.push(
             "the lead's first answer in private: its pre-qualifying questions wait for a person"
                 .into(),

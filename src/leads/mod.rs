@@ -6,15 +6,19 @@
 //!   record the lead or attach a follow-up, extract contact details); the
 //!   playbook's lead rows are `decide::lead`.
 //! * [`handoff`]: the signed, retried webhook to sales.
+//! * [`update`]: a person's change to a lead, checked and audited.
+//! * [`export`]: the CSV export and the dates people type to choose it.
 //! * [`api`]: `/v1/leads` for the sales role.
 //! * [`eval`]: precision and recall on a labelled file.
 
 pub mod api;
 pub mod detect;
 pub mod eval;
+pub mod export;
 pub mod handoff;
 mod lexicon;
 pub mod prequalify;
+pub mod update;
 
 pub use detect::{detect, Detection};
 pub use handoff::DeliverLead;
