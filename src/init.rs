@@ -149,57 +149,65 @@ pub fn answers(
         Some(terminal) => Some(terminal),
         None => return Err(InitError::NotInteractive(open.join(", "))),
     };
-    let mut answer = |given: &Option<String>, question: &str, default: &str| match (
-        given,
-        terminal.as_deref_mut(),
-    ) {
-        (Some(value), _) => Ok(Some(value.clone())),
-        (None, None) => Ok(None),
-        (None, Some(input)) => ask(input, question, default).map(Some),
-    };
-    // Each question is asked again until its answer parses: a typo at a
-    // terminal is corrected there, not by running init again.
-    let brand_name = loop {
-        let text = answer(
-            &given.brand_name,
-            "Brand name, as replies should say it (empty: replies name no brand)",
-            "",
-        )?;
-        match text.as_deref().map(parse_brand_name).transpose() {
-            Ok(name) => break name.unwrap_or_else(|| fallback.brand_name.clone()),
-            Err(e) if given.brand_name.is_none() => eprintln!("{e}"),
-            Err(e) => return Err(e),
-        }
-    };
-    let languages = loop {
-        let question = format!(
+    let brand_name = settle(
+        &given.brand_name,
+        &mut terminal,
+        "Brand name, as replies should say it (empty: replies name no brand)",
+        "",
+        parse_brand_name,
+    )?
+    .unwrap_or(fallback.brand_name);
+    let languages = settle(
+        &given.languages,
+        &mut terminal,
+        &format!(
             "Languages the brand writes in, of {} (customers are answered in their own)",
             names(Lang::ALL)
-        );
-        let text = answer(&given.languages, &question, &names(&fallback.languages))?;
-        match text.as_deref().map(parse_languages).transpose() {
-            Ok(languages) => break languages.unwrap_or_else(|| fallback.languages.clone()),
-            Err(e) if given.languages.is_none() => eprintln!("{e}"),
-            Err(e) => return Err(e),
-        }
-    };
-    let platforms = loop {
-        let question = format!(
+        ),
+        &names(&fallback.languages),
+        parse_languages,
+    )?
+    .unwrap_or(fallback.languages);
+    let platforms = settle(
+        &given.platforms,
+        &mut terminal,
+        &format!(
             "Platforms replyd connects to itself, of {} (empty: none yet)",
             names(&CONNECTED)
-        );
-        let text = answer(&given.platforms, &question, "")?;
-        match text.as_deref().map(parse_platforms).transpose() {
-            Ok(platforms) => break platforms.unwrap_or_else(|| fallback.platforms.clone()),
-            Err(e) if given.platforms.is_none() => eprintln!("{e}"),
-            Err(e) => return Err(e),
-        }
-    };
+        ),
+        "",
+        parse_platforms,
+    )?
+    .unwrap_or(fallback.platforms);
     Ok(Answers {
         brand_name,
         languages,
         platforms,
     })
+}
+
+/// One answer: the flag's value, else what the terminal answers, parsed;
+/// none when neither gives one (the default applies). A typo at a terminal
+/// is asked again there, not by running init again; a bad flag is an error.
+fn settle<T>(
+    given: &Option<String>,
+    terminal: &mut Option<&mut dyn BufRead>,
+    question: &str,
+    default: &str,
+    parse: fn(&str) -> Result<T, InitError>,
+) -> Result<Option<T>, InitError> {
+    if let Some(value) = given {
+        return parse(value).map(Some);
+    }
+    let Some(input) = terminal.as_deref_mut() else {
+        return Ok(None);
+    };
+    loop {
+        match parse(&ask(input, question, default)?) {
+            Ok(value) => return Ok(Some(value)),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
 }
 
 fn ask(input: &mut dyn BufRead, question: &str, default: &str) -> Result<String, InitError> {

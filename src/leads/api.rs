@@ -139,17 +139,11 @@ async fn patch(
 /// storage errors keep their own mapping (a conflict is a 409).
 impl From<LeadError> for ApiError {
     fn from(e: LeadError) -> Self {
-        let field = match &e {
-            LeadError::Store(_) => None,
-            LeadError::HandedOffIsReplyds => Some("status"),
-            LeadError::TooLong { field, .. } | LeadError::Nul(field) => Some(*field),
+        let field = match e {
+            LeadError::Store(store) => return store.into(),
+            LeadError::HandedOffIsReplyds => "status",
+            LeadError::TooLong { field, .. } | LeadError::Nul(field) => field,
         };
-        match (e, field) {
-            (LeadError::Store(store), _) => store.into(),
-            (refused, Some(field)) => {
-                ApiError::bad_request("invalid_field", refused.to_string()).field(field)
-            }
-            (refused, None) => ApiError::bad_request("invalid_field", refused.to_string()),
-        }
+        ApiError::bad_request("invalid_field", e.to_string()).field(field)
     }
 }

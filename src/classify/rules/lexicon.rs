@@ -615,7 +615,7 @@ const HATE: &[RuleDef] = &[
         name: "hate.exclusion",
         flag: Flag::Hate,
         keywords: &[
-            (EN, &["(people like (that|them|those|this)|those people|these people|that kind of people|their kind|that sort of people|such people) (don't|do not|dont|shouldn't|should not|do not) (belong|be|appear) in (your|ur|an|the|any) (ads|ad|advert|adverts|advertising|commercial|commercials|campaign|campaigns)"]),
+            (EN, &["(people like (that|them|those|this)|those people|these people|that kind of people|their kind|that sort of people|such people) (don't|do not|dont|shouldn't|should not) (belong|be|appear) in (your|ur|an|the|any) (ads|ad|advert|adverts|advertising|commercial|commercials|campaign|campaigns)"]),
             (NL, &["(zulke mensen|zulk volk|dat soort (mensen|volk|types)|die mensen|zo'n mensen|zulke types) (horen|hoort|moeten|moet) (niet|nooit) in (jullie|jouw|uw|een|de) (reclame|reclames|advertentie*|campagne*|commercial*)", "(zulke mensen|zulk volk|dat soort (mensen|volk|types)|die mensen|zulke types) (hebben|heeft) (niks|niets) te zoeken in (jullie|jouw|uw|een|de) (reclame|reclames|advertentie*|campagne*|commercial*)"]),
             (DE, &["(solche leute|solche menschen|so (leute|welche)|diese leute|diese menschen|sowas|so was) (gehoren|gehort) (nicht|nie) in (eure|ihre|die|eine) (werbung|kampagne|reklame|werbespot*)", "(solche leute|solche menschen|so (leute|welche)|diese leute|diese menschen|sowas|so was) (haben|hat) in (eurer|ihrer|der|einer) (werbung|kampagne|reklame|werbespot*) nichts (zu suchen|verloren)"]),
             (FR, &["(ces gens|ces gens-la|ce genre de (personnes|gens)|les gens comme (ca|eux)|ces personnes) n'ont rien a faire dans (votre|vos|une|la) (pub|pubs|publicite|publicites|campagne)"]),
