@@ -90,10 +90,13 @@ fn acknowledge_neutral(
             "a neutral comment: liked, no reply needed",
         )];
     }
+    // A tone counts as negative here only when the model is as sure of it
+    // as a troll's bait needs: slang and emoji ("🤭🤭", "is sending me 😭")
+    // tip its reading just past neutral without anything snide in them.
     let quiet = c.rules.is_empty()
         && c.flags.is_empty()
         && c.nearest.is_empty()
-        && c.sentiment.label != Sentiment::Negative
+        && c.sentiment.prob(Sentiment::Negative) < BAITS
         && linked_host(subject.text).is_none();
     if cfg.neutral_comments == NeutralComments::LikeOrThank && quiet {
         vec![Proposal::reply(

@@ -144,6 +144,9 @@ pub struct Case {
     pub text: String,
     pub expected: Outcome,
     pub actual: Outcome,
+    /// The playbook's summary and its reasons, to see why.
+    pub decision: String,
+    pub reasons: Vec<String>,
     /// `kind: status` of every action, in plan order.
     pub actions: Vec<String>,
     /// Texts that would go out although they must not, each with why.
@@ -380,6 +383,8 @@ pub async fn run(config: &Config, file: &Path, args: &PipelineArgs) -> anyhow::R
             text: row.text.clone(),
             expected: row.expected,
             actual,
+            decision: plan.summary.clone(),
+            reasons: plan.reasons.clone(),
             actions: planned
                 .iter()
                 .map(|a| {
