@@ -1,14 +1,11 @@
 //! Who is calling and what they may do: API tokens, console sessions, and
 //! the one permission matrix both are checked against.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::api::{ApiError, AppState};
-use crate::domain::Role;
-use crate::store::tokens;
+use crate::domain::{MessageId, Role};
+use crate::store::{tokens, AnyConnection, StoreError};
 
 /// A fresh secret: 256 random bits, prefixed so it is recognisable in a
 /// secret scanner.
@@ -89,13 +86,29 @@ impl Caller {
         permission.granted_to(self.role)
     }
 
-    /// Refuses with 403 unless the caller's role grants `permission`.
-    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+    /// Refuses unless the caller's role grants `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), Forbidden> {
         if self.may(permission) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(self.role))
+            Err(Forbidden { role: self.role })
         }
+    }
+
+    /// Reviewers and viewers read every message; sales only those behind a
+    /// lead, since that is all their work needs of customers' words.
+    pub async fn may_read_message(
+        &self,
+        conn: &mut AnyConnection,
+        id: &MessageId,
+    ) -> Result<bool, StoreError> {
+        if self.may(Permission::ReadMessages) {
+            return Ok(true);
+        }
+        if !self.may(Permission::ReadLeads) {
+            return Ok(false);
+        }
+        Ok(crate::store::leads::for_message(conn, id).await?.is_some())
     }
 
     /// How the caller appears in the audit log.
@@ -107,37 +120,25 @@ impl Caller {
     }
 }
 
-/// A bearer token, or else a console session the session layer already
-/// resolved (and, for a state-changing request, checked for CSRF).
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+/// The caller behind an API token, if it is a live one.
+pub async fn caller_for_token(
+    conn: &mut AnyConnection,
+    token: &str,
+) -> Result<Option<Caller>, StoreError> {
+    let record = tokens::find_by_hash(conn, &hash_token(token)).await?;
+    Ok(record.map(|record| Caller {
+        token_id: record.id,
+        name: record.name,
+        role: record.role,
+        via: Via::Token,
+    }))
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
-                ApiError::unauthorized("missing Authorization: Bearer token or console session")
-            });
-        };
-        // The scheme's name is case-insensitive (RFC 7235): `bearer` too.
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.trim_start().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
-        let mut conn = state.ctx.db.conn().await?;
-        let record = tokens::find_by_hash(&mut conn, &hash_token(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-        Ok(Caller {
-            token_id: record.id,
-            name: record.name,
-            role: record.role,
-            via: Via::Token,
-        })
-    }
+/// A caller's role does not grant what they asked for.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the {role} role may not do this")]
+pub struct Forbidden {
+    pub role: Role,
 }
 
 #[cfg(test)]

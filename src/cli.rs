@@ -372,7 +372,7 @@ async fn simulate_meta(
     let mut payload: serde_json::Value =
         serde_json::from_slice(&body).with_context(|| format!("{} is not JSON", file.display()))?;
     if now {
-        crate::ingest::meta::refresh_times(&mut payload, crate::store::now_ms());
+        crate::ingest::meta_webhook::refresh_times(&mut payload, crate::store::now_ms());
         body = serde_json::to_vec(&payload).expect("JSON of a parsed value");
     }
     let endpoint = format!("{}/webhooks/meta", url.trim_end_matches('/'));
@@ -380,8 +380,8 @@ async fn simulate_meta(
         .post(&endpoint)
         .header("content-type", "application/json")
         .header(
-            crate::ingest::meta::SIGNATURE_HEADER,
-            crate::ingest::meta::signature(secret, &body),
+            crate::ingest::meta_webhook::SIGNATURE_HEADER,
+            crate::ingest::meta_webhook::signature(secret, &body),
         )
         .body(body)
         .send()
@@ -429,7 +429,7 @@ async fn leads_command(config: Config, command: LeadsCommand) -> anyhow::Result<
         }
         LeadsCommand::Eval { file, mistakes } => {
             let rules = std::sync::Arc::new(crate::classify::rules::Rules::new(&config.rules)?);
-            let classifier = crate::startup::build_classifier(&config, rules).await?;
+            let classifier = crate::app::build_classifier(&config, rules).await?;
             let report = crate::leads::eval::evaluate(
                 &file,
                 classifier.as_ref(),
@@ -495,7 +495,7 @@ async fn check(config: &Config) -> anyhow::Result<()> {
         }
     };
     if let Some(rules) = rules {
-        if let Err(e) = crate::startup::build_drafter(config, rules, None) {
+        if let Err(e) = crate::app::build_drafter(config, rules, None) {
             println!("problem: {e}");
             problems += 1;
         }

@@ -2,16 +2,15 @@
 //!
 //! The pipeline, one module per stage: [`ingest`] → [`classify`] →
 //! [`decide`] → [`draft`] → [`deliver`], driven by [`pipeline`] jobs that
-//! the [`worker`] claims from the [`store`].
+//! the [`worker`] claims from the [`store`]. Every route, the API's and the
+//! console's, is in [`web`]; nothing beneath it knows of HTTP.
 
-pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod classify;
 pub mod cli;
 pub mod config;
-pub mod console;
 pub mod decide;
 pub mod deliver;
 pub mod domain;
@@ -26,4 +25,5 @@ pub mod startup;
 pub mod store;
 pub mod summary;
 pub mod telemetry;
+pub mod web;
 pub mod worker;

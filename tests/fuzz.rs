@@ -26,7 +26,8 @@ use replyd::domain::{Kind, Lang, Platform};
 use replyd::draft::guardrails::{DraftCheck, GuardrailConfig, Guardrails};
 use replyd::draft::{DraftContext, Templates};
 use replyd::ingest::generic::{self, MAX_BATCH, MAX_TEXT_CHARS};
-use replyd::ingest::meta;
+use replyd::ingest::meta_webhook;
+use replyd::web::ApiError;
 use serde_json::{json, Map, Value};
 
 // ------------------------------------------------------------ harness
@@ -553,7 +554,10 @@ fn check_generic(body: &[u8]) -> Result<(), TestCaseError> {
                 prop_assert!(!m.external_id.is_empty() && !m.author.id.is_empty());
             }
         }
-        Err(e) => prop_assert_eq!(e.status.as_u16(), 400, "{:?}", e.body.message),
+        Err(e) => {
+            let e = ApiError::from(e);
+            prop_assert_eq!(e.status.as_u16(), 400, "{:?}", e.body.message)
+        }
     }
     Ok(())
 }
@@ -588,7 +592,7 @@ proptest! {
 // ------------------------------------------------------------ 2. meta
 
 fn check_meta(body: &[u8]) -> Result<(), TestCaseError> {
-    let (result, largest, took) = measure(|| meta::parse_webhook(body));
+    let (result, largest, took) = measure(|| meta_webhook::parse_webhook(body));
     prop_assert!(took < SLOW, "parse_webhook took {took:?}");
     prop_assert!(
         largest <= 64 * body.len() + MIB,
@@ -603,7 +607,10 @@ fn check_meta(body: &[u8]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(m.source, "meta");
             }
         }
-        Err(e) => prop_assert_eq!(e.status.as_u16(), 400, "{:?}", e.body.message),
+        Err(e) => {
+            let e = ApiError::from(e);
+            prop_assert_eq!(e.status.as_u16(), 400, "{:?}", e.body.message)
+        }
     }
     Ok(())
 }

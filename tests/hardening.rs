@@ -251,7 +251,7 @@ async fn hostile_webhook_bodies_cannot_fill_memory() {
     let daemon = Daemon::start(&config).await;
     let pid = daemon.child.id();
     let before = current_rss_mb(pid);
-    let size = replyd::ingest::meta::MAX_WEBHOOK_BYTES;
+    let size = replyd::ingest::meta_webhook::MAX_WEBHOOK_BYTES;
 
     let unsigned = format!(
         "POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\

@@ -12,7 +12,7 @@ use graph::{comment, FakeGraph, Fault, Phase};
 use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
 use replyd::deliver::DeliverAction;
 use replyd::domain::{ActionKind, ActionStatus, MessageId, Role};
-use replyd::ingest::meta::{refresh_times, signature};
+use replyd::ingest::meta_webhook::{refresh_times, signature};
 use replyd::store::actions::{self, NewAction};
 use replyd::store::Db;
 use replyd::worker::BackgroundJob;

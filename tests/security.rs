@@ -282,7 +282,7 @@ async fn an_early_refusal_never_breaks_the_next_request_on_the_connection() {
     // Twice the limit: the daemon stops reading long before the end.
     let too_big = format!(
         "{{\"text\": \"{}\"}}",
-        "x".repeat(2 * replyd::api::MAX_BODY_BYTES)
+        "x".repeat(2 * replyd::web::MAX_BODY_BYTES)
     );
     for round in 0..200 {
         let refused = app

@@ -7,7 +7,7 @@
 //! platform back finds the earlier reply; the webhook connector resends
 //! under the same idempotency key, which its receiver deduplicates.
 
-pub mod meta;
+pub mod graph;
 pub mod ratelimit;
 pub mod webhook;
 
@@ -445,7 +445,7 @@ mod tests {
         Arc::new(Services {
             db,
             classifier: Arc::new(RulesClassifier::new(rules.clone())),
-            drafter: crate::startup::build_drafter(&config, rules, None).unwrap(),
+            drafter: crate::app::build_drafter(&config, rules, None).unwrap(),
             config: Arc::new(config),
             connectors: Connectors::new(),
             wake: Arc::new(tokio::sync::Notify::new()),

@@ -1,16 +1,10 @@
-//! `POST /v1/messages`: the generic JSON API any source can push into.
+//! The generic JSON messages any source can push (`POST /v1/messages`):
+//! parsed and checked here, before [`super::accept`] stores them.
 
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::Json;
-use bytes::Bytes;
 use serde::Deserialize;
 
-use super::accept;
-use crate::api::{ApiError, AppState};
-use crate::auth::{Caller, Permission};
+use super::Refused;
+use crate::config::Config;
 use crate::domain::{Kind, Platform};
 use crate::store::messages::{Author, NewMessage};
 
@@ -62,24 +56,12 @@ struct IncomingAuthor {
     handle: Option<String>,
 }
 
-/// A problem with one message of a request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub code: &'static str,
-    pub field: Option<String>,
-    pub message: String,
-}
-
-fn field_error(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        code: "invalid_field",
-        field: Some(field.into()),
-        message: message.into(),
-    }
+fn field_error(field: &str, message: impl Into<String>) -> Refused {
+    Refused::new("invalid_field", message).field(field)
 }
 
 /// Parses and checks one message object.
-pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError> {
+pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, Refused> {
     let incoming: Incoming = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -94,15 +76,12 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
         } else {
             path
         };
-        FieldError {
-            code: if missing {
-                "missing_field"
-            } else {
-                "invalid_field"
-            },
-            field: Some(field),
-            message: inner,
-        }
+        let code = if missing {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        Refused::new(code, inner).field(field)
     })?;
     let platform: Platform = incoming
         .platform
@@ -112,7 +91,7 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
         .kind
         .parse()
         .map_err(|e: crate::domain::ParseError| field_error("kind", e.message))?;
-    let id_field = |name: &str, value: String| -> Result<String, FieldError> {
+    let id_field = |name: &str, value: String| -> Result<String, Refused> {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             Err(field_error(name, "must not be empty"))
@@ -168,7 +147,7 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
             ));
         }
     }
-    let name_field = |name: &str, value: Option<String>| -> Result<Option<String>, FieldError> {
+    let name_field = |name: &str, value: Option<String>| -> Result<Option<String>, Refused> {
         match value {
             Some(v) if v.chars().count() > MAX_NAME_CHARS => Err(field_error(
                 name,
@@ -201,28 +180,24 @@ pub fn parse_message(value: serde_json::Value) -> Result<NewMessage, FieldError>
 
 /// Parses a request body: one message object, or an array of 1 to 1,000.
 /// Returns the messages and whether the body was an array.
-pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("invalid_json", format!("body is not valid JSON: {e}"))
-    })?;
+pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), Refused> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Refused::new("invalid_json", format!("body is not valid JSON: {e}")))?;
     let (items, is_array) = match value {
         serde_json::Value::Array(items) => (items, true),
         object @ serde_json::Value::Object(_) => (vec![object], false),
         _ => {
-            return Err(ApiError::bad_request(
+            return Err(Refused::new(
                 "invalid_body",
                 "body must be a message object or an array of them",
             ))
         }
     };
     if is_array && items.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_batch",
-            "the array holds no messages",
-        ));
+        return Err(Refused::new("empty_batch", "the array holds no messages"));
     }
     if items.len() > MAX_BATCH {
-        return Err(ApiError::bad_request(
+        return Err(Refused::new(
             "batch_too_large",
             format!(
                 "at most {MAX_BATCH} messages per request, got {}",
@@ -232,16 +207,7 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), ApiError> {
     }
     let mut messages = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        let parsed = parse_message(item).map_err(|e| {
-            let mut err = ApiError::bad_request(e.code, e.message);
-            if let Some(field) = e.field {
-                err = err.field(field);
-            }
-            if is_array {
-                err = err.index(index);
-            }
-            err
-        })?;
+        let parsed = parse_message(item).map_err(|e| in_batch(e, is_array, index))?;
         messages.push(parsed);
     }
     refuse_conflicting_repeats(&messages)?;
@@ -251,7 +217,7 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<NewMessage>, bool), ApiError> {
 /// One message twice in a batch is a repeat, taken once; the same
 /// `external_id` with another text is two messages claiming one id, and
 /// only one of them could be kept: refused, naming both.
-fn refuse_conflicting_repeats(messages: &[NewMessage]) -> Result<(), ApiError> {
+fn refuse_conflicting_repeats(messages: &[NewMessage]) -> Result<(), Refused> {
     let mut first_of = std::collections::HashMap::with_capacity(messages.len());
     for (index, m) in messages.iter().enumerate() {
         let key = (m.platform.as_str(), m.external_id.as_str());
@@ -262,7 +228,7 @@ fn refuse_conflicting_repeats(messages: &[NewMessage]) -> Result<(), ApiError> {
             std::collections::hash_map::Entry::Occupied(first) => {
                 let first = *first.get();
                 if messages[first].text != m.text {
-                    return Err(ApiError::bad_request(
+                    return Err(Refused::new(
                         "conflicting_duplicate",
                         format!(
                             "messages {first} and {index} have the same platform and \
@@ -279,56 +245,47 @@ fn refuse_conflicting_repeats(messages: &[NewMessage]) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn post_messages(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<impl IntoResponse, ApiError> {
-    caller.require(Permission::PostMessages)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "request body is larger than 1 MiB",
-            )
-        } else {
-            ApiError::bad_request("invalid_body", rejection.body_text())
-        }
-    })?;
-    let (messages, is_array) = parse_body(&body)?;
-    if let Some(meta) = &state.ctx.config.meta {
-        // Where Meta's webhook serves a platform, its messages come only
-        // that way: one posted here first would take the comment's id and
-        // the webhook's copy would be dropped as a repeat, and replyd does
-        // not act on Meta for messages whose ids an ingest token supplied.
-        let served = |m: &NewMessage| {
-            meta.pages
-                .iter()
-                .any(|p| p.platform.as_str() == m.platform.as_str())
-        };
-        if let Some((index, message)) = messages.iter().enumerate().find(|(_, m)| served(m)) {
-            let mut err = ApiError::bad_request(
+/// A message's refusal names its place only when the body was an array.
+fn in_batch(refused: Refused, is_array: bool, index: usize) -> Refused {
+    if is_array {
+        refused.index(index)
+    } else {
+        refused
+    }
+}
+
+/// Where Meta's webhook serves a platform, its messages come only that
+/// way: one posted here first would take the comment's id and the
+/// webhook's copy would be dropped as a repeat, and replyd does not act on
+/// Meta for messages whose ids an ingest token supplied.
+pub fn refuse_meta_platforms(
+    config: &Config,
+    messages: &[NewMessage],
+    is_array: bool,
+) -> Result<(), Refused> {
+    let Some(meta) = &config.meta else {
+        return Ok(());
+    };
+    let served = |m: &NewMessage| {
+        meta.pages
+            .iter()
+            .any(|p| p.platform.as_str() == m.platform.as_str())
+    };
+    match messages.iter().enumerate().find(|(_, m)| served(m)) {
+        Some((index, message)) => Err(in_batch(
+            Refused::new(
                 "meta_platform",
                 format!(
                     "{} messages reach this replyd through Meta's webhook (/webhooks/meta), not this API",
                     message.platform
                 ),
             )
-            .field("platform");
-            if is_array {
-                err = err.index(index);
-            }
-            return Err(err);
-        }
+            .field("platform"),
+            is_array,
+            index,
+        )),
+        None => Ok(()),
     }
-    let accepted = accept(&state.ctx, &messages).await?;
-    let body = if is_array {
-        serde_json::json!({ "results": accepted })
-    } else {
-        serde_json::to_value(&accepted[0]).expect("plain values")
-    };
-    Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
 #[cfg(test)]
@@ -407,19 +364,15 @@ mod tests {
             "external_id": "r2", "author": {"id": "a"}, "text": "x"}, other]))
         .unwrap();
         let err = parse_body(&body).unwrap_err();
-        assert_eq!(err.body.code, "conflicting_duplicate");
-        assert_eq!(err.body.index, Some(2));
-        assert!(
-            err.body.message.contains("messages 0 and 2"),
-            "{}",
-            err.body.message
-        );
+        assert_eq!(err.code, "conflicting_duplicate");
+        assert_eq!(err.index, Some(2));
+        assert!(err.message.contains("messages 0 and 2"), "{}", err.message);
     }
 
     #[test]
     fn batch_errors_carry_the_index() {
         let body = serde_json::to_vec(&json!([valid(), {"platform": "Bad"}])).unwrap();
         let err = parse_body(&body).unwrap_err();
-        assert_eq!(err.body.index, Some(1));
+        assert_eq!(err.index, Some(1));
     }
 }

@@ -4,7 +4,7 @@
 //! `(platform, external_id)` and not processed again.
 
 pub mod generic;
-pub mod meta;
+pub mod meta_webhook;
 
 use std::time::Duration;
 
@@ -17,13 +17,56 @@ use crate::store::messages::{self, NewMessage};
 use crate::store::StoreError;
 use crate::worker::BackgroundJob;
 
+/// Why messages were not accepted. Nothing of a refused request is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The request is wrong as sent; sending it again will not help.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What is wrong with a request's messages, and where, in words for the
+/// sender: `code` names the kind of problem for scripts.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    /// The message's place in the request, when the request was a batch.
+    pub index: Option<usize>,
+}
+
+impl Refused {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Refused {
+            code,
+            message: message.into(),
+            field: None,
+            index: None,
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Accepted {
     pub id: MessageId,
     pub duplicate: bool,
 }
 
-pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, StoreError> {
+pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, IngestError> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -34,7 +77,7 @@ pub async fn accept(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, St
         Err(e) if e.is_unavailable() => ctx.db.note_writes_refused(true),
         Err(_) => {}
     }
-    stored
+    Ok(stored?)
 }
 
 async fn store(ctx: &Ctx, batch: &[NewMessage]) -> Result<Vec<Accepted>, StoreError> {

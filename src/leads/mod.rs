@@ -8,10 +8,8 @@
 //! * [`handoff`]: the signed, retried webhook to sales.
 //! * [`update`]: a person's change to a lead, checked and audited.
 //! * [`export`]: the CSV export and the dates people type to choose it.
-//! * [`api`]: `/v1/leads` for the sales role.
 //! * [`eval`]: precision and recall on a labelled file.
 
-pub mod api;
 pub mod detect;
 pub mod eval;
 pub mod export;

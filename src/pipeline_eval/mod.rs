@@ -21,13 +21,13 @@ use anyhow::Context as _;
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
+use crate::app::{build_classifier, build_drafter};
 use crate::classify::rules::Rules;
 use crate::config::{Config, LlmConfig};
 use crate::decide::lead::LeadFacts;
 use crate::decide::{self, Context, Subject};
 use crate::domain::{ActionKind, ActionStatus, Kind, Platform};
 use crate::draft::guardrails::{DraftCheck, Purpose};
-use crate::startup::{build_classifier, build_drafter};
 
 /// What should become of a message, as the playbook promises.
 #[derive(

@@ -3,8 +3,6 @@
 //! reviewer recorded as the one who decided (Meta then treats a DM reply as
 //! human-approved); every decision is written to the audit log.
 
-pub mod api;
-
 use std::time::Duration;
 
 use crate::app::Ctx;

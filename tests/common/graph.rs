@@ -608,7 +608,7 @@ pub async fn post_signed(
 ) -> (u16, Value) {
     let body = serde_json::to_vec(payload).unwrap();
     let signature =
-        replyd::ingest::meta::signature(&replyd::config::Secret::new(app_secret), &body);
+        replyd::ingest::meta_webhook::signature(&replyd::config::Secret::new(app_secret), &body);
     let response = client
         .post(format!("{base_url}/webhooks/meta"))
         .header("content-type", "application/json")

@@ -1,5 +1,5 @@
-//! The Meta connector: actions on Facebook pages and Instagram accounts
-//! through the Graph API.
+//! The Graph API connector: actions on Facebook pages and Instagram
+//! accounts, through Meta's Graph API.
 //!
 //! One connector serves both platforms and every configured page; the page
 //! is the message's `page_id` (the page or account the webhook was for).
@@ -63,7 +63,7 @@ struct Page {
     token: Secret,
 }
 
-pub struct MetaConnector {
+pub struct GraphConnector {
     client: reqwest::Client,
     graph_url: String,
     pages: HashMap<String, Page>,
@@ -182,11 +182,11 @@ fn path_id<'a>(what: &str, id: &'a str) -> Result<&'a str, DeliveryError> {
     }
 }
 
-impl MetaConnector {
+impl GraphConnector {
     /// `lease` is the delivery job's: a call waits for its page's budget a
     /// quarter of it at most, and is deferred beyond that.
     pub fn new(meta: &MetaConfig, db: Db, timeout: Duration, lease: Duration) -> Arc<Self> {
-        Arc::new(MetaConnector {
+        Arc::new(GraphConnector {
             client: reqwest::Client::builder()
                 .timeout(timeout)
                 .build()
@@ -689,7 +689,7 @@ impl MetaConnector {
     }
 }
 
-impl Connector for MetaConnector {
+impl Connector for GraphConnector {
     fn name(&self) -> &str {
         "meta"
     }

@@ -1,34 +1,27 @@
-//! `GET` and `POST /webhooks/meta`: Facebook page and Instagram account
-//! webhooks.
+//! Facebook page and Instagram account webhooks (`/webhooks/meta`): their
+//! signature and their payload.
 //!
 //! Meta proves a POST is its own with `X-Hub-Signature-256: sha256=<hex
-//! HMAC-SHA256(app secret, raw body)>`, so the body is read as bytes and
-//! checked before anything is parsed. A request without a well-formed
-//! signature is refused before its body is read at all, and only a few
-//! bodies are read at once: unsigned or forged posts cannot fill memory. Each comment or DM becomes a
-//! [`NewMessage`] keyed by its comment id or message `mid`, and goes through
-//! [`accept`] like any other message: a redelivered webhook (Meta retries
-//! anything not answered 200 in time) is recognised and not processed again.
+//! HMAC-SHA256(app secret, raw body)>`, so the body is checked as bytes
+//! before anything is parsed; the route refuses a request without a
+//! [`well_formed_signature`] before reading its body at all. Each comment
+//! or DM becomes a [`NewMessage`] keyed by its comment id or message `mid`,
+//! and goes through [`super::accept`] like any other message: a redelivered
+//! webhook (Meta retries anything not answered 200 in time) is recognised
+//! and not processed again.
 //!
 //! What the brand wrote itself (its own replies and DMs, echoes) is dropped
 //! here, so replyd never answers itself. Events replyd does not act on are
 //! logged and acknowledged: an error would only make Meta retry them, and
 //! eventually disable the subscription.
 
-use std::collections::HashMap;
-
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::accept;
 use super::generic::{MAX_BATCH, MAX_TEXT_CHARS};
-use crate::api::{ApiError, AppState};
+use super::Refused;
 use crate::config::{MetaConfig, MetaPlatform, Secret};
 use crate::domain::Kind;
 use crate::store::messages::{Author, NewMessage};
@@ -42,7 +35,7 @@ pub const MAX_WEBHOOK_BYTES: usize = 8 * 1024 * 1024;
 
 /// Whether a signature header has Meta's shape, `sha256=` and 64 hex digits:
 /// a request without one is refused before its body is read.
-fn well_formed_signature(header: Option<&str>) -> bool {
+pub fn well_formed_signature(header: Option<&str>) -> bool {
     header
         .and_then(|h| h.trim().strip_prefix("sha256="))
         .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -70,109 +63,13 @@ pub fn verify_signature(app_secret: &Secret, header: Option<&str>, body: &[u8]) 
     mac.verify_slice(&expected).is_ok()
 }
 
-fn meta_config(state: &AppState) -> Result<&MetaConfig, ApiError> {
-    // Without a [meta] section there is no secret to check against: the
-    // route does not exist as far as callers can tell.
-    state
-        .ctx
-        .config
-        .meta
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("route"))
-}
-
-/// The subscription handshake: Meta sends `hub.mode=subscribe`, the verify
-/// token configured in the app dashboard and a challenge to echo.
-pub async fn verify_subscription(
-    State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    let meta = meta_config(&state)?;
-    let mode_ok = query.get("hub.mode").map(String::as_str) == Some("subscribe");
-    let token_ok = query.get("hub.verify_token").is_some_and(|t| {
+/// The subscription handshake's check: Meta sends `hub.mode=subscribe`
+/// and the verify token configured in the app dashboard.
+pub fn subscription_verified(meta: &MetaConfig, mode: Option<&str>, token: Option<&str>) -> bool {
+    let token_ok = token.is_some_and(|t| {
         subtle::ConstantTimeEq::ct_eq(t.as_bytes(), meta.verify_token.expose().as_bytes()).into()
     });
-    match query.get("hub.challenge") {
-        Some(challenge) if mode_ok && token_ok => Ok((StatusCode::OK, challenge.clone())),
-        _ => {
-            tracing::warn!("meta webhook verification refused: wrong mode or verify token");
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "verification refused",
-            ))
-        }
-    }
-}
-
-pub async fn post_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<impl IntoResponse, ApiError> {
-    let meta = meta_config(&state)?;
-    let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let refuse = |signed: bool| {
-        tracing::warn!(
-            signed,
-            "meta webhook refused: missing or wrong X-Hub-Signature-256"
-        );
-        ApiError::unauthorized("missing or wrong X-Hub-Signature-256")
-    };
-    if !well_formed_signature(header) {
-        return Err(refuse(header.is_some()));
-    }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_WEBHOOK_BYTES) {
-        return Err(too_large());
-    }
-    // A forged signature is only found out once the body is read: a few
-    // are read at once, the rest wait their turn (and Meta retries a 503).
-    // Half the body's deadline for the wait leaves the other half to read.
-    let wait = std::time::Duration::from_secs(state.ctx.config.http.body_timeout_secs) / 2;
-    let _turn = match tokio::time::timeout(wait, state.webhook_bodies.acquire()).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            return Err(ApiError::unavailable(
-                "too many webhook bodies in flight; retry shortly",
-            ))
-        }
-    };
-    let body = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES)
-        .await
-        .map_err(|e| {
-            if std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            {
-                too_large()
-            } else {
-                ApiError::bad_request("invalid_body", "the webhook body could not be read")
-            }
-        })?;
-    if !verify_signature(&meta.app_secret, header, &body) {
-        return Err(refuse(true));
-    }
-    let messages = parse_webhook(&body)?;
-    let accepted = accept(&state.ctx, &messages).await?;
-    let new = accepted.iter().filter(|a| !a.duplicate).count();
-    tracing::debug!(events = messages.len(), new, "meta webhook accepted");
-    Ok((
-        StatusCode::OK,
-        axum::Json(json!({ "received": messages.len(), "new": new })),
-    ))
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!(
-            "webhook body is over {} MiB",
-            MAX_WEBHOOK_BYTES / (1024 * 1024)
-        ),
-    )
+    mode == Some("subscribe") && token_ok
 }
 
 // ------------------------------------------------------------ the payload
@@ -280,16 +177,15 @@ struct MessengerMessage {
 }
 
 /// Turns a verified webhook body into the messages it carries.
-pub fn parse_webhook(body: &[u8]) -> Result<Vec<NewMessage>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("invalid_json", format!("body is not valid JSON: {e}"))
-    })?;
+pub fn parse_webhook(body: &[u8]) -> Result<Vec<NewMessage>, Refused> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Refused::new("invalid_json", format!("body is not valid JSON: {e}")))?;
     let notification: Notification = serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
-        ApiError::bad_request("invalid_body", e.into_inner().to_string()).field(field)
+        Refused::new("invalid_body", e.into_inner().to_string()).field(field)
     })?;
     if notification.entry.len() > MAX_BATCH {
-        return Err(ApiError::bad_request(
+        return Err(Refused::new(
             "batch_too_large",
             format!("at most {MAX_BATCH} entries per notification"),
         ));

@@ -7,14 +7,14 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
-use crate::api::{ApiError, AppState};
 use crate::auth::Permission;
 use crate::domain::{Flag, Intent, ReviewStatus, Sentiment};
-use crate::review::api::{next_review_cursor, ReviewQuery};
 use crate::review::{decide, ReviewError, Verdict};
 use crate::store::messages::{self, StoredMessage};
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
 use crate::store::stats;
+use crate::web::routes::reviews::{next_review_cursor, ReviewQuery};
+use crate::web::{ApiError, AppState};
 
 /// Earlier messages of the conversation shown above each item.
 const CONTEXT_MESSAGES: u32 = 3;
@@ -174,7 +174,7 @@ fn to_console(e: ReviewError) -> ConsoleError {
             "Someone already decided on this item.",
         )
         .into(),
-        other => crate::review::api::to_api(other).into(),
+        other => ApiError::from(other).into(),
     }
 }
 

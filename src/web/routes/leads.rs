@@ -10,12 +10,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::export::{parse_date, parse_until, to_csv, with_source_text};
-use super::update::{update, LeadError, LeadPatch};
-use crate::api::{cursor_param, next_cursor, ApiError, ApiJson, ApiQuery, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::{LeadId, LeadStatus, Platform};
+use crate::leads::export::{parse_date, parse_until, to_csv, with_source_text};
+use crate::leads::update::{update, LeadPatch};
 use crate::store::leads::{self, LeadFilter};
+use crate::web::{cursor_param, next_cursor, ApiError, ApiJson, ApiQuery, AppState};
 
 /// Most leads one CSV export holds.
 const MAX_EXPORT: u32 = 100_000;
@@ -133,17 +133,4 @@ async fn patch(
     let id: LeadId = id.parse().map_err(|_| ApiError::not_found("lead"))?;
     let lead = update(&state.ctx, &id, patch, &caller.actor()).await?;
     Ok(Json(json!({ "lead": lead })))
-}
-
-/// A refused change to a lead in the API's error shape, naming the field;
-/// storage errors keep their own mapping (a conflict is a 409).
-impl From<LeadError> for ApiError {
-    fn from(e: LeadError) -> Self {
-        let field = match e {
-            LeadError::Store(store) => return store.into(),
-            LeadError::HandedOffIsReplyds => "status",
-            LeadError::TooLong { field, .. } | LeadError::Nul(field) => field,
-        };
-        ApiError::bad_request("invalid_field", e.to_string()).field(field)
-    }
 }

@@ -6,11 +6,13 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{decide, ReviewError, Verdict};
-use crate::api::{cursor_param, next_cursor, query_param, ApiError, ApiJson, ApiQuery, AppState};
 use crate::auth::{Caller, Permission};
 use crate::domain::ReviewStatus;
+use crate::review::{decide, ReviewError, Verdict};
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
+use crate::web::{
+    cursor_param, next_cursor, query_param, ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppState,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -108,56 +110,22 @@ struct ManyBody {
     reason: Option<String>,
 }
 
-/// The API's answer to a refused decision; storage errors stay in the log.
-pub fn to_api(e: ReviewError) -> ApiError {
-    use axum::http::StatusCode;
-    match e {
-        ReviewError::NotHeld(_) => ApiError::new(StatusCode::CONFLICT, "not_held", e.to_string()),
-        ReviewError::EmptyText => {
-            ApiError::bad_request("invalid_field", e.to_string()).field("text")
-        }
-        ReviewError::MissingReason => {
-            ApiError::bad_request("missing_field", e.to_string()).field("reason")
-        }
-        ReviewError::Guardrails(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "guardrails",
-            e.to_string(),
-        )
-        .field("text"),
-        ReviewError::Unread(_) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
-        }
-        ReviewError::Nul(field) => {
-            ApiError::bad_request("invalid_field", e.to_string()).field(field)
-        }
-        ReviewError::Store(s) => s.into(),
-    }
-}
-
-fn json_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
-}
-
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    // Refused in this order: who may decide, then what was sent.
+    body: Result<ApiJsonOrEmpty<ApproveBody>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::DecideReviews)?;
-    let body: ApproveBody = json_body(&body)?;
+    let ApiJsonOrEmpty(body) = body?;
     decide(
         &state.ctx,
         &id,
         &Verdict::Approve { text: body.text },
         &caller.actor(),
     )
-    .await
-    .map_err(to_api)?;
+    .await?;
     Ok(Json(json!({ "id": id, "status": "approved" })))
 }
 
@@ -176,8 +144,7 @@ async fn reject(
         },
         &caller.actor(),
     )
-    .await
-    .map_err(to_api)?;
+    .await?;
     Ok(Json(json!({ "id": id, "status": "rejected" })))
 }
 
@@ -197,7 +164,7 @@ async fn many(
 
 /// One id's line in a bulk answer, worded as a single call's error would be.
 fn result_of(id: &str, outcome: Result<(), ReviewError>) -> serde_json::Value {
-    match outcome.map_err(to_api) {
+    match outcome.map_err(ApiError::from) {
         Ok(()) => json!({ "id": id, "ok": true }),
         Err(e) => json!({ "id": id, "ok": false, "code": e.body.code, "error": e.body.message }),
     }
@@ -222,7 +189,7 @@ async fn reject_many(
         reason: body.reason.unwrap_or_default(),
     };
     // Refused once for the whole request, not once per id.
-    verdict.validate().map_err(to_api)?;
+    verdict.validate()?;
     Ok(many(&state, &caller, &body.ids, verdict).await)
 }
 

@@ -6,10 +6,11 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
-use crate::api::{may_read_message, next_cursor, ApiError, AppState, MessageQuery};
 use crate::auth::{generate_token, hash_token, Permission};
 use crate::domain::{Intent, MessageId, Role, Stage};
 use crate::store::{actions, audit, leads, messages, reviews, stats, tokens};
+use crate::web::routes::messages::MessageQuery;
+use crate::web::{next_cursor, ApiError, AppState};
 
 pub async fn inbox(
     State(state): State<AppState>,
@@ -77,12 +78,9 @@ pub async fn message(
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
     // One snapshot: the parts below must agree with each other.
     let mut conn = state.ctx.db.snapshot().await?;
-    may_read_message(&user.caller, &mut conn, &id)
-        .await
-        .map_err(|e| match e.status {
-            axum::http::StatusCode::FORBIDDEN => ConsoleError::Forbidden(user.caller.role),
-            _ => ConsoleError::Api(e),
-        })?;
+    if !user.caller.may_read_message(&mut conn, &id).await? {
+        return Err(ConsoleError::Forbidden(user.caller.role));
+    }
     let message = messages::get(&mut conn, &id).await?;
     let classification = messages::classification(&mut conn, &id).await?;
     let classified_at = messages::classified_at(&mut conn, &id).await?;
@@ -245,7 +243,7 @@ pub async fn audit(
     QueryFields(fields): QueryFields,
 ) -> PageResult {
     user.require(Permission::ReadAudit)?;
-    let before = crate::api::cursor_param(&fields.owned("before"))?;
+    let before = crate::web::cursor_param(&fields.owned("before"))?;
     let mut conn = state.ctx.db.conn().await?;
     let entries = audit::page(&mut conn, before, 100).await?;
     let next = next_cursor(&entries, 100, |e| (e.at, e.id.as_str()));

@@ -1,12 +1,14 @@
 //! Extractors that refuse bad input in the API's one error shape, so no
 //! handler maps a rejection by hand.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::{ApiError, MAX_BODY_BYTES};
 
 /// A query string, checked for U+0000 before it is parsed: PostgreSQL's
 /// text cannot hold the character (SQLite's can), so a NUL reaching a query
@@ -55,14 +57,60 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(req, state).await.map_err(|e| {
-            let too_large = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
-            if e.status() == too_large {
-                ApiError::new(too_large, "body_too_large", e.body_text())
-            } else {
-                ApiError::bad_request("invalid_body", e.body_text())
-            }
-        })?;
+        let Json(value) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(|e| body_refused(e.status(), e.body_text()))?;
         Ok(ApiJson(value))
+    }
+}
+
+/// A JSON body that may be left out: an empty one (or whitespace) is
+/// `T::default()`, and then no content type is asked for either, as a
+/// script approving a draft as it stands sends none.
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ApiBytes(body) = ApiBytes::from_request(req, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrEmpty(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(ApiJsonOrEmpty)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))
+    }
+}
+
+/// A raw body, for a handler that parses it itself (a batch of messages
+/// whose errors name the message and field).
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|e| body_refused(e.status(), e.body_text()))
+    }
+}
+
+/// A body that could not be read or parsed: over the limit, or not what
+/// the route takes.
+fn body_refused(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "body_too_large",
+            format!(
+                "request body is larger than {} MiB",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
+    } else {
+        ApiError::bad_request("invalid_body", text)
     }
 }

@@ -19,10 +19,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 
-use super::{is_form, ConsoleError, FormFields, User};
-use crate::api::{ApiError, AppState, MAX_BODY_BYTES};
+use super::{is_form, ConsoleError, FormFields, QueryFields, User};
 use crate::auth::{generate_secret, hash_token, Caller, Permission, Via};
 use crate::store::{audit, now_ms, sessions, tokens};
+use crate::web::{ApiError, AppState, MAX_BODY_BYTES};
 
 pub const COOKIE: &str = "replyd_session";
 /// Failed sign-ins one client address, or one token prefix, may make in
@@ -233,19 +233,14 @@ fn safe_next(next: Option<&str>) -> &str {
     .unwrap_or("/")
 }
 
-#[derive(serde::Deserialize)]
-pub struct LoginQuery {
-    next: Option<String>,
-}
-
 pub async fn login_page(
     signed_in: Option<axum::Extension<Caller>>,
-    query: axum::extract::Query<LoginQuery>,
+    QueryFields(query): QueryFields,
 ) -> Response {
     if signed_in.is_some() {
-        return Redirect::to(safe_next(query.next.as_deref())).into_response();
+        return Redirect::to(safe_next(query.get("next"))).into_response();
     }
-    login_form(StatusCode::OK, query.next.as_deref(), None)
+    login_form(StatusCode::OK, query.get("next"), None)
 }
 
 fn login_form(status: StatusCode, next: Option<&str>, error: Option<&str>) -> Response {

@@ -11,7 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
+use crate::auth::Forbidden;
 use crate::domain::Role;
+use crate::ingest::{IngestError, Refused};
+use crate::leads::update::LeadError;
+use crate::review::ReviewError;
 use crate::store::StoreError;
 
 /// What a 503 asks a client to wait before trying again.
@@ -134,6 +138,73 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+impl From<Forbidden> for ApiError {
+    fn from(e: Forbidden) -> Self {
+        ApiError::forbidden(e.role)
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(e: Refused) -> Self {
+        let mut error = ApiError::bad_request(e.code, e.message);
+        error.body.field = e.field;
+        error.body.index = e.index;
+        error
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Refused(refused) => refused.into(),
+            IngestError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// A refused decision names what to fix; a storage error stays in the log.
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::NotHeld(_) => {
+                ApiError::new(StatusCode::CONFLICT, "not_held", e.to_string())
+            }
+            ReviewError::EmptyText => {
+                ApiError::bad_request("invalid_field", e.to_string()).field("text")
+            }
+            ReviewError::MissingReason => {
+                ApiError::bad_request("missing_field", e.to_string()).field("reason")
+            }
+            ReviewError::Guardrails(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "guardrails",
+                e.to_string(),
+            )
+            .field("text"),
+            ReviewError::Unread(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            ReviewError::Nul(field) => {
+                ApiError::bad_request("invalid_field", e.to_string()).field(field)
+            }
+            ReviewError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A refused change to a lead names the field; storage errors keep their
+/// own mapping (a conflict is a 409).
+impl From<LeadError> for ApiError {
+    fn from(e: LeadError) -> Self {
+        let field = match e {
+            LeadError::Store(store) => return store.into(),
+            LeadError::HandedOffIsReplyds => "status",
+            LeadError::TooLong { field, .. } | LeadError::Nul(field) => field,
+        };
+        ApiError::bad_request("invalid_field", e.to_string()).field(field)
     }
 }
 

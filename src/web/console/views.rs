@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse};
 use minijinja::{Environment, Value};
 
 use super::ConsoleError;
-use crate::api::ApiError;
+use crate::web::ApiError;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),

@@ -6,12 +6,12 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::{render, ConsoleError, FormFields, PageResult, QueryFields, User};
-use crate::api::{query_param, ApiError, AppState};
 use crate::auth::Permission;
 use crate::domain::{LeadId, LeadStatus};
 use crate::leads::update::{update as update_lead, LeadPatch};
 use crate::store::leads::{self, LeadFilter, StoredLead};
 use crate::store::stats;
+use crate::web::{query_param, ApiError, AppState};
 
 /// Most leads the board shows per column.
 const PER_COLUMN: u32 = 100;
@@ -132,6 +132,6 @@ pub async fn update(
     };
     update_lead(&state.ctx, &id, patch, &user.caller.actor())
         .await
-        .map_err(crate::api::ApiError::from)?;
+        .map_err(ApiError::from)?;
     Ok(Redirect::to(&format!("/leads/{id}")))
 }

@@ -23,9 +23,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
-use crate::api::{ApiError, AppState};
 use crate::auth::{Caller, Permission, Via};
 use crate::domain::Role;
+use crate::web::{nul_field, nul_refused, ApiBytes, ApiError, AppState};
 
 pub use views::render;
 
@@ -245,11 +245,9 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
             )
             .into());
         }
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request("invalid_body", e.body_text()))?;
-        if let Some(field) = crate::api::nul_field(&body) {
-            return Err(crate::api::nul_refused(field, "form").into());
+        let ApiBytes(body) = ApiBytes::from_request(req, state).await?;
+        if let Some(field) = nul_field(&body) {
+            return Err(nul_refused(field, "form").into());
         }
         Ok(FormFields::parse(&body))
     }
@@ -263,8 +261,8 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryFields {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        if let Some(field) = crate::api::nul_field(query.as_bytes()) {
-            return Err(crate::api::nul_refused(field, "query").into());
+        if let Some(field) = nul_field(query.as_bytes()) {
+            return Err(nul_refused(field, "query").into());
         }
         Ok(QueryFields(FormFields::parse(query.as_bytes())))
     }

@@ -1,0 +1,8 @@
+//! The HTTP API's routes, one file per resource.
+
+pub mod ingest;
+pub mod leads;
+pub mod messages;
+pub mod meta_webhook;
+pub mod ops;
+pub mod reviews;
