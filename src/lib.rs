@@ -26,4 +26,5 @@ pub mod startup;
 pub mod store;
 pub mod summary;
 pub mod telemetry;
+pub mod training;
 pub mod worker;
