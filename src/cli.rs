@@ -12,6 +12,7 @@ use crate::config::{Config, Overrides};
 use crate::domain::Role;
 use crate::startup::Application;
 use crate::store::{tokens, Db};
+use crate::training;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,10 +73,10 @@ pub enum Command {
     Classify(classify::commands::ClassifyArgs),
     /// Score the model on a labelled JSONL file (precision, recall, F1,
     /// confusion matrix, per-language breakdown).
-    Eval(classify::commands::EvalArgs),
+    Eval(training::commands::EvalArgs),
     /// Train the heads from labelled JSONL and write them to a directory
     /// (with --adapters, fine-tune the encoder with LoRA adapters first).
-    Train(classify::commands::TrainArgs),
+    Train(training::commands::TrainArgs),
     /// Measure the model's speed and memory on a fixed corpus (`bench`,
     /// `bench model`), or ingestion under load (`bench ingest`).
     Bench(BenchCommand),
@@ -254,8 +255,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) if args.pipeline => {
             crate::pipeline_eval::command(&config, &args.file, &args.pipeline_args, args.json).await
         }
-        Command::Eval(args) => classify::commands::eval(&config, &args),
-        Command::Train(args) => classify::commands::train(&config, &args),
+        Command::Eval(args) => training::commands::eval(&config, &args),
+        Command::Train(args) => training::commands::train(&config, &args),
         Command::Bench(BenchCommand { what, model }) => match what {
             None => classify::commands::bench(&config, &model),
             Some(BenchTarget::Model(args)) => classify::commands::bench(&config, &args),

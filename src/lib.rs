@@ -25,5 +25,6 @@ pub mod startup;
 pub mod store;
 pub mod summary;
 pub mod telemetry;
+pub mod training;
 pub mod web;
 pub mod worker;

@@ -10,12 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, message, post_settled, Backend, TestApp};
+use common::{free_port, held_question, message, post_settled, Backend, TestApp, WAIT};
 use fantoccini::{Client, ClientBuilder, Locator};
 use replyd::domain::Role;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(60);
 
 struct Browser {
     client: Client,
@@ -209,25 +207,28 @@ async fn reviewers_and_sales_work_in_the_browser() {
     let sales = app.token(Role::Sales).await;
     let viewer = app.token(Role::Viewer).await;
 
-    let norway = post_settled(
+    let (norway, _) = held_question(
         &app,
         &ingest,
         &viewer,
-        &message("shop", "dm", "b-1", "Do you ship your bikes to Norway?"),
+        "b-1",
+        "Do you ship your bikes to Norway?",
     )
     .await;
-    let iceland = post_settled(
+    let (iceland, _) = held_question(
         &app,
         &ingest,
         &viewer,
-        &message("shop", "dm", "b-2", "Do you ship your bikes to Iceland?"),
+        "b-2",
+        "Do you ship your bikes to Iceland?",
     )
     .await;
-    let sunday = post_settled(
+    let (sunday, _) = held_question(
         &app,
         &ingest,
         &viewer,
-        &message("shop", "dm", "b-3", "Is the Utrecht shop open on Sunday?"),
+        "b-3",
+        "Is the Utrecht shop open on Sunday?",
     )
     .await;
     let mut lead = message(

@@ -3,15 +3,12 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{message, post_settled, settled, Backend, TestApp};
+use common::{held_question, message, post_settled, settled, Backend, TestApp, WAIT};
 use replyd::domain::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(60);
 const NOBODY: &str = "0190f1a2-0000-7000-8000-000000000000";
 
 /// A signed-in browser, without the browser: a session cookie and the
@@ -105,11 +102,6 @@ fn csrf_of(page: &str) -> String {
         .expect("csrf meta tag")
         + 27;
     page[start..start + page[start..].find('"').unwrap()].to_owned()
-}
-
-/// A question nobody answered yet: its reply is held for a person.
-async fn held(app: &TestApp, ingest: &str, reader: &str, id: &str, text: &str) -> String {
-    post_settled(app, ingest, reader, &message("shop", "dm", id, text)).await
 }
 
 async fn review_ids(app: &TestApp, token: &str) -> Vec<String> {
@@ -258,7 +250,7 @@ both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let ingest = app.token(Role::Ingest).await;
     let reviewer = app.token(Role::Reviewer).await;
-    held(
+    held_question(
         &app,
         &ingest,
         &reviewer,
@@ -330,7 +322,7 @@ both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     assert!(review_ids(&app, &reviewer).await.is_empty());
 
     // Bearer-token calls carry no cookie and need no CSRF token.
-    held(
+    held_question(
         &app,
         &ingest,
         &reviewer,
@@ -340,9 +332,11 @@ both_backends!(state_changes_need_the_csrf_token, |backend| async move {
     .await;
     let next = review_ids(&app, &reviewer).await;
     let response = app
-        .client
-        .post(app.url(&format!("/v1/reviews/{}/reject", next[0])))
-        .bearer_auth(&reviewer)
+        .request(
+            Method::POST,
+            &format!("/v1/reviews/{}/reject", next[0]),
+            &reviewer,
+        )
         .json(&json!({"reason": "answered by phone"}))
         .send()
         .await
@@ -490,7 +484,8 @@ async fn every_role_against_every_route() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let ingest = app.token(Role::Ingest).await;
     let reviewer = app.token(Role::Reviewer).await;
-    let message_id = held(&app, &ingest, &reviewer, "m-1", "Where is my order?").await;
+    let (message_id, _) =
+        held_question(&app, &ingest, &reviewer, "m-1", "Where is my order?").await;
     let mut tokens = Vec::new();
     for role in Role::ALL {
         tokens.push((*role, app.token(*role).await));
@@ -585,7 +580,8 @@ async fn sales_reads_only_the_messages_behind_its_leads() {
     };
     app.wait_for_message(&viewer, &lead_message, WAIT, settled)
         .await;
-    let other = held(&app, &ingest, &viewer, "q-1", "Is the shop open on Sunday?").await;
+    let (other, _) =
+        held_question(&app, &ingest, &viewer, "q-1", "Is the shop open on Sunday?").await;
 
     let (status, _) = app
         .get_json(&sales, &format!("/v1/messages/{lead_message}"))
@@ -611,7 +607,7 @@ both_backends!(pages_show_what_happened, |backend| async move {
         .await;
     let first = body["id"].as_str().unwrap().to_owned();
     app.wait_for_message(&admin, &first, WAIT, settled).await;
-    let question = held(
+    let (question, _) = held_question(
         &app,
         &ingest,
         &admin,
@@ -728,7 +724,7 @@ async fn the_queue_refuses_an_edit_the_guardrails_refuse() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let ingest = app.token(Role::Ingest).await;
     let reviewer = app.token(Role::Reviewer).await;
-    held(
+    held_question(
         &app,
         &ingest,
         &reviewer,
@@ -777,7 +773,7 @@ async fn sales_sees_a_lead_message_without_its_neighbours_or_review_notes() {
         ),
     )
     .await;
-    let lead = post_settled(
+    let (lead, _) = post_settled(
         &app,
         &ingest,
         &reviewer,
@@ -799,9 +795,11 @@ async fn sales_sees_a_lead_message_without_its_neighbours_or_review_notes() {
         .unwrap()
         .to_owned();
     let response = app
-        .client
-        .post(app.url(&format!("/v1/reviews/{review}/reject")))
-        .bearer_auth(&reviewer)
+        .request(
+            Method::POST,
+            &format!("/v1/reviews/{review}/reject"),
+            &reviewer,
+        )
         .json(&json!({"reason": "internal note: check their credit first"}))
         .send()
         .await
@@ -890,9 +888,7 @@ both_backends!(
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
         let response = app
-            .client
-            .post(app.url("/v1/reviews/approve"))
-            .bearer_auth(&admin)
+            .request(Method::POST, "/v1/reviews/approve", &admin)
             .json(&json!({"ids": ["\u{0}", NOBODY]}))
             .send()
             .await
@@ -964,13 +960,7 @@ async fn nothing_but_the_assets_may_be_cached() {
         "the new token"
     );
     for path in ["/v1/leads.csv", "/v1/messages"] {
-        let response = app
-            .client
-            .get(app.url(path))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+        let response = app.request(Method::GET, path, &admin).send().await.unwrap();
         assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
     }
     let css = session
@@ -1006,16 +996,14 @@ async fn the_audit_log_links_its_ids_and_shows_changes_as_before_and_after() {
     assert_ne!(status_before, "lost");
     let hostile = "<script>alert('notes')</script>";
     let response = app
-        .client
-        .patch(app.url(&format!("/v1/leads/{lead}")))
-        .bearer_auth(&admin)
+        .request(Method::PATCH, &format!("/v1/leads/{lead}"), &admin)
         .json(&json!({"status": "lost", "owner": "sam", "notes": hostile}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 
-    let question = held(
+    let (question, _) = held_question(
         &app,
         &ingest,
         &admin,
@@ -1025,9 +1013,11 @@ async fn the_audit_log_links_its_ids_and_shows_changes_as_before_and_after() {
     .await;
     let review = review_ids(&app, &admin).await[0].clone();
     let response = app
-        .client
-        .post(app.url(&format!("/v1/reviews/{review}/approve")))
-        .bearer_auth(&admin)
+        .request(
+            Method::POST,
+            &format!("/v1/reviews/{review}/approve"),
+            &admin,
+        )
         .json(&json!({}))
         .send()
         .await

@@ -7,13 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{message, settled, token_in, Backend, Daemon, Recorder, TestApp};
+use common::{message, settled, token_in, Backend, Daemon, Recorder, TestApp, WAIT};
 use replyd::config::{Secret, WebhookConnectorConfig};
 use replyd::deliver::webhook::verify_signature;
 use replyd::domain::Role;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(60);
 
 fn webhook(platform: &str, addr: std::net::SocketAddr) -> WebhookConnectorConfig {
     WebhookConnectorConfig {

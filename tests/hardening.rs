@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{message, token_in, Backend, Daemon, TestApp};
 use replyd::domain::Role;
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -404,11 +405,11 @@ both_backends!(
             ("reject", json!({"reason": "spam"})),
         ] {
             let response = app
-                .client
-                .post(app.url(&format!(
-                    "/v1/reviews/0193b2c4-0000-7000-8000-000000000000/{verb}"
-                )))
-                .bearer_auth(&admin)
+                .request(
+                    Method::POST,
+                    &format!("/v1/reviews/0193b2c4-0000-7000-8000-000000000000/{verb}"),
+                    &admin,
+                )
                 .json(&body)
                 .send()
                 .await

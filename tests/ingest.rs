@@ -2,13 +2,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{actions_of, message, settled, TestApp};
+use common::{actions_of, message, settled, TestApp, WAIT};
 use replyd::domain::Role;
+use reqwest::Method;
 use serde_json::json;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 both_backends!(
     a_message_is_stored_classified_decided_and_acknowledged,
@@ -157,9 +154,7 @@ both_backends!(
 
         let huge = "x".repeat(1024 * 1024 + 1);
         let response = app
-            .client
-            .post(app.url("/v1/messages"))
-            .bearer_auth(&ingest)
+            .request(Method::POST, "/v1/messages", &ingest)
             .header("content-type", "application/json")
             .body(huge)
             .send()
@@ -170,9 +165,7 @@ both_backends!(
         assert_eq!(body["error"]["code"], "body_too_large");
 
         let response = app
-            .client
-            .post(app.url("/v1/messages"))
-            .bearer_auth(&ingest)
+            .request(Method::POST, "/v1/messages", &ingest)
             .body("{not json")
             .send()
             .await

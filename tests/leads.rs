@@ -5,17 +5,16 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{settled, Recorder, TestApp};
+use common::{answer, settled, Recorder, TestApp, WAIT};
 use replyd::config::{LeadWebhookConfig, Secret};
 use replyd::deliver::webhook::verify_signature;
 use replyd::domain::Role;
 use replyd::leads::DeliverLead;
 use replyd::worker::BackgroundJob;
+use reqwest::Method;
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(60);
 
 fn dm(external_id: &str, author: &str, thread: &str, lang: &str, text: &str) -> Value {
     json!({
@@ -54,28 +53,6 @@ async fn a_wholesale_lead(app: &TestApp, external_id: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Polls a lead until `done` holds for it.
-async fn wait_for_lead(
-    app: &TestApp,
-    token: &str,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, body) = app.get_json(token, &format!("/v1/leads/{id}")).await;
-        assert_eq!(status, 200, "{body}");
-        if done(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "lead {id} never got there: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn action<'a>(body: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -262,10 +239,11 @@ both_backends!(
         app.wait_for_message(&viewer, &follow_up, WAIT, settled)
             .await;
 
-        let done = wait_for_lead(&app, &sales, &lead_id, |b| {
-            b["lead"]["status"] == "handed_off"
-        })
-        .await;
+        let done = app
+            .wait_for(&sales, &format!("/v1/leads/{lead_id}"), WAIT, |b| {
+                b["lead"]["status"] == "handed_off"
+            })
+            .await;
         assert_eq!(done["lead"]["email"], "inkoop@groen-tuin.nl", "{done}");
         assert_eq!(done["lead"]["website"], "www.groen-tuin.nl", "{done}");
         let ids: Vec<&str> = done["messages"]
@@ -332,7 +310,7 @@ both_backends!(
             .unwrap();
         tx.commit().await.unwrap();
         db.close().await;
-        wait_for_lead(&app, &sales, &lead_id, |b| {
+        app.wait_for(&sales, &format!("/v1/leads/{lead_id}"), WAIT, |b| {
             b["lead"]["status"] == "handed_off"
         })
         .await;
@@ -431,20 +409,8 @@ both_backends!(
             assert_eq!(app.get_json(token, &path).await.0, 403);
         }
         assert_eq!(app.get_json(&viewer, &path).await.0, 200);
-        let patch = |token: &str, body: Value| {
-            let request = app
-                .client
-                .patch(app.url(&path))
-                .bearer_auth(token)
-                .json(&body);
-            async move {
-                let r = request.send().await.unwrap();
-                (
-                    r.status().as_u16(),
-                    r.json::<Value>().await.unwrap_or(Value::Null),
-                )
-            }
-        };
+        let patch =
+            |token: &str, body: Value| answer(app.request(Method::PATCH, &path, token).json(&body));
         assert_eq!(patch(&viewer, json!({"owner": "me"})).await.0, 403);
         assert_eq!(patch(&ingest, json!({"owner": "me"})).await.0, 403);
         let (status, body) = patch(&sales, json!({"status": "handed_off"})).await;
@@ -459,7 +425,7 @@ both_backends!(
         .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["lead"]["owner"], "Eva");
-        wait_for_lead(&app, &sales, &lead_id, |b| {
+        app.wait_for(&sales, &format!("/v1/leads/{lead_id}"), WAIT, |b| {
             b["lead"]["status"] == "handed_off"
         })
         .await;
@@ -481,9 +447,7 @@ both_backends!(
         assert_eq!(updates[0].actor, "token:test-sales");
 
         let response = app
-            .client
-            .get(app.url("/v1/leads.csv"))
-            .bearer_auth(&sales)
+            .request(Method::GET, "/v1/leads.csv", &sales)
             .send()
             .await
             .unwrap();
@@ -514,9 +478,7 @@ both_backends!(
         .await;
         assert_eq!(status, 200, "{body}");
         let csv = app
-            .client
-            .get(app.url("/v1/leads.csv"))
-            .bearer_auth(&sales)
+            .request(Method::GET, "/v1/leads.csv", &sales)
             .send()
             .await
             .unwrap()
@@ -526,9 +488,7 @@ both_backends!(
         assert!(csv.contains("\"a;=1+1\""), "{csv}");
         assert!(csv.contains("\"' \n=HYPERLINK(1)\""), "{csv}");
         let response = app
-            .client
-            .get(app.url("/v1/leads.csv"))
-            .bearer_auth(&ingest)
+            .request(Method::GET, "/v1/leads.csv", &ingest)
             .send()
             .await
             .unwrap();
@@ -589,9 +549,7 @@ both_backends!(
         let path = format!("/v1/leads/{lead_id}");
         for field in ["owner", "notes"] {
             let response = app
-                .client
-                .patch(app.url(&path))
-                .bearer_auth(&sales)
+                .request(Method::PATCH, &path, &sales)
                 .json(&json!({ field: "Eva\u{0}" }))
                 .send()
                 .await

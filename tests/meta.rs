@@ -7,7 +7,7 @@ mod graph;
 
 use std::time::{Duration, Instant};
 
-use common::{settled, TestApp};
+use common::{settled, TestApp, WAIT};
 use graph::{comment, FakeGraph, Fault, Phase};
 use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
 use replyd::deliver::DeliverAction;
@@ -18,7 +18,6 @@ use replyd::store::Db;
 use replyd::worker::BackgroundJob;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(60);
 const FB: &str = "1001";
 const IG: &str = "17841400000000001";
 const APP_SECRET: &str = "app-secret-for-tests";

@@ -3,41 +3,12 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{message, settled, TestApp};
+use common::{held_question, TestApp, WAIT};
 use replyd::domain::Role;
-use serde_json::{json, Value};
+use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(60);
-
-async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// A question nobody answered yet: its reply is held for a person.
-async fn held_reply(app: &TestApp, ingest: &str, viewer: &str, id: &str) -> (String, Value) {
-    let (_, body) = app
-        .post_messages(
-            ingest,
-            &message("shop", "dm", id, "Do you also ship your bikes to Norway?"),
-        )
-        .await;
-    let message_id = body["id"].as_str().unwrap().to_owned();
-    let done = app
-        .wait_for_message(viewer, &message_id, WAIT, settled)
-        .await;
-    (message_id, done)
-}
+/// A question nobody can answer from the facts: its reply is held.
+const QUESTION: &str = "Do you also ship your bikes to Norway?";
 
 both_backends!(
     reviewers_approve_with_edits_and_reject_with_reasons,
@@ -46,7 +17,7 @@ both_backends!(
         let ingest = app.token(Role::Ingest).await;
         let viewer = app.token(Role::Viewer).await;
         let reviewer = app.token(Role::Reviewer).await;
-        let (first, done) = held_reply(&app, &ingest, &viewer, "q-1").await;
+        let (first, done) = held_question(&app, &ingest, &viewer, "q-1", QUESTION).await;
         assert!(
             done["actions"]
                 .as_array()
@@ -55,7 +26,7 @@ both_backends!(
                 .any(|a| a["status"] == "held"),
             "{done}"
         );
-        held_reply(&app, &ingest, &viewer, "q-2").await;
+        held_question(&app, &ingest, &viewer, "q-2", QUESTION).await;
 
         let (status, queue) = app.get_json(&reviewer, "/v1/reviews?status=held").await;
         assert_eq!(status, 200, "{queue}");
@@ -73,13 +44,13 @@ both_backends!(
         );
 
         let edited = "Yes, we ship to Norway; delivery takes about a week.";
-        let (status, body) = post_json(
-            &app,
-            &reviewer,
-            &format!("/v1/reviews/{a}/approve"),
-            json!({"text": edited}),
-        )
-        .await;
+        let (status, body) = app
+            .post_json(
+                &reviewer,
+                &format!("/v1/reviews/{a}/approve"),
+                json!({"text": edited}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         let delivered = app
             .wait_for_message(&viewer, &first, WAIT, |m| {
@@ -100,29 +71,21 @@ both_backends!(
         assert_eq!(reply["text"], edited);
         assert_eq!(reply["decided_by"], "token:test-reviewer");
 
-        let (status, _) = post_json(
-            &app,
-            &reviewer,
-            &format!("/v1/reviews/{a}/approve"),
-            json!({}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(&reviewer, &format!("/v1/reviews/{a}/approve"), json!({}))
+            .await;
         assert_eq!(status, 409, "a decided review cannot be decided again");
-        let (status, _) = post_json(
-            &app,
-            &reviewer,
-            &format!("/v1/reviews/{b}/reject"),
-            json!({}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(&reviewer, &format!("/v1/reviews/{b}/reject"), json!({}))
+            .await;
         assert_eq!(status, 400, "a rejection needs its reason");
-        let (status, _) = post_json(
-            &app,
-            &reviewer,
-            &format!("/v1/reviews/{b}/reject"),
-            json!({"reason": "we don't ship there"}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(
+                &reviewer,
+                &format!("/v1/reviews/{b}/reject"),
+                json!({"reason": "we don't ship there"}),
+            )
+            .await;
         assert_eq!(status, 200);
         let (_, rejected) = app.get_json(&reviewer, "/v1/reviews?status=rejected").await;
         assert_eq!(rejected["items"][0]["note"], "we don't ship there");
@@ -136,7 +99,7 @@ both_backends!(only_reviewers_and_admins_decide, |backend| async move {
     let app = TestApp::spawn(backend).await;
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::Viewer).await;
-    held_reply(&app, &ingest, &viewer, "q-3").await;
+    held_question(&app, &ingest, &viewer, "q-3", QUESTION).await;
     let (_, queue) = app.get_json(&viewer, "/v1/reviews").await;
     let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
     for role in [Role::Sales, Role::Ingest] {
@@ -146,31 +109,27 @@ both_backends!(only_reviewers_and_admins_decide, |backend| async move {
     }
     for role in [Role::Viewer, Role::Sales, Role::Ingest] {
         let token = app.token(role).await;
-        let (status, _) = post_json(
-            &app,
-            &token,
-            &format!("/v1/reviews/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(&token, &format!("/v1/reviews/{id}/approve"), json!({}))
+            .await;
         assert_eq!(status, 403, "{role} approves");
-        let (status, _) = post_json(
-            &app,
-            &token,
-            "/v1/reviews/reject",
-            json!({"ids": [id], "reason": "x"}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(
+                &token,
+                "/v1/reviews/reject",
+                json!({"ids": [id], "reason": "x"}),
+            )
+            .await;
         assert_eq!(status, 403, "{role} bulk-rejects");
     }
     let admin = app.token(Role::Admin).await;
-    let (status, body) = post_json(
-        &app,
-        &admin,
-        "/v1/reviews/approve",
-        json!({"ids": [id, "no-such-review"]}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            &admin,
+            "/v1/reviews/approve",
+            json!({"ids": [id, "no-such-review"]}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["results"][0]["ok"], true, "{body}");
     assert_eq!(body["results"][1]["ok"], false, "{body}");
@@ -184,7 +143,7 @@ both_backends!(
         let ingest = app.token(Role::Ingest).await;
         let viewer = app.token(Role::Viewer).await;
         let reviewer = app.token(Role::Reviewer).await;
-        let (message_id, _) = held_reply(&app, &ingest, &viewer, "g-1").await;
+        let (message_id, _) = held_question(&app, &ingest, &viewer, "g-1", QUESTION).await;
         let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
         let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
         let approve = format!("/v1/reviews/{id}/approve");
@@ -201,7 +160,9 @@ both_backends!(
             ),
             ("Yes. ".repeat(1001), "too_long"),
         ] {
-            let (status, body) = post_json(&app, &reviewer, &approve, json!({"text": text})).await;
+            let (status, body) = app
+                .post_json(&reviewer, &approve, json!({"text": text}))
+                .await;
             assert_eq!(status, 422, "{check}: {body}");
             assert_eq!(body["error"]["code"], "guardrails", "{body}");
             assert_eq!(body["error"]["field"], "text", "{body}");
@@ -213,20 +174,22 @@ both_backends!(
 
         // Rejections need a reason, one at a time as in bulk.
         for reason in ["", "  "] {
-            let (status, body) = post_json(
-                &app,
-                &reviewer,
-                &format!("/v1/reviews/{id}/reject"),
-                json!({ "reason": reason }),
-            )
-            .await;
+            let (status, body) = app
+                .post_json(
+                    &reviewer,
+                    &format!("/v1/reviews/{id}/reject"),
+                    json!({ "reason": reason }),
+                )
+                .await;
             assert_eq!(status, 400, "{body}");
             assert_eq!(body["error"]["field"], "reason", "{body}");
         }
 
         // The reviewer states facts the facts file lacks.
         let edited = "Yes, we ship to Norway; it takes 5 working days.";
-        let (status, body) = post_json(&app, &reviewer, &approve, json!({"text": edited})).await;
+        let (status, body) = app
+            .post_json(&reviewer, &approve, json!({"text": edited}))
+            .await;
         assert_eq!(status, 200, "{body}");
         let done = app
             .wait_for_message(&viewer, &message_id, WAIT, |m| {
@@ -253,7 +216,7 @@ both_backends!(
         let ingest = app.token(Role::Ingest).await;
         let viewer = app.token(Role::Viewer).await;
         let reviewer = app.token(Role::Reviewer).await;
-        held_reply(&app, &ingest, &viewer, "nul-q").await;
+        held_question(&app, &ingest, &viewer, "nul-q", QUESTION).await;
         let (_, queue) = app.get_json(&reviewer, "/v1/reviews").await;
         let id = queue["items"][0]["id"].as_str().unwrap().to_owned();
 
@@ -267,29 +230,29 @@ both_backends!(
         ];
         for (verdict, body, field) in refusals {
             let path = format!("/v1/reviews/{id}/{verdict}");
-            let (status, body) = post_json(&app, &reviewer, &path, body).await;
+            let (status, body) = app.post_json(&reviewer, &path, body).await;
             assert_eq!(status, 400, "{verdict}: {body}");
             assert_eq!(body["error"]["code"], "invalid_field", "{body}");
             assert_eq!(body["error"]["field"], field, "{body}");
         }
-        let (status, body) = post_json(
-            &app,
-            &reviewer,
-            "/v1/reviews/reject",
-            json!({"ids": [id], "reason": "not\u{0} there"}),
-        )
-        .await;
+        let (status, body) = app
+            .post_json(
+                &reviewer,
+                "/v1/reviews/reject",
+                json!({"ids": [id], "reason": "not\u{0} there"}),
+            )
+            .await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error"]["field"], "reason", "{body}");
 
         // Still waiting for a decision, which a clean one then makes.
-        let (status, body) = post_json(
-            &app,
-            &reviewer,
-            &format!("/v1/reviews/{id}/reject"),
-            json!({"reason": "not there"}),
-        )
-        .await;
+        let (status, body) = app
+            .post_json(
+                &reviewer,
+                &format!("/v1/reviews/{id}/reject"),
+                json!({"reason": "not there"}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         app.shutdown().await;
     }

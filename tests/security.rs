@@ -5,6 +5,7 @@ mod common;
 
 use common::{message, token_in, Backend, Daemon, TestApp};
 use replyd::domain::Role;
+use reqwest::Method;
 use serde_json::json;
 
 const ROUTES: &[(&str, &str)] = &[
@@ -286,9 +287,7 @@ async fn an_early_refusal_never_breaks_the_next_request_on_the_connection() {
     );
     for round in 0..200 {
         let refused = app
-            .client
-            .post(app.url("/v1/messages"))
-            .bearer_auth(&ingest)
+            .request(Method::POST, "/v1/messages", &ingest)
             .header("content-type", "application/json")
             .body(too_big.clone())
             .send()
@@ -297,9 +296,7 @@ async fn an_early_refusal_never_breaks_the_next_request_on_the_connection() {
         assert_eq!(refused.status(), 413, "round {round}");
         assert_eq!(refused.headers()["connection"], "close", "round {round}");
         let next = app
-            .client
-            .get(app.url("/v1/messages?limit=1"))
-            .bearer_auth(&admin)
+            .request(Method::GET, "/v1/messages?limit=1", &admin)
             .send()
             .await
             .unwrap_or_else(|e| panic!("round {round}: the request after it: {e:?}"));

@@ -5,7 +5,7 @@
 //! layer with ReLU) followed by a temperature that calibrates its
 //! probabilities. Everything is plain `f32` arithmetic over a few hundred
 //! thousand weights, so a message costs microseconds next to the encoder's
-//! milliseconds; candle is only used to train them (see `train.rs`).
+//! milliseconds; candle is only used to train them (see `training/`).
 //!
 //! File layout (safetensors, little-endian F32 or F16), for each head
 //! `sentiment` (3 outputs), `intent` (8) and `toxicity` (2: hate, offensive):

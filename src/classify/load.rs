@@ -1,8 +1,8 @@
 //! The local model as the daemon and the commands load it: the ensemble's
 //! encoders with their adapters, each member's heads, the risk exemplars
 //! embedded once into the model cache, and the classifier started on its
-//! own batching thread. The CLI's commands (`classify/commands.rs`) only
-//! call into here.
+//! own batching thread. The CLI's commands (`classify/commands.rs`, and
+//! `training/commands.rs` for eval and train) only call into here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -234,7 +234,8 @@ pub fn risk_exemplars(config: &Config, encoders: &EncoderEnsemble) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("models/data/intents_train.jsonl: {e}"))?,
     );
     let first = &encoders.members()[0];
-    let mut cache = super::train::EmbeddingCache::open(&cache_dir(config), &encoder_id(first))?;
+    let mut cache =
+        super::embedding_cache::EmbeddingCache::open(&cache_dir(config), &encoder_id(first))?;
     let texts: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
     let embedded = cache.fill(&texts, &mut |batch: &[&str]| {
         first.embed(batch).map_err(|e| e.to_string())

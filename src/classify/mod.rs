@@ -5,8 +5,7 @@
 //! run the rules layer, whose hits are always reported by name.
 
 pub mod commands;
-pub mod eval;
-pub mod finetune;
+pub mod embedding_cache;
 pub mod heads;
 pub mod load;
 pub mod local;
@@ -14,7 +13,6 @@ pub mod model;
 pub mod nearest;
 pub mod rules;
 mod tensor_file;
-pub mod train;
 
 use std::future::Future;
 use std::pin::Pin;

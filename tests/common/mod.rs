@@ -13,6 +13,7 @@ use replyd::config::{Config, Overrides};
 use replyd::domain::Role;
 use replyd::startup::Application;
 use replyd::store::{tokens, Db};
+use reqwest::Method;
 use serde_json::Value;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
@@ -126,32 +127,66 @@ impl TestApp {
         token
     }
 
-    pub async fn post_messages(&self, token: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url("/v1/messages"))
+    /// A request to the daemon's `path`, with `token` as the bearer.
+    pub fn request(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
             .bearer_auth(token)
-            .json(body)
-            .send()
+    }
+
+    /// Sends a request with `body` as JSON (none when `None`), and answers
+    /// as [`answer`] does.
+    pub async fn call(
+        &self,
+        method: Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.request(method, path, token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request).await
+    }
+
+    pub async fn post_messages(&self, token: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::POST, token, "/v1/messages", Some(body))
             .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get_json(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.call(Method::GET, token, path, None).await
     }
 
-    /// Polls a message until `done` holds for it, or panics after `timeout`.
+    pub async fn post_json(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, token, path, Some(&body)).await
+    }
+
+    /// Polls `path` until `done` holds for its body, or panics after
+    /// `timeout`.
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        path: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, body) = self.get_json(token, path).await;
+            assert_eq!(status, 200, "{body}");
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never reached the expected state: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn wait_for_message(
         &self,
         token: &str,
@@ -159,19 +194,8 @@ impl TestApp {
         timeout: Duration,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let (status, body) = self.get_json(token, &format!("/v1/messages/{id}")).await;
-            assert_eq!(status, 200, "{body}");
-            if done(&body) {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "message {id} never reached the expected state: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_for(token, &format!("/v1/messages/{id}"), timeout, done)
+            .await
     }
 
     pub async fn shutdown(mut self) {
@@ -193,17 +217,49 @@ pub fn message(platform: &str, kind: &str, external_id: &str, text: &str) -> Val
     })
 }
 
-/// A message is settled when it is done, or decided with only held actions.
-/// Posts one message and waits until the pipeline has settled it; its id.
-pub async fn post_settled(app: &TestApp, ingest: &str, reader: &str, msg: &Value) -> String {
+/// Sends a request: its status, and its JSON answer (null when it has none).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// How long a test waits for the pipeline to get a message somewhere.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Posts one message and waits until the pipeline has settled it: its id,
+/// and the message as it then reads.
+pub async fn post_settled(
+    app: &TestApp,
+    ingest: &str,
+    reader: &str,
+    msg: &Value,
+) -> (String, Value) {
     let (status, body) = app.post_messages(ingest, msg).await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
-    app.wait_for_message(reader, &id, Duration::from_secs(60), settled)
-        .await;
-    id
+    let done = app.wait_for_message(reader, &id, WAIT, settled).await;
+    (id, done)
 }
 
+/// A question nobody answered yet, as a DM: its reply is held for a person.
+pub async fn held_question(
+    app: &TestApp,
+    ingest: &str,
+    reader: &str,
+    external_id: &str,
+    text: &str,
+) -> (String, Value) {
+    post_settled(
+        app,
+        ingest,
+        reader,
+        &message("shop", "dm", external_id, text),
+    )
+    .await
+}
+
+/// A message is settled when it is done, or decided with only held actions.
 pub fn settled(body: &Value) -> bool {
     let stage = body["message"]["stage"].as_str().unwrap_or_default();
     stage == "done"

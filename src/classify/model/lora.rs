@@ -4,7 +4,7 @@
 //! `A [r, in]` and `B [out, r]`, and computes with `W + (alpha / r)·B·A`.
 //! The encoder adds that product to its dequantized weight once, at load
 //! (`encoder.rs`), so an adapted encoder costs per message exactly what the
-//! base one does; only `replyd train --adapters` (`finetune.rs`) keeps A and
+//! base one does; only `replyd train --adapters` (`training/finetune.rs`) keeps A and
 //! B apart, to learn them.
 //!
 //! File layout (safetensors, F16 or F32): for every adapted layer `i` and

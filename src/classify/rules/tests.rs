@@ -1,5 +1,4 @@
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use super::*;
 
@@ -943,27 +942,6 @@ fn never_panics_on_odd_input() {
         let _ = RULES.scan(&mixed[..i]);
         let _ = RULES.scan(&mixed[i..]);
     }
-}
-
-/// Not an assertion (debug builds are slow): run with `--release --nocapture`
-/// to see the per-message cost.
-#[test]
-fn timing_report() {
-    let text = "Hoi! Mijn bestelling #100234 is nog steeds niet aangekomen en ik ben er klaar mee. \
-                Bel me op 06-12345678 of mail jan@example.com. Anders ga ik naar de Consumentenbond. \
-                PS: we zijn ook geïnteresseerd in een samenwerking voor ons café in Utrecht ❤️ Groet!";
-    let rules = &*RULES;
-    let _ = rules.scan(text);
-    let n = 200;
-    let start = Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(rules.scan(std::hint::black_box(text)));
-    }
-    let per = start.elapsed() / n;
-    println!(
-        "scan of {} chars: {per:?} per message",
-        text.chars().count()
-    );
 }
 
 #[test]

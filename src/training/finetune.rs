@@ -32,18 +32,18 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::data::{read_examples, text_key, Example, FileInfo};
 use super::eval::EvalError;
-use super::heads::{Dense, Head, Heads};
-use super::model::encoder::FrozenLayer;
-use super::model::lora::{AdapterError, Adapters, LayerAdapters, LowRank, StoredAs, Target};
-use super::model::{Encoder, ModelError};
-use super::train::{
-    evaluate_examples, read_examples, text_key, weighted_loss_sum, Example, FileEval, FileInfo,
-    Kind, TrainError, TrainLayer, OWN_TRAIN_FILES,
+use super::fit::{weighted_loss_sum, Kind, TrainLayer};
+use super::report::{evaluate_examples, FileEval, MANIFEST_FILE};
+use super::train::{TrainError, OWN_TRAIN_FILES};
+use crate::classify::heads::{Dense, Head, Heads};
+use crate::classify::model::encoder::FrozenLayer;
+use crate::classify::model::lora::{
+    AdapterError, Adapters, LayerAdapters, LowRank, StoredAs, Target,
 };
+use crate::classify::model::{Encoder, ModelError};
 use crate::domain::{Intent, Sentiment};
-
-pub const MANIFEST_FILE: &str = "manifest.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FinetuneError {
@@ -963,7 +963,7 @@ pub fn finetune(
     let mut metadata = HashMap::new();
     metadata.insert(
         "base_model_sha256".to_owned(),
-        super::model::fetch::MODEL_SHA256.to_owned(),
+        crate::classify::model::fetch::MODEL_SHA256.to_owned(),
     );
     let bytes = learner
         .model
@@ -971,7 +971,9 @@ pub fn finetune(
         .scaled(p.merge_scale)?
         .to_safetensors(p.stored_as, metadata)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(io_err(&opts.out_dir))?;
-    let path = opts.out_dir.join(super::model::lora::ADAPTERS_FILE);
+    let path = opts
+        .out_dir
+        .join(crate::classify::model::lora::ADAPTERS_FILE);
     std::fs::write(&path, &bytes).map_err(io_err(&path))?;
     let adapters = Adapters::from_safetensors(&bytes)?;
 
@@ -1008,7 +1010,7 @@ pub fn finetune(
     let window = (losses.len() / 2).clamp(1, 20).min(losses.len());
     let report = FinetuneReport {
         format: "replyd-adapters/1",
-        base_model_sha256: super::model::fetch::MODEL_SHA256.to_owned(),
+        base_model_sha256: crate::classify::model::fetch::MODEL_SHA256.to_owned(),
         adapters_id: adapters.id(),
         adapters_sha256: hex::encode(Sha256::digest(&bytes)),
         adapters_bytes: bytes.len(),
@@ -1183,7 +1185,7 @@ mod tests {
             })
             .collect();
         std::fs::write(&train, lines.join("\n")).unwrap();
-        let heads = crate::classify::train::HyperParams {
+        let heads = crate::training::train::HyperParams {
             validation_fraction: 0.5,
             ..Default::default()
         };
