@@ -421,6 +421,57 @@ async fn a_neutral_comment_is_liked_or_where_there_are_no_likes_thanked_briefly(
     }
 }
 
+/// A tone of the model's `probs` (negative, neutral, positive), the rest
+/// of `c` kept.
+fn with_tone(mut c: Classification, negative: f32, neutral: f32, positive: f32) -> Classification {
+    let by_label: Vec<f32> = Sentiment::ALL
+        .iter()
+        .map(|s| match s {
+            Sentiment::Negative => negative,
+            Sentiment::Neutral => neutral,
+            Sentiment::Positive => positive,
+        })
+        .collect();
+    c.sentiment = Scored::from_probs(Sentiment::ALL, &by_label);
+    c
+}
+
+#[tokio::test]
+async fn emoji_that_tip_the_tone_just_past_neutral_still_get_thanks_but_a_troll_reading_does_not() {
+    // "🤭🤭" reads as `other` with a tone barely negative (0.52): nothing in
+    // it is snide, so it gets its short thank-you where there are no likes.
+    for (text, lang) in [("🤭🤭", Lang::Nl), ("lol the dog in the back 😭", Lang::En)] {
+        let c = with_tone(
+            classification(Intent::Other, Sentiment::Negative, lang, &[]),
+            0.52,
+            0.36,
+            0.12,
+        );
+        let out = run_on("instagram", text, Kind::Comment, c).await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{text}");
+    }
+    // A joke at a group's expense reads as a troll with the same faint
+    // tone and nothing the bait check catches: let through as neutral, it
+    // is never thanked in public.
+    for (text, lang) in [
+        ("lol een rolstoel in een sportschoolreclame 😂 💀", Lang::Nl),
+        ("who let them design the menu 😂🐶", Lang::En),
+    ] {
+        let c = with_tone(
+            classification(Intent::Troll, Sentiment::Negative, lang, &[]),
+            0.52,
+            0.36,
+            0.12,
+        );
+        let out = run_on("instagram", text, Kind::Comment, c).await;
+        assert!(
+            !out.kinds().contains(&ActionKind::Acknowledge),
+            "{text}: {:?}",
+            out.kinds()
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_complaint_in_a_review_points_to_the_contact_route_never_to_a_dm() {
     for (text, lang, contact) in [

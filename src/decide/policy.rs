@@ -90,13 +90,21 @@ fn acknowledge_neutral(
             "a neutral comment: liked, no reply needed",
         )];
     }
-    // A tone counts as negative here only when the model is as sure of it
-    // as a troll's bait needs: slang and emoji ("🤭🤭", "is sending me 😭")
-    // tip its reading just past neutral without anything snide in them.
+    // Emoji and slang ("🤭🤭") tip the model's tone just past neutral
+    // without anything snide in them, so for a comment it reads as `other`
+    // a tone counts as negative only when it is as sure as a troll's bait
+    // needs. A troll reading let through as neutral gets no such benefit:
+    // a joke at a group's expense reads that way too, and a public thank-you
+    // would endorse it.
+    let negative = if c.intent.label == Intent::Troll {
+        c.sentiment.label == Sentiment::Negative
+    } else {
+        c.sentiment.prob(Sentiment::Negative) >= BAITS
+    };
     let quiet = c.rules.is_empty()
         && c.flags.is_empty()
         && c.nearest.is_empty()
-        && c.sentiment.prob(Sentiment::Negative) < BAITS
+        && !negative
         && linked_host(subject.text).is_none();
     if cfg.neutral_comments == NeutralComments::LikeOrThank && quiet {
         vec![Proposal::reply(
