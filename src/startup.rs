@@ -21,7 +21,7 @@ use crate::worker::Runner;
 
 // The daemon builds its classifier and drafter as the eval commands do;
 // they live in `app` so that those commands need not depend on the daemon.
-pub use crate::app::{build_classifier, build_drafter};
+use crate::app::{build_classifier, build_drafter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -526,10 +526,10 @@ mod tests {
 
         let config = crate::config::Config::default();
         let rules = Arc::new(Rules::builtin());
-        let classifier = crate::startup::build_classifier(&config, rules.clone())
+        let classifier = crate::app::build_classifier(&config, rules.clone())
             .await
             .expect("the model is fetched (tests/run does it first)");
-        let drafter = crate::startup::build_drafter(&config, rules, Some(classifier)).unwrap();
+        let drafter = crate::app::build_drafter(&config, rules, Some(classifier)).unwrap();
         let platform: Platform = "facebook".parse().unwrap();
         for ((lang, name), count) in &drafter.templates.variants {
             for variant in 0..*count {
