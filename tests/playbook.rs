@@ -48,13 +48,14 @@ fn classification(
         .iter()
         .map(|i| if *i == intent { 0.86 } else { 0.02 })
         .collect();
-    let sent: Vec<f32> = Sentiment::ALL
-        .iter()
-        .map(|s| if *s == sentiment { 0.9 } else { 0.05 })
-        .collect();
+    let sure = |s: Sentiment| if s == sentiment { 0.9 } else { 0.05 };
     Classification {
         lang: Some(lang),
-        sentiment: Scored::from_probs(Sentiment::ALL, &sent),
+        sentiment: tone(
+            sure(Sentiment::Negative),
+            sure(Sentiment::Neutral),
+            sure(Sentiment::Positive),
+        ),
         intent: Scored::from_probs(Intent::ALL, &probs),
         toxicity: Toxicity::default(),
         flags: flags.to_vec(),
@@ -421,9 +422,8 @@ async fn a_neutral_comment_is_liked_or_where_there_are_no_likes_thanked_briefly(
     }
 }
 
-/// A tone of the model's `probs` (negative, neutral, positive), the rest
-/// of `c` kept.
-fn with_tone(mut c: Classification, negative: f32, neutral: f32, positive: f32) -> Classification {
+/// The model's tone, from its three probabilities.
+fn tone(negative: f32, neutral: f32, positive: f32) -> Scored<Sentiment> {
     let by_label: Vec<f32> = Sentiment::ALL
         .iter()
         .map(|s| match s {
@@ -432,8 +432,7 @@ fn with_tone(mut c: Classification, negative: f32, neutral: f32, positive: f32) 
             Sentiment::Positive => positive,
         })
         .collect();
-    c.sentiment = Scored::from_probs(Sentiment::ALL, &by_label);
-    c
+    Scored::from_probs(Sentiment::ALL, &by_label)
 }
 
 #[tokio::test]
@@ -441,12 +440,8 @@ async fn emoji_that_tip_the_tone_just_past_neutral_still_get_thanks_but_a_troll_
     // "🤭🤭" reads as `other` with a tone barely negative (0.52): nothing in
     // it is snide, so it gets its short thank-you where there are no likes.
     for (text, lang) in [("🤭🤭", Lang::Nl), ("lol the dog in the back 😭", Lang::En)] {
-        let c = with_tone(
-            classification(Intent::Other, Sentiment::Negative, lang, &[]),
-            0.52,
-            0.36,
-            0.12,
-        );
+        let mut c = classification(Intent::Other, Sentiment::Negative, lang, &[]);
+        c.sentiment = tone(0.52, 0.36, 0.12);
         let out = run_on("instagram", text, Kind::Comment, c).await;
         assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{text}");
     }
@@ -457,12 +452,8 @@ async fn emoji_that_tip_the_tone_just_past_neutral_still_get_thanks_but_a_troll_
         ("lol een rolstoel in een sportschoolreclame 😂 💀", Lang::Nl),
         ("who let them design the menu 😂🐶", Lang::En),
     ] {
-        let c = with_tone(
-            classification(Intent::Troll, Sentiment::Negative, lang, &[]),
-            0.52,
-            0.36,
-            0.12,
-        );
+        let mut c = classification(Intent::Troll, Sentiment::Negative, lang, &[]);
+        c.sentiment = tone(0.52, 0.36, 0.12);
         let out = run_on("instagram", text, Kind::Comment, c).await;
         assert!(
             !out.kinds().contains(&ActionKind::Acknowledge),
