@@ -352,6 +352,45 @@ async fn trolls_are_hidden_not_answered() {
 }
 
 #[tokio::test]
+async fn a_fans_hyperbole_read_as_a_troll_is_thanked_unless_it_names_a_problem() {
+    // Slang praise the model reads as a troll's, tone and all.
+    for (text, lang) in [
+        ("die saus is kapot lekker, ik ga dood 😭😭", Lang::Nl),
+        ("ok this burger slaps, no joke 😭", Lang::En),
+        ("me muero de lo rico que está este helado 😭", Lang::Es),
+    ] {
+        let mut c = classification(Intent::Troll, Sentiment::Negative, lang, &[]);
+        c.sentiment = tone(0.85, 0.1, 0.05);
+        let out = run_on("instagram", text, Kind::Comment, c).await;
+        assert_eq!(out.kinds(), vec![ActionKind::Acknowledge], "{text}");
+        assert_eq!(
+            out.status(ActionKind::Acknowledge),
+            ActionStatus::Pending,
+            "{text}: thanked, not held for sarcasm"
+        );
+    }
+    // The same words beside what went wrong, or beside an insult, are no
+    // fan's: never thanked.
+    for (text, lang) in [
+        (
+            "kapot lekker hoor, als het niet twee uur te laat was gekomen",
+            Lang::Nl,
+        ),
+        ("this burger slaps, shame it came an hour late", Lang::En),
+        ("this burger slaps, unlike your idiot staff", Lang::En),
+    ] {
+        let mut c = classification(Intent::Troll, Sentiment::Negative, lang, &[]);
+        c.sentiment = tone(0.85, 0.1, 0.05);
+        let out = run_on("instagram", text, Kind::Comment, c).await;
+        assert!(
+            !out.kinds().contains(&ActionKind::Acknowledge),
+            "{text}: {:?}",
+            out.kinds()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_harmless_comment_the_model_took_for_a_troll_is_liked_not_hidden() {
     for (text, lang) in [
         (

@@ -188,6 +188,17 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
             intent = Intent::Complaint;
         }
     }
+    // "This burger slaps", "kapot lekker", "me muero de lo rico": a fan's
+    // hyperbole reads to the model as a troll's tone or a complaint's. Its
+    // words, with nothing hostile, sarcastic or wrong in the message, are the
+    // praise they look like.
+    let hyperbole = fan_hyperbole(subject, c, intent);
+    if let Some(words) = &hyperbole {
+        reasons.push(format!(
+            "the model read {intent}, but \"{words}\" is a fan's hyperbole, with no insult, complaint, sarcasm or flag: thanked as praise"
+        ));
+        intent = Intent::Praise;
+    }
     let is_criticism = matches!(intent, Intent::Complaint | Intent::Feedback);
 
     // A troll's insult near the hate exemplars is still a troll's: hate
@@ -431,7 +442,7 @@ pub fn plan(subject: &Subject<'_>, ctx: &Context<'_>) -> Plan {
         record = Some("moderation.threat");
     }
     let thanked = answer_as == Answer::Intent(Intent::Praise);
-    if thanked && c.sentiment.label == Sentiment::Negative {
+    if thanked && c.sentiment.label == Sentiment::Negative && hyperbole.is_none() {
         reasons.push("praise with negative sentiment may be sarcasm".into());
         for p in &mut proposals {
             p.hold.push("possible sarcasm".into());
@@ -637,6 +648,32 @@ fn banter_not_bait(subject: &Subject<'_>, c: &Classification) -> Option<String> 
         || c.has_flag(Flag::Threat);
     (!hostile).then_some(words)
 }
+
+/// The hyperbole words of a message the model reads as a troll's, or as a
+/// complaint without conviction, when nothing else in it is hostile (an
+/// insult, hate), sarcastic, a complaint's cue ("kapot", "late") or flagged
+/// for a person (any flag but a lead). A real complaint names what went
+/// wrong; a fan's "this is illegal 😭" names nothing.
+fn fan_hyperbole(subject: &Subject<'_>, c: &Classification, intent: Intent) -> Option<String> {
+    let doubtful_complaint =
+        intent == Intent::Complaint && c.intent.confidence() < UNSURE_COMPLAINT;
+    if intent != Intent::Troll && !doubtful_complaint {
+        return None;
+    }
+    let words = crate::classify::rules::enthusiasm(subject.text)?;
+    let text = subject.text;
+    let clean = crate::classify::rules::insult(text).is_none()
+        && crate::classify::rules::sarcasm(text).is_none()
+        && crate::classify::rules::complaint_words(text).is_none()
+        && c.toxicity.hate < BAITS
+        && c.flags.iter().all(|f| *f == Flag::Lead)
+        && c.nearest.is_empty();
+    clean.then_some(words)
+}
+
+/// Below this certainty a complaint reading of a message full of a fan's
+/// hyperbole is the model's misreading of slang.
+const UNSURE_COMPLAINT: f32 = 0.6;
 
 /// The model's certainty of a negative tone, or its toxicity, at which a
 /// troll's comment baits.

@@ -26,6 +26,7 @@ struct Cues {
     troll: Regex,
     sarcasm: Regex,
     banter: Regex,
+    enthusiasm: Regex,
     rules: Rules,
 }
 
@@ -43,6 +44,7 @@ static CUES: LazyLock<Cues> = LazyLock::new(|| {
         troll: compile("heuristic.troll", lexicon::TROLL),
         sarcasm: compile("heuristic.sarcasm", lexicon::SARCASM),
         banter: compile("heuristic.banter", lexicon::BANTER),
+        enthusiasm: compile("heuristic.enthusiasm", lexicon::ENTHUSIASM),
         rules: Rules::builtin(),
     }
 });
@@ -75,6 +77,22 @@ pub fn banter(text: &str) -> Option<String> {
     CUES.banter
         .find(&normalize(text))
         .map(|m| m.as_str().to_owned())
+}
+
+/// The first words of a fan's hyperbole ("this burger slaps", "kapot
+/// lekker"), if any.
+pub fn enthusiasm(text: &str) -> Option<String> {
+    CUES.enthusiasm
+        .find(&normalize(text))
+        .map(|m| m.as_str().to_owned())
+}
+
+/// The first complaint cue ("broken", "te laat", "nie angekommen") outside
+/// a fan's hyperbole, if any: "kapot lekker" names nothing broken.
+pub fn complaint_words(text: &str) -> Option<String> {
+    let norm = normalize(text);
+    let outside = CUES.enthusiasm.replace_all(&norm, " ");
+    CUES.complaint.find(&outside).map(|m| m.as_str().to_owned())
 }
 
 /// Guesses intent and sentiment from keyword cues in nl, en, de, fr and es.

@@ -639,11 +639,13 @@ const INJECTION: &[RuleDef] = &[
         name: "injection.embedded",
         flag: Flag::Injection,
         keywords: &[
-            (EN, &["(ai|bot|assistant|chatgpt|gpt) reading this", "(note|message|instruction|instructions) (to|for) the (ai|bot|assistant)", "instructions you (were|have been) given", "new instructions?"]),
-            (NL, &["instructie* voor de (ai|bot|assistent|chatbot)", "nieuwe instructie*", "einde (klant)?bericht", "(ai|bot|chatbot) die dit leest"]),
-            (DE, &["neue anweisung*", "anweisung* (an|fur) die (ki|ai|bot)"]),
-            (FR, &["nouvelle* instruction*", "instruction* pour (l'ia|le bot|l'assistant)"]),
-            (ES, &["nueva* instruccion*", "instruccion* para (la ia|el bot|el asistente)"]),
+            // Besides instructions, a note addressed to the machine rather
+            // than to the brand's people ("P.S. to the AI assistant").
+            (EN, &["(ai|bot|assistant|chatgpt|gpt) reading this", "(note|message|instruction|instructions) (to|for) the (ai|bot|assistant)", "instructions you (were|have been) given", "new instructions?", "(p s|ps|dear|hey|attention) (ai|bot|chatbot|chatgpt|llm|ai assistant)", "(p s|ps) (to|for) the (ai|bot|chatbot|assistant|ai assistant)"]),
+            (NL, &["instructie* voor de (ai|bot|assistent|chatbot)", "nieuwe instructie*", "einde (klant)?bericht", "(ai|bot|chatbot) die dit leest", "(p s|ps|noot|bericht|boodschap|opdracht) (aan|voor) de (ai|bot|chatbot|ai-assistent|ai assistent|ai-bot)", "(beste|lieve|hoi|hey) (ai|bot|chatbot|chatgpt)"]),
+            (DE, &["neue anweisung*", "anweisung* (an|fur) die (ki|ai|bot)", "(p s|ps|nachricht|hinweis|notiz) (an|fur) (den|die|das) (ki|ai|bot|chatbot|ki-assistent*|ki assistent*|ai-assistent*|ki-bot)", "(liebe|lieber|hey) (ki|ai|bot|chatbot|chatgpt)"]),
+            (FR, &["nouvelle* instruction*", "instruction* pour (l'ia|le bot|l'assistant)", "(p s|ps|note|message) (a|pour) (l'ia|l'assistant ia|le bot|le chatbot|l'assistant virtuel)", "(chere|cher) (ia|bot|chatbot|chatgpt)"]),
+            (ES, &["nueva* instruccion*", "instruccion* para (la ia|el bot|el asistente)", "(p d|pd|p s|ps|nota|mensaje) (a|para) (la ia|el bot|el chatbot|el asistente (de ia|virtual))", "(querida|querido|oye) (ia|bot|chatbot|chatgpt)"]),
             (ANY, &[
                 r#"re:(?-u:\b)(respond|reply|answer|say|antwoord|reageer|zeg|antworte|sag|reponds|repondez|responde|di) (?:(?:only|just|exactly|simply|alleen|enkel|nur|seulement|uniquement|solo|solamente|unicamente) )?(with|met|mit|avec|con)(?: (?:only|just|exactly|the words?|alleen|nur|seulement|uniquement|solo))?[^0-9a-z_]{0,3}['"\x{201c}\x{201e}\x{00ab}]"#,
                 r"re:#{3,} ?[a-z]{3,}",
@@ -875,6 +877,13 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "tired of (living|being alive|life)",
                 "nothing (left )?to live for",
                 "(i'm|im|i am) done with (life|living|everything)",
+                // Preparing, the warning sign that is no figure of speech.
+                "(saved|saving|stockpiled|stockpiling|collected|hoarded) (up )?(my |all my |enough )?(pills|tablets|sleeping pills)",
+                "(pills|tablets|rope) (are )?(ready|laid out|lined up)",
+                "(wrote|written|writing) (my|a) (goodbye|suicide) (letter|note)",
+                "(before|after|when|then) i end it",
+                "end it (tonight|today|this weekend)",
+                r"re:(?-u:\b)i (?:just |really |honestly )?(?:can'?t|cannot) (?:anymore|any more|go on|keep going)(?:[ \n]*$|[ \n]*[!.,;?])",
             ],
         ),
         (
@@ -901,6 +910,13 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "nut van (doorgaan|verder leven|het leven|leven) (niet meer|meer)",
                 "(ik )?zie geen uitweg (meer)?",
                 "(ik )?kan het (allemaal )?niet meer aan",
+                "(pillen|tabletten|slaappillen) .. (klaargelegd|klaar gelegd|verzameld|gespaard|opgespaard|klaarliggen|klaar liggen)",
+                "(mijn|een) afscheidsbrief (al )?(geschreven|klaar)",
+                "(ik ben|ben) er (straks|binnenkort|morgen|na dit weekend|na vannacht) (toch )?niet meer",
+                // "I can't anymore" ending its clause: despair, where "ik kan
+                // niet meer inloggen" (a lost login) goes on, and "ik kan niet
+                // meer 😂" (laughing) trails an emoji.
+                r"re:(?-u:\b)ik kan (?:het |dit )?(?:allemaal |gewoon |echt |eigenlijk )?niet meer(?:[ \n]*$|[ \n]*[!.,;?])",
             ],
         ),
         (
@@ -920,6 +936,9 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "(ich sehe|sehe) keinen sinn mehr",
                 "lebensmude",
                 "ich kann einfach nicht mehr",
+                "(tabletten|pillen|schlaftabletten) .. (gesammelt|gehortet|bereitgelegt|zurechtgelegt|bereit)",
+                "(meinen|einen) abschiedsbrief (schon )?(geschrieben|fertig)",
+                r"re:(?-u:\b)ich kann (?:das |das alles |einfach |echt )?nicht mehr(?:[ \n]*$|[ \n]*[!.,;?])",
             ],
         ),
         (
@@ -939,6 +958,9 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "a quoi bon (vivre|continuer)",
                 "(marre|fatigue|fatiguee) de (vivre|la vie)",
                 "plus rien n'a de sens",
+                "(mis de cote|stocke|garde|prepare|accumule) (des|mes|assez de) (cachets|medicaments|pilules|comprimes)",
+                "(ecrit|ecris|ecrire) (ma|une) lettre d'adieu",
+                r"re:(?-u:\b)(?:je n'?|j')en peux plus(?:[ \n]*$|[ \n]*[!.,;?])",
             ],
         ),
         (
@@ -959,6 +981,9 @@ const SELF_HARM: &[RuleDef] = &[RuleDef {
                 "ya nada tiene sentido",
                 "(cansado|cansada) de vivir",
                 "ya no puedo mas con (la vida|todo)",
+                "(juntado|guardado|preparado|acumulado) (las |mis |suficientes )?(pastillas|pildoras)",
+                "(escrito|escribi|escribiendo) (mi|una) carta de despedida",
+                r"re:(?-u:\b)(?:ya )?no puedo mas(?:[ \n]*$|[ \n]*[!.,;?])",
             ],
         ),
     ],
@@ -1134,6 +1159,55 @@ const SPAM: &[RuleDef] = &[
 ];
 
 // ---------------------------------------------------------------- heuristic cues
+
+/// A fan's hyperbole: slang and exaggeration that mean "very good" ("this
+/// burger slaps", "kapot lekker", "de ouf", "una pasada"), which the model
+/// often reads as a troll's or a complaint's tone. Words only, no emoji: an
+/// emoji says too little on its own.
+pub(crate) const ENTHUSIASM: Keywords = &[
+    (
+        EN,
+        &[
+            "slaps", "slapped", "hits different", "goated", "banger", "obsessed",
+            "chef's kiss", "10/10", "11/10", "killing it", "smashing it", "nailed it",
+            "next level", "sorcery", "wicked (good|service|fast)",
+            "(so|too|this|that|insanely|stupidly|ridiculously|disgustingly|criminally|unreasonably|actually|ungodly|absurdly) good",
+            "should be (illegal|banned|a crime)", "crime against my (diet|wallet|waistline)",
+            "would (sin|do it) again", "(is|are|was|were|looks|tastes) (straight )?fire", "absolute (banger|unit|legend|legends)",
+        ],
+    ),
+    (
+        NL,
+        &[
+            "kapot (lekker|goed|vet|mooi|gaaf)", "(zo |echt |super )?ziek (goed|lekker|mooi|vet|gaaf)", "zo ziek",
+            "gestoord (goed|lekker|zacht|mooi|vet)", "niet normaal (goed|lekker|mooi|vet)",
+            "verslavend", "toppie", "(echt )?(een|nen|ne) baas", "wreed (goed|goe|lekker|mooi|schoon)", "bizar (goed|lekker|mooi)",
+            "om van te smullen", "dikke prima", "vet (goed|lekker|mooi)", "chapeau", "ik ga (echt )?dood (hoe|van hoe|zo)",
+        ],
+    ),
+    (
+        DE,
+        &[
+            "mega (gut|lecker|schon|geil)", "krass (gut|lecker|schnell)", "(der|ein) (hammer|oberhammer)", "(eine|ne|'ne) wucht",
+            "(sau|voll) (gut|lecker|geil)", "(a|ein) wahnsinn, wie (gut|lecker|schnell)", "todlich gut", "(war|ist) mega",
+            "(einfach|echt) der wahnsinn",
+        ],
+    ),
+    (
+        FR,
+        &[
+            "de ouf", "(une|de la) (dinguerie|tuerie|bombe|pepite)", "trop (bon|bonne|bons|bonnes|style|stylee|beau|belle)",
+            "c'est (malade|fou|dingue|ouf)", "ben smatte", "(j'suis|je suis) mort", "un regal",
+        ],
+    ),
+    (
+        ES,
+        &[
+            "(una|que) pasada", "chingon*", "pintaza", "me flipa*", "(una|que) locura",
+            "(que|lo) rico", "riquisim*", "me muero (de lo|con)", "de lujo", "bestial", "(que|esta) (bueno|buenisimo)",
+        ],
+    ),
+];
 
 /// Thanks that mean the opposite: a complaint in praise's words ("merci
 /// pour rien", "love that for me"), never to be thanked back.

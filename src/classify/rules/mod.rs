@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use crate::domain::{Flag, RuleHit};
 
-pub use heuristic::{banter, heuristic, insult, sarcasm, Heuristic};
+pub use heuristic::{banter, complaint_words, enthusiasm, heuristic, insult, sarcasm, Heuristic};
 pub use normalize::normalize;
 
 use lexicon::{Category, Keywords, CATEGORIES, LEAD_NEGATED};
