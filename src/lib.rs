@@ -20,6 +20,7 @@ pub mod init;
 pub mod leads;
 pub mod pipeline;
 pub mod pipeline_eval;
+pub mod retry;
 pub mod review;
 pub mod startup;
 pub mod store;

@@ -10,6 +10,8 @@ use crate::classify::rules::{self, KeywordList, Rules, RulesError};
 use crate::classify::{detect_among_ours, detect_lang_confidently};
 use crate::domain::{Flag, Intent, Kind, Lang, Platform};
 
+pub use crate::config::GuardrailConfig;
+
 /// Money, refunds, discounts, vouchers, compensation: in any language, a
 /// draft that mentions them reads as a promise, so none may go out alone.
 /// A sentence the facts file states word for word ("Shipping is free from
@@ -321,15 +323,6 @@ impl Purpose {
     pub fn must_not_be_negative(self) -> bool {
         self == Purpose::Thanks
     }
-}
-
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GuardrailConfig {
-    /// Domains a reply may link to (`fietsie.nl` also allows `www.fietsie.nl`).
-    pub allowed_link_domains: Vec<String>,
-    /// Phrases the brand never uses, in the lexicon's keyword syntax.
-    pub banned_phrases: Vec<String>,
 }
 
 /// What a draft is checked against.

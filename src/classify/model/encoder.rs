@@ -66,6 +66,7 @@ use super::int8::Int8Linear;
 use super::lora::{Adapters, Target};
 use super::ModelError;
 use crate::classify::heads::dot;
+use crate::config::Precision;
 
 /// Embedding dimension.
 pub const DIM: usize = 384;
@@ -74,25 +75,8 @@ pub const MAX_TOKENS: usize = 512;
 /// Prefix E5 expects for queries / symmetric tasks.
 pub const QUERY_PREFIX: &str = "query: ";
 
-/// Which matmul implementation to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 4-bit weights, Q8 activations (candle `QMatMul`, same math as e5.c).
-    /// Smallest memory (~95 MB RSS) but candle's CPU Q4_0 kernel is ~3x
-    /// slower than the f32 GEMM here.
-    Q4,
-    /// 8-bit weights and activations, one scale per 32 values, on the
-    /// project's own AVX-512 VNNI or AVX-VNNI kernels (`int8.rs`). Fastest
-    /// wherever the CPU has either; elsewhere the same arithmetic runs one
-    /// value at a time, and F32 is faster.
-    Int8,
-    /// Weights dequantized once at load to f32 (exact Q4_0 values), f32 GEMMs
-    /// (`gemm` crate, runtime AVX2/AVX-512 dispatch). The reference path;
-    /// ~170 MB RSS.
-    F32,
-}
-
+// The enum is the configuration's (`model.precision`); which of its values
+// runs fastest here is the encoder's knowledge of its own kernels.
 impl Precision {
     /// The fastest precision on this CPU: Int8 where one of its vector
     /// kernels runs, F32 otherwise.

@@ -17,10 +17,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::model::Precision;
-use crate::classify::rules::RulesConfig;
 use crate::domain::{ActionKind, Platform};
-use crate::draft::guardrails::GuardrailConfig;
+
+mod model;
+mod rules;
+
+pub use model::{ModelConfig, Precision};
+pub use rules::{CustomRule, GuardrailConfig, RulesConfig};
 
 const ENV_PREFIX: &str = "REPLYD_";
 
@@ -148,65 +151,6 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ModelConfig {
-    /// Classify with the local model. When false, only the rules layer and
-    /// its keyword heuristics classify (useful on very small machines).
-    pub enabled: bool,
-    /// Where the base weights are fetched to (default `$XDG_CACHE_HOME/replyd`).
-    pub cache_dir: Option<PathBuf>,
-    /// Retrained heads to use instead of the ones built into the binary.
-    pub heads_dir: Option<PathBuf>,
-    /// Encoder adapters (from `replyd train --adapters`) to use instead of
-    /// the ones built into the binary.
-    pub adapters_dir: Option<PathBuf>,
-    /// Apply the encoder adapters (the built-in ones, or `adapters_dir`'s);
-    /// false runs the base encoder. Heads only fit the encoder they were
-    /// trained on, so turning this off calls for heads trained without.
-    /// Off, the ensemble's second member is left out too.
-    pub adapters: bool,
-    /// Run the ensemble's second member beside the first: sentiment
-    /// averaged over both, intent and toxicity the first's. Better sentiment
-    /// for twice the encoder's work per message. False runs the first
-    /// member alone.
-    pub ensemble: bool,
-    /// A retrained second member (`replyd train --adapters` with
-    /// `--adapters-out` and `--out`) instead of the built-in one: its
-    /// adapters and the heads trained with them, set together.
-    pub second_adapters_dir: Option<PathBuf>,
-    pub second_heads_dir: Option<PathBuf>,
-    /// Most tokens in one batch; bounds memory and latency.
-    pub max_batch_tokens: usize,
-    pub max_batch_size: usize,
-    /// Requests waiting for the model beyond this are refused (and retried
-    /// later by the pipeline) instead of piling up in memory.
-    pub queue_capacity: usize,
-    /// Matrix arithmetic of the encoder: "int8" (8-bit integer kernels,
-    /// fastest on CPUs with AVX-512 VNNI or AVX-VNNI), "f32" (the reference) or "q4" (least
-    /// memory). Unset: the fastest for this CPU.
-    pub precision: Option<Precision>,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            enabled: true,
-            cache_dir: None,
-            heads_dir: None,
-            adapters_dir: None,
-            adapters: true,
-            ensemble: true,
-            second_adapters_dir: None,
-            second_heads_dir: None,
-            max_batch_tokens: 4096,
-            max_batch_size: 64,
-            queue_capacity: 1024,
-            precision: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct PipelineConfig {
     /// Jobs (pipeline steps and deliveries) run at once by this process.
     pub concurrency: usize,
@@ -251,7 +195,7 @@ impl Default for DeliveryConfig {
 impl DeliveryConfig {
     /// Delay before attempt `attempt + 1` of any delivery.
     pub fn backoff(&self, attempt: u32) -> std::time::Duration {
-        crate::worker::exponential_backoff(
+        crate::retry::exponential_backoff(
             std::time::Duration::from_millis(self.backoff_base_ms),
             std::time::Duration::from_millis(self.backoff_max_ms),
             attempt,
@@ -1037,7 +981,7 @@ mod tests {
 
     #[test]
     fn the_shipped_example_is_a_valid_config() {
-        let example = include_str!("../replyd.example.toml");
+        let example = include_str!("../../replyd.example.toml");
         load(example, &[]).expect("replyd.example.toml loads");
     }
 
