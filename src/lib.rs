@@ -26,6 +26,7 @@ pub mod startup;
 pub mod store;
 pub mod summary;
 pub mod telemetry;
+pub mod text;
 pub mod training;
 pub mod web;
 pub mod worker;

@@ -1,6 +1,6 @@
 //! `[rules]` and `[guardrails]`: a brand's additions to the built-in word
-//! lists, in the rules layer's keyword syntax, and what it switches off.
-//! The classifier's rules and the drafts' guardrails compile them.
+//! lists, in the keyword syntax of `text/pattern.rs`, and what it switches
+//! off. The classifier's rules and the drafts' guardrails compile them.
 
 use serde::Deserialize;
 
