@@ -53,6 +53,10 @@
 //! sub-batch: sequences are sorted by length and cut into sub-batches whose
 //! padded size stays under a token budget. Attention is a batched matmul with
 //! an additive `-inf` key mask.
+//!
+//! This file is the forward pass; `weights.rs` prepares the weights at load
+//! (one of the three forms above, adapters merged), and `schedule.rs` cuts a
+//! batch into passes and spreads them, or one message's rows, over threads.
 
 use std::path::Path;
 
