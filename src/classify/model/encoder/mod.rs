@@ -15,7 +15,7 @@
 //!
 //! Weights: the Q4_0 blocks are turned into candle `QTensor`s straight from
 //! the file bytes (E5S1's block layout is bit-identical to GGML's
-//! `block_q4_0`, see `e5s1.rs`). Three matmul paths ([`Precision`]):
+//! `block_q4_0`, see `e5s1/mod.rs`). Three matmul paths ([`Precision`]):
 //! * `Int8` (default where the CPU has AVX-512 VNNI or AVX-VNNI): weights
 //!   and activations in 8 bits with one scale per 32 values, on the
 //!   project's own `vpdpbusd` kernels (`int8.rs`), which fuse the smoothing
