@@ -1,6 +1,11 @@
 //! Drives one message through classify → decide → act. Each step commits
 //! its result with the message's new stage, so a rerun after a crash starts
 //! at the first step not yet committed and never plans an action twice.
+//!
+//! The jobs of both of the pipeline's steps are here: [`ProcessMessage`]
+//! and [`DeliverAction`], whose work is `deliver`'s. They run with the
+//! application's context, which `deliver` is handed the parts of rather
+//! than import: the context holds the connectors, so it would be a cycle.
 
 use std::time::{Duration, Instant};
 
@@ -75,6 +80,27 @@ impl BackgroundJob for ProcessMessage {
         }
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok(())
+    }
+}
+
+impl BackgroundJob for DeliverAction {
+    const JOB_NAME: &'static str = "deliver_action";
+    type Context = Ctx;
+
+    fn max_attempts(ctx: &Ctx) -> u32 {
+        ctx.config.delivery.max_attempts
+    }
+
+    fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
+        ctx.config.delivery.backoff(attempt)
+    }
+
+    async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
+        deliver::send_action(&ctx.db, &ctx.connectors, &self.action_id).await
+    }
+
+    async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
+        deliver::fail_action(&ctx.db, &self.action_id, error).await
     }
 }
 

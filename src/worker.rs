@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::retry::exponential_backoff;
 use crate::store::{self, jobs, AnyConnection, Db, StoreError};
 
 /// Why a job run did not finish.
@@ -109,16 +109,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("no message")
-}
-
-/// `base * 2^attempt`, capped, then a uniformly random share of it, so
-/// retries of many failures spread out instead of arriving together.
-pub fn exponential_backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let ceiling = base
-        .saturating_mul(2u32.saturating_pow(attempt.min(30)))
-        .min(max);
-    let ms = ceiling.as_millis() as u64;
-    Duration::from_millis(ms / 2 + rand::thread_rng().gen_range(0..=ms / 2))
 }
 
 enum Outcome {

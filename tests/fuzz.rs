@@ -639,7 +639,7 @@ proptest! {
 // ------------------------------------------------------------ 3. E5S1
 
 /// A tiny but complete, valid E5S1 image (H=32, NL=1, FF=64, VOC=8), laid
-/// out as `src/classify/model/e5s1.rs` documents.
+/// out as `src/classify/model/e5s1/mod.rs` documents.
 fn tiny_e5s1() -> Vec<u8> {
     let (h, nl, nh, ff, voc, maxp, tvs) = (32u32, 1u32, 2u32, 64u32, 8u32, 8u32, 2u32);
     let mut b = Vec::new();

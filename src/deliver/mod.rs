@@ -17,14 +17,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::Ctx;
 use crate::classify::BoxFuture;
 use crate::domain::{ActionId, ActionKind, ActionStatus, Kind, MessageId, Platform, Stage};
 use crate::store::actions::{self, Change, StoredAction};
 use crate::store::leads;
 use crate::store::messages::{self, StoredMessage};
-use crate::store::StoreError;
-use crate::worker::{BackgroundJob, JobError};
+use crate::store::{Db, StoreError};
+use crate::worker::JobError;
 
 /// A `Retry-After` header in seconds, as platforms and receivers send it.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -157,7 +156,8 @@ impl Default for Connectors {
     }
 }
 
-/// Sends one action.
+/// The job that sends one action ([`send_action`]; its job runs in
+/// `pipeline`, with the application's context).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DeliverAction {
     pub action_id: ActionId,
@@ -169,117 +169,112 @@ impl DeliverAction {
     }
 }
 
-impl BackgroundJob for DeliverAction {
-    const JOB_NAME: &'static str = "deliver_action";
-    type Context = Ctx;
+/// Sends one action, the work of its [`DeliverAction`] job: resumes an
+/// attempt that may have reached the platform, marks it `sending` before
+/// the request leaves, and settles it with the connector's answer.
+pub async fn send_action(
+    db: &Db,
+    connectors: &Connectors,
+    action_id: &ActionId,
+) -> Result<(), JobError> {
+    let mut conn = db.conn().await?;
+    let action = actions::get(&mut conn, action_id).await?;
+    let ready = [ActionStatus::Pending, ActionStatus::Approved];
+    let resumed = match action.status {
+        status if ready.contains(&status) => false,
+        ActionStatus::Sending => true,
+        // Final, or waiting for a person: nothing to send.
+        _ => return Ok(()),
+    };
+    let message = messages::get(&mut conn, &action.message_id).await?;
+    // Connectors may use the database themselves: holding a connection
+    // across their calls could exhaust a small pool.
+    drop(conn);
+    let connector = connectors.for_platform(&message.platform).clone();
+    let out = Outbound {
+        action: &action,
+        message: &message,
+    };
 
-    fn max_attempts(ctx: &Ctx) -> u32 {
-        ctx.config.delivery.max_attempts
+    match connector.hold_off(&out).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            return Err(JobError::Defer {
+                reason: "paused by the platform's rate limit".into(),
+                after: wait,
+            })
+        }
+        Err(e) => return delivery_error(db, &action, e).await,
     }
-
-    fn backoff(ctx: &Ctx, attempt: u32) -> Duration {
-        ctx.config.delivery.backoff(attempt)
-    }
-
-    async fn run(&self, ctx: Ctx) -> Result<(), JobError> {
-        let mut conn = ctx.db.conn().await?;
-        let action = actions::get(&mut conn, &self.action_id).await?;
-        let ready = [ActionStatus::Pending, ActionStatus::Approved];
-        let resumed = match action.status {
-            status if ready.contains(&status) => false,
-            ActionStatus::Sending => true,
-            // Final, or waiting for a person: nothing to send.
-            _ => return Ok(()),
-        };
-        let message = messages::get(&mut conn, &action.message_id).await?;
-        // Connectors may use the database themselves: holding a connection
-        // across their calls could exhaust a small pool.
-        drop(conn);
-        let connector = ctx.connectors.for_platform(&message.platform).clone();
-        let out = Outbound {
-            action: &action,
-            message: &message,
-        };
-
-        match connector.hold_off(&out).await {
+    if resumed {
+        match connector.reconcile(&out).await {
+            Ok(Some(sent)) => {
+                tracing::info!(action = %action.id, "an earlier attempt had reached the platform");
+                return finish(db, &action, &message, sent).await;
+            }
             Ok(None) => {}
-            Ok(Some(wait)) => {
+            // Still unknown whether the earlier attempt landed: stay
+            // `sending` (not back to ready) and read back after the pause.
+            Err(DeliveryError::RateLimited {
+                message,
+                retry_after,
+            }) => {
                 return Err(JobError::Defer {
-                    reason: "paused by the platform's rate limit".into(),
-                    after: wait,
+                    reason: message,
+                    after: retry_after,
                 })
             }
-            Err(e) => return delivery_error(&ctx, &action, e).await,
-        }
-        if resumed {
-            match connector.reconcile(&out).await {
-                Ok(Some(sent)) => {
-                    tracing::info!(action = %action.id, "an earlier attempt had reached the platform");
-                    return finish(&ctx, &action, &message, sent).await;
-                }
-                Ok(None) => {}
-                // Still unknown whether the earlier attempt landed: stay
-                // `sending` (not back to ready) and read back after the pause.
-                Err(DeliveryError::RateLimited {
-                    message,
-                    retry_after,
-                }) => {
-                    return Err(JobError::Defer {
-                        reason: message,
-                        after: retry_after,
-                    })
-                }
-                Err(e) => return delivery_error(&ctx, &action, e).await,
-            }
-        }
-        let from: &[ActionStatus] = if resumed {
-            &[ActionStatus::Sending]
-        } else {
-            &ready
-        };
-        // Durable: the request leaves once this commits, and a `sending`
-        // mark lost to a power cut would let it leave again unchecked.
-        let mut conn = ctx.db.durable_conn().await?;
-        let claimed = actions::transition(
-            &mut conn,
-            &action.id,
-            from,
-            ActionStatus::Sending,
-            Change {
-                count_attempt: true,
-                ..Change::default()
-            },
-        )
-        .await?;
-        if !claimed {
-            // Another worker moved it on; its job owns it now.
-            return Ok(());
-        }
-        drop(conn);
-        match connector.send(&out).await {
-            Ok(sent) => finish(&ctx, &action, &message, sent).await,
-            Err(e) => delivery_error(&ctx, &action, e).await,
+            Err(e) => return delivery_error(db, &action, e).await,
         }
     }
-
-    async fn on_exhausted(&self, ctx: Ctx, error: &str) -> Result<(), JobError> {
-        let mut conn = ctx.db.conn().await?;
-        let action = actions::get(&mut conn, &self.action_id).await?;
-        drop(conn);
-        let change = Change {
-            last_error: Some(error),
+    let from: &[ActionStatus] = if resumed {
+        &[ActionStatus::Sending]
+    } else {
+        &ready
+    };
+    // Durable: the request leaves once this commits, and a `sending`
+    // mark lost to a power cut would let it leave again unchecked.
+    let mut conn = db.durable_conn().await?;
+    let claimed = actions::transition(
+        &mut conn,
+        &action.id,
+        from,
+        ActionStatus::Sending,
+        Change {
+            count_attempt: true,
             ..Change::default()
-        };
-        if finalize(&ctx, &action, ActionStatus::Failed, change, None).await? {
-            metrics::counter!("replyd_actions_failed_total", "kind" => action.kind.as_str())
-                .increment(1);
-        }
-        Ok(())
+        },
+    )
+    .await?;
+    if !claimed {
+        // Another worker moved it on; its job owns it now.
+        return Ok(());
+    }
+    drop(conn);
+    match connector.send(&out).await {
+        Ok(sent) => finish(db, &action, &message, sent).await,
+        Err(e) => delivery_error(db, &action, e).await,
     }
 }
 
+/// Records an action whose last attempt failed as `failed`, with `error`.
+pub async fn fail_action(db: &Db, action_id: &ActionId, error: &str) -> Result<(), JobError> {
+    let mut conn = db.conn().await?;
+    let action = actions::get(&mut conn, action_id).await?;
+    drop(conn);
+    let change = Change {
+        last_error: Some(error),
+        ..Change::default()
+    };
+    if finalize(db, &action, ActionStatus::Failed, change, None).await? {
+        metrics::counter!("replyd_actions_failed_total", "kind" => action.kind.as_str())
+            .increment(1);
+    }
+    Ok(())
+}
+
 async fn finish(
-    ctx: &Ctx,
+    db: &Db,
     action: &StoredAction,
     message: &StoredMessage,
     sent: Sent,
@@ -310,7 +305,7 @@ async fn finish(
     let reached = recipient
         .filter(|_| private && message.kind != Kind::Dm)
         .map(|recipient| (&message.id, recipient));
-    if finalize(ctx, action, status, change, reached).await?
+    if finalize(db, action, status, change, reached).await?
         && action.kind == ActionKind::Acknowledge
     {
         let latency = (crate::store::now_ms() - message.received_at).max(0) as f64 / 1000.0;
@@ -324,7 +319,7 @@ async fn finish(
 /// message done when nothing else is open and records who a lead's private
 /// reply reached; false if another worker got there first.
 async fn finalize(
-    ctx: &Ctx,
+    db: &Db,
     action: &StoredAction,
     to: ActionStatus,
     change: Change<'_>,
@@ -335,7 +330,7 @@ async fn finalize(
         ActionStatus::Approved,
         ActionStatus::Sending,
     ];
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = db.begin().await?;
     let moved = actions::transition(&mut tx, &action.id, &open, to, change).await?;
     if moved {
         settle_message(&mut tx, &action.message_id).await?;
@@ -366,7 +361,7 @@ pub async fn settle_message(
 /// Keeps the error on the action, and turns it into the job's retry,
 /// deferral or failure; an action a platform rule refuses ends `skipped`.
 async fn delivery_error(
-    ctx: &Ctx,
+    db: &Db,
     action: &StoredAction,
     error: DeliveryError,
 ) -> Result<(), JobError> {
@@ -381,7 +376,7 @@ async fn delivery_error(
         DeliveryError::Retryable { retry_after, .. } => {
             // It may have reached the platform: stay `sending`, so the next
             // attempt reconciles first.
-            let mut conn = ctx.db.conn().await?;
+            let mut conn = db.conn().await?;
             actions::transition(
                 &mut conn,
                 &action.id,
@@ -402,7 +397,7 @@ async fn delivery_error(
             } else {
                 ActionStatus::Pending
             };
-            let mut conn = ctx.db.conn().await?;
+            let mut conn = db.conn().await?;
             actions::transition(&mut conn, &action.id, &from, ready, keep_error).await?;
             Err(JobError::Defer {
                 reason: message,
@@ -418,7 +413,7 @@ async fn delivery_error(
                 last_error: Some(&message),
                 ..Change::default()
             };
-            finalize(ctx, action, ActionStatus::Skipped, change, None).await?;
+            finalize(db, action, ActionStatus::Skipped, change, None).await?;
             Ok(())
         }
     }
@@ -427,33 +422,19 @@ async fn delivery_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::Services;
-    use crate::classify::rules::Rules;
-    use crate::classify::RulesClassifier;
-    use crate::config::Config;
     use crate::store::actions::NewAction;
     use crate::store::messages::{Author, NewMessage};
-    use crate::store::Db;
 
-    async fn ctx_on_sqlite(dir: &std::path::Path) -> Ctx {
+    async fn db_on_sqlite(dir: &std::path::Path) -> Db {
         let db = Db::connect(&format!("sqlite:{}", dir.join("replyd.db").display()))
             .await
             .unwrap();
         db.migrate().await.unwrap();
-        let config = Config::default();
-        let rules = Arc::new(Rules::new(&config.rules).unwrap());
-        Arc::new(Services {
-            db,
-            classifier: Arc::new(RulesClassifier::new(rules.clone())),
-            drafter: crate::app::build_drafter(&config, rules, None).unwrap(),
-            config: Arc::new(config),
-            connectors: Connectors::new(),
-            wake: Arc::new(tokio::sync::Notify::new()),
-        })
+        db
     }
 
-    async fn sending_block(ctx: &Ctx) -> StoredAction {
-        let mut conn = ctx.db.conn().await.unwrap();
+    async fn sending_block(db: &Db) -> StoredAction {
+        let mut conn = db.conn().await.unwrap();
         let (message_id, _) = messages::insert(
             &mut conn,
             &NewMessage {
@@ -501,25 +482,25 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refusal_settles_with_one_free_connection_in_the_pool() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = ctx_on_sqlite(dir.path()).await;
-        let action = sending_block(&ctx).await;
+        let db = db_on_sqlite(dir.path()).await;
+        let action = sending_block(&db).await;
         // The SQLite pool has 4: three are busy with other refusals.
         let mut busy = Vec::new();
         for _ in 0..3 {
-            busy.push(ctx.db.conn().await.unwrap());
+            busy.push(db.conn().await.unwrap());
         }
         let refused = DeliveryError::Refused {
             reason: "Instagram has no API to block anyone".into(),
         };
         tokio::time::timeout(
             Duration::from_secs(5),
-            delivery_error(&ctx, &action, refused),
+            delivery_error(&db, &action, refused),
         )
         .await
         .expect("the refusal waited for a second connection")
         .unwrap();
         drop(busy);
-        let mut conn = ctx.db.conn().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
         let after = actions::get(&mut conn, &action.id).await.unwrap();
         assert_eq!(after.status, ActionStatus::Skipped);
         assert_eq!(

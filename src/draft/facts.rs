@@ -15,8 +15,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::classify::rules::{normalize, KeywordList};
 use crate::domain::Lang;
+use crate::text::{normalize, KeywordList};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FactsError {

@@ -24,9 +24,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
-use super::lexicon;
-use crate::classify::rules::{compile_keywords, normalize};
 use crate::domain::{Classification, Flag, Intent};
+use crate::text::lexicon::leads as cues;
+use crate::text::{compile_keywords, normalize};
 
 const KEYWORD: f64 = 0.45;
 const SECOND_KEYWORD: f64 = 0.10;
@@ -63,10 +63,10 @@ static CUES: LazyLock<Cues> = LazyLock::new(|| {
         compile_keywords(name, table.iter().copied()).expect("built-in lead cues compile")
     };
     Cues {
-        business: compile("lead.business", lexicon::BUSINESS),
-        proposal: compile("lead.proposal", lexicon::PROPOSAL),
-        existing: compile("lead.existing", lexicon::EXISTING),
-        personal: compile("lead.personal", lexicon::PERSONAL),
+        business: compile("lead.business", cues::BUSINESS),
+        proposal: compile("lead.proposal", cues::PROPOSAL),
+        existing: compile("lead.existing", cues::EXISTING),
+        personal: compile("lead.personal", cues::PERSONAL),
     }
 });
 

@@ -14,7 +14,6 @@ pub mod detect;
 pub mod eval;
 pub mod export;
 pub mod handoff;
-mod lexicon;
 pub mod prequalify;
 pub mod update;
 

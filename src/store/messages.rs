@@ -5,8 +5,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now_ms, to_json, AnyConnection, BindValue, Filtered, StoreError};
-use crate::classify::rules::normalize;
 use crate::domain::{Classification, Kind, MessageId, Platform, Stage};
+use crate::text::normalize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Author {

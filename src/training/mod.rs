@@ -6,7 +6,7 @@
 //! `train.rs` runs a heads training from the labelled files (`data.rs`)
 //! through the embedding cache, fitting each head (`fit.rs`), calibrating
 //! it (`calibrate.rs`) and writing the manifest (`report.rs`);
-//! `finetune.rs` learns the encoder's LoRA adapters first; `eval.rs` holds
+//! `finetune/` learns the encoder's LoRA adapters first; `eval.rs` holds
 //! the metrics both report; `commands.rs` is their command line.
 
 mod calibrate;

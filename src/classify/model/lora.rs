@@ -3,8 +3,8 @@
 //! An adapted linear layer `W [out, in]` carries two small matrices,
 //! `A [r, in]` and `B [out, r]`, and computes with `W + (alpha / r)·B·A`.
 //! The encoder adds that product to its dequantized weight once, at load
-//! (`encoder.rs`), so an adapted encoder costs per message exactly what the
-//! base one does; only `replyd train --adapters` (`training/finetune.rs`) keeps A and
+//! (`encoder/weights.rs`), so an adapted encoder costs per message exactly what the
+//! base one does; only `replyd train --adapters` (`training/finetune/`) keeps A and
 //! B apart, to learn them.
 //!
 //! File layout (safetensors, F16 or F32): for every adapted layer `i` and

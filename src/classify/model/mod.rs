@@ -21,9 +21,10 @@ mod gelu;
 mod int8;
 pub mod lora;
 
+pub use crate::config::Precision;
 pub use batcher::{BatcherConfig, ModelHandle};
 pub use e5s1::E5s1Error;
-pub use encoder::{Encoder, EncoderOptions, Precision, TokenizerKind, DIM, MAX_TOKENS};
+pub use encoder::{Encoder, EncoderOptions, TokenizerKind, DIM, MAX_TOKENS};
 pub use ensemble::{threads_per_member, EncoderEnsemble, MemberEmbeddings};
 pub use fetch::{default_cache_dir, ensure_model, ModelFiles};
 pub use lora::{AdapterError, Adapters};

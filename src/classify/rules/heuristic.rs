@@ -8,8 +8,9 @@ use regex::Regex;
 
 use crate::domain::{Flag, Intent, Scored, Sentiment};
 
-use super::lexicon::{self, Keywords, LEAD_RULE};
-use super::{compile_rule, normalize, table_keywords, Rules};
+use super::Rules;
+use crate::text::lexicon::rules::{self as lexicon, table_keywords, Keywords, LEAD_RULE};
+use crate::text::{compile_keywords, normalize};
 
 /// The heuristic's guess at intent and sentiment.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +33,7 @@ struct Cues {
 
 static CUES: LazyLock<Cues> = LazyLock::new(|| {
     let compile = |name: &str, table: Keywords| {
-        compile_rule(name, table_keywords(table))
-            .expect("built-in heuristic cues compile")
-            .1
+        compile_keywords(name, table_keywords(table)).expect("built-in heuristic cues compile")
     };
     Cues {
         complaint: compile("heuristic.complaint", lexicon::COMPLAINT),

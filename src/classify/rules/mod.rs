@@ -5,7 +5,8 @@
 //!   (IBAN mod-97, Luhn, phone shapes) and always reported masked.
 //! * Everything else is keyword rules matched on [`normalize`]d text, so case,
 //!   accents and typographic tricks do not matter. The keywords live in
-//!   per-language tables in `lexicon.rs`, in the syntax of `pattern.rs`.
+//!   per-language tables in `text/lexicon/rules.rs`, in the syntax of
+//!   `text/pattern.rs`.
 //! * Lead keywords that are negated in their clause ("geen interesse in een
 //!   samenwerking") are reported as `lead.negated` instead of `lead.keyword`.
 //!
@@ -26,131 +27,34 @@
 //! ```
 
 mod heuristic;
-mod lexicon;
-mod normalize;
-mod pattern;
 mod pii;
 
 use std::collections::BTreeSet;
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
-use serde::Deserialize;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use crate::domain::{Flag, RuleHit};
 
+pub use crate::config::{CustomRule, RulesConfig};
 pub use heuristic::{banter, complaint_words, enthusiasm, heuristic, insult, sarcasm, Heuristic};
-pub use normalize::normalize;
 
-use lexicon::{Category, Keywords, CATEGORIES, LEAD_NEGATED};
+use crate::text::lexicon::rules::{
+    self as lexicon, table_keywords, Category, CATEGORIES, LEAD_NEGATED,
+};
+use crate::text::normalize;
+use crate::text::pattern::{compile_keywords, compile_rule, PatternError};
 use pii::PiiKind;
-
-/// The `[rules]` section. Every field is optional; extras are added to the
-/// built-in keywords of their category (see the module docs for the syntax).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RulesConfig {
-    /// Rule names (`spam.link`) or categories (`press`, `pii`) to switch off.
-    pub disable: Vec<String>,
-    /// Built-in keywords to drop, exactly as written in the lexicon.
-    pub disable_keywords: Vec<String>,
-    /// Extra keywords for `lead.keyword`.
-    pub extra_lead: Vec<String>,
-    /// Extra keywords for `legal.custom`.
-    pub extra_legal: Vec<String>,
-    /// Extra keywords for `threat.custom`.
-    pub extra_threat: Vec<String>,
-    /// Extra keywords for `hate.custom`.
-    pub extra_hate: Vec<String>,
-    /// Extra keywords for `injection.custom`.
-    pub extra_injection: Vec<String>,
-    /// Extra keywords for `press.custom`.
-    pub extra_press: Vec<String>,
-    /// Extra keywords for `self_harm`.
-    pub extra_self_harm: Vec<String>,
-    /// Extra keywords for `spam.custom`.
-    pub extra_spam: Vec<String>,
-    /// Extra phrases that, earlier in the clause, negate a lead keyword.
-    pub extra_negation: Vec<String>,
-    /// A brand's own rules, each with its own name and flag.
-    pub custom: Vec<CustomRule>,
-}
-
-impl RulesConfig {
-    fn extras(&self, category: &str) -> &[String] {
-        match category {
-            "lead" => &self.extra_lead,
-            "legal" => &self.extra_legal,
-            "threat" => &self.extra_threat,
-            "hate" => &self.extra_hate,
-            "injection" => &self.extra_injection,
-            "press" => &self.extra_press,
-            "self_harm" => &self.extra_self_harm,
-            "spam" => &self.extra_spam,
-            _ => &[],
-        }
-    }
-
-    fn is_disabled(&self, name: &str) -> bool {
-        self.disable.iter().any(|d| {
-            name == d
-                || name
-                    .strip_prefix(d.as_str())
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
-    }
-}
-
-/// A brand-defined keyword rule (`[[rules.custom]]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CustomRule {
-    /// Dotted lowercase name, e.g. `brand.competitor`; must not be a built-in name.
-    pub name: String,
-    pub flag: Flag,
-    pub keywords: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    #[error("rules: rule `{rule}`: bad keyword `{keyword}`: {reason}")]
-    BadKeyword {
-        rule: String,
-        keyword: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
     #[error("rules: `disable` names unknown rule `{name}` (known: {known})")]
     UnknownRule { name: String, known: String },
     #[error("rules: `disable_keywords` entry `{0}` is not a built-in keyword")]
     UnknownKeyword(String),
     #[error("rules: custom rule `{name}`: {reason}")]
     BadCustomRule { name: String, reason: String },
-    #[error("rules: rule `{rule}` is too large to compile: {reason}")]
-    TooLarge { rule: String, reason: String },
-}
-
-/// Keywords in the lexicon's syntax, compiled into one matcher. The
-/// guardrails and the facts file use it too, so every word list in replyd
-/// is written in the same small language.
-#[derive(Debug, Clone)]
-pub struct KeywordList {
-    regex: Regex,
-}
-
-impl KeywordList {
-    /// `name` only labels errors.
-    pub fn new<S: AsRef<str>>(name: &str, keywords: &[S]) -> Result<KeywordList, RulesError> {
-        if keywords.is_empty() {
-            let never = Regex::new(r"[^\s\S]").expect("valid regex");
-            return Ok(KeywordList { regex: never });
-        }
-        let (_, regex) = compile_rule(name, keywords.iter().map(|k| k.as_ref()))?;
-        Ok(KeywordList { regex })
-    }
-
-    /// The first match in text that is already [`normalize`]d.
-    pub fn find<'t>(&self, normalized: &'t str) -> Option<&'t str> {
-        self.regex.find(normalized).map(|m| m.as_str())
-    }
 }
 
 /// The compiled rules. Build once with [`Rules::new`] and share: it is
@@ -207,7 +111,7 @@ impl Rules {
         let set = RegexSetBuilder::new(&sources)
             .size_limit(64 << 20)
             .build()
-            .map_err(|e| RulesError::TooLarge {
+            .map_err(|e| PatternError::TooLarge {
                 rule: "(all rules)".into(),
                 reason: e.to_string(),
             })?;
@@ -300,15 +204,6 @@ impl Rules {
         }
         names
     }
-}
-
-/// Compiles keywords in the lexicon's syntax (see `pattern.rs`) into one
-/// regex over [`normalize`]d text, for other modules' own cue lists.
-pub fn compile_keywords<'a>(
-    name: &str,
-    keywords: impl IntoIterator<Item = &'a str>,
-) -> Result<Regex, RulesError> {
-    Ok(compile_rule(name, keywords.into_iter())?.1)
 }
 
 /// Replaces each piece of personal data with `[email]`, `[phone]`, `[iban]`,
@@ -436,10 +331,6 @@ fn collect_category(
     }
 }
 
-fn table_keywords(table: Keywords) -> impl Iterator<Item = &'static str> {
-    table.iter().flat_map(|(_, kws)| kws.iter().copied())
-}
-
 fn check_custom(
     custom: &CustomRule,
     defs: &[(String, Flag, Vec<String>)],
@@ -471,53 +362,6 @@ fn check_custom(
     Ok(())
 }
 
-/// Compiles the keywords of one rule into one regex, and returns its source
-/// too for the [`RegexSet`]. Errors name the keyword at fault.
-fn compile_rule<'a>(
-    rule: &str,
-    keywords: impl Iterator<Item = &'a str>,
-) -> Result<(String, Regex), RulesError> {
-    let mut parts = Vec::new();
-    for kw in keywords {
-        let source = pattern::keyword_to_regex(kw).map_err(|reason| RulesError::BadKeyword {
-            rule: rule.to_owned(),
-            keyword: kw.to_owned(),
-            reason,
-        })?;
-        parts.push((kw, source));
-    }
-    let source = parts
-        .iter()
-        .map(|(_, s)| format!("(?:{s})"))
-        .collect::<Vec<_>>()
-        .join("|");
-    let build = |src: &str| RegexBuilder::new(src).size_limit(32 << 20).build();
-    match build(&source) {
-        Ok(regex) if !regex.is_match("") => Ok((source, regex)),
-        outcome => {
-            // Find the keyword at fault, so the error can name it.
-            for (kw, src) in &parts {
-                let reason = match build(src) {
-                    Err(e) => e.to_string(),
-                    Ok(r) if r.is_match("") => "matches empty text".to_owned(),
-                    Ok(_) => continue,
-                };
-                return Err(RulesError::BadKeyword {
-                    rule: rule.to_owned(),
-                    keyword: (*kw).to_owned(),
-                    reason,
-                });
-            }
-            Err(RulesError::TooLarge {
-                rule: rule.to_owned(),
-                reason: outcome
-                    .err()
-                    .map_or_else(|| "matches empty text".to_owned(), |e| e.to_string()),
-            })
-        }
-    }
-}
-
 // ---------------------------------------------------------------- negation
 
 /// Decides whether a lead keyword is negated within its clause.
@@ -539,9 +383,9 @@ impl Negation {
             .map(|k| -> &str { k })
             .chain(extra.iter().map(String::as_str));
         Ok(Negation {
-            strong: compile_rule(LEAD_NEGATED, strong)?.1,
-            weak: compile_rule(LEAD_NEGATED, table_keywords(lexicon::NEGATION_WEAK))?.1,
-            clause_break: compile_rule(LEAD_NEGATED, table_keywords(lexicon::CLAUSE_BREAK))?.1,
+            strong: compile_keywords(LEAD_NEGATED, strong)?,
+            weak: compile_keywords(LEAD_NEGATED, table_keywords(lexicon::NEGATION_WEAK))?,
+            clause_break: compile_keywords(LEAD_NEGATED, table_keywords(lexicon::CLAUSE_BREAK))?,
         })
     }
 

@@ -1,7 +1,8 @@
-//! The built-in vocabulary: one table per rule and language, written in the
-//! keyword syntax of [`super::pattern`]. All matching happens on normalised
-//! text, so entries are lowercase and without accents (`ruckbuchung`,
-//! `grosshandel`, `je sais ou tu habites`).
+//! The rules layer's built-in vocabulary (`classify::rules`): one table per
+//! rule and language, written in the keyword syntax of
+//! [`crate::text::pattern`]. All matching happens on normalised text, so
+//! entries are lowercase and without accents (`ruckbuchung`, `grosshandel`,
+//! `je sais ou tu habites`).
 //!
 //! Entries are chosen for precision on a brand's inbox: a bare `partner`
 //! (life partner), `bomb` (bath bomb, "the bomb"), `angebot` (a special
@@ -11,6 +12,11 @@
 use crate::domain::{Flag, Lang};
 
 pub(crate) type Keywords = &'static [(Option<Lang>, &'static [&'static str])];
+
+/// Every keyword of a table, whatever its language.
+pub(crate) fn table_keywords(table: Keywords) -> impl Iterator<Item = &'static str> {
+    table.iter().flat_map(|(_, kws)| kws.iter().copied())
+}
 
 /// A named rule and its keywords per language (`None`: language-neutral).
 pub(crate) struct RuleDef {

@@ -1,4 +1,6 @@
-//! The small keyword language of the lexicon and of `[rules]` extras.
+//! The small keyword language every word list in replyd is written in (the
+//! lexicons, `[rules]` extras, `[guardrails] banned_phrases`, the facts
+//! file's keywords), and its compiled matcher.
 //!
 //! Brands write keywords, not regexes, so the syntax stays tiny:
 //!
@@ -16,6 +18,8 @@
 //!
 //! [`normalize`]: super::normalize
 
+use regex::{Regex, RegexBuilder};
+
 use super::normalize::normalize;
 
 // The character classes are ASCII on purpose: normalised text is nearly all
@@ -31,7 +35,7 @@ const WORD_REST: &str = r"[0-9a-z_]*";
 const GAP: &str = r"(?:[^ \n]+[ \n]+){0,3}?";
 
 /// Translates one keyword into regex source, or says why it is not valid.
-pub(crate) fn keyword_to_regex(keyword: &str) -> Result<String, String> {
+fn keyword_to_regex(keyword: &str) -> Result<String, String> {
     let trimmed = keyword.trim();
     if let Some(raw) = trimmed.strip_prefix("re:") {
         if raw.trim().is_empty() {
@@ -130,6 +134,102 @@ fn ends_with_word(chars: &[char]) -> bool {
         .rev()
         .find(|c| **c != ')')
         .is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// A keyword list that does not compile, naming the list and the keyword.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    // Worded as they were when the rules layer alone compiled keywords, so
+    // what `replyd check` prints for a bad keyword anywhere stays the same.
+    #[error("rules: rule `{rule}`: bad keyword `{keyword}`: {reason}")]
+    BadKeyword {
+        rule: String,
+        keyword: String,
+        reason: String,
+    },
+    #[error("rules: rule `{rule}` is too large to compile: {reason}")]
+    TooLarge { rule: String, reason: String },
+}
+
+/// Compiles the keywords of one rule into one regex, and returns its source
+/// too, for a [`regex::RegexSet`] of many rules. Errors name the keyword at
+/// fault.
+pub fn compile_rule<'a>(
+    rule: &str,
+    keywords: impl Iterator<Item = &'a str>,
+) -> Result<(String, Regex), PatternError> {
+    let mut parts = Vec::new();
+    for kw in keywords {
+        let source = keyword_to_regex(kw).map_err(|reason| PatternError::BadKeyword {
+            rule: rule.to_owned(),
+            keyword: kw.to_owned(),
+            reason,
+        })?;
+        parts.push((kw, source));
+    }
+    let source = parts
+        .iter()
+        .map(|(_, s)| format!("(?:{s})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let build = |src: &str| RegexBuilder::new(src).size_limit(32 << 20).build();
+    match build(&source) {
+        Ok(regex) if !regex.is_match("") => Ok((source, regex)),
+        outcome => {
+            // Find the keyword at fault, so the error can name it.
+            for (kw, src) in &parts {
+                let reason = match build(src) {
+                    Err(e) => e.to_string(),
+                    Ok(r) if r.is_match("") => "matches empty text".to_owned(),
+                    Ok(_) => continue,
+                };
+                return Err(PatternError::BadKeyword {
+                    rule: rule.to_owned(),
+                    keyword: (*kw).to_owned(),
+                    reason,
+                });
+            }
+            Err(PatternError::TooLarge {
+                rule: rule.to_owned(),
+                reason: outcome
+                    .err()
+                    .map_or_else(|| "matches empty text".to_owned(), |e| e.to_string()),
+            })
+        }
+    }
+}
+
+/// Compiles keywords into one regex over [`normalize`]d text, for a module's
+/// own cue list.
+pub fn compile_keywords<'a>(
+    name: &str,
+    keywords: impl IntoIterator<Item = &'a str>,
+) -> Result<Regex, PatternError> {
+    Ok(compile_rule(name, keywords.into_iter())?.1)
+}
+
+/// Keywords compiled into one matcher: the guardrails' lists and the facts
+/// file's keywords, found in text already [`normalize`]d.
+#[derive(Debug, Clone)]
+pub struct KeywordList {
+    regex: Regex,
+}
+
+impl KeywordList {
+    /// `name` only labels errors.
+    pub fn new<S: AsRef<str>>(name: &str, keywords: &[S]) -> Result<KeywordList, PatternError> {
+        if keywords.is_empty() {
+            let never = Regex::new(r"[^\s\S]").expect("valid regex");
+            return Ok(KeywordList { regex: never });
+        }
+        let (_, regex) = compile_rule(name, keywords.iter().map(|k| k.as_ref()))?;
+        Ok(KeywordList { regex })
+    }
+
+    /// The first match in text that is already [`normalize`]d.
+    pub fn find<'t>(&self, normalized: &'t str) -> Option<&'t str> {
+        self.regex.find(normalized).map(|m| m.as_str())
+    }
 }
 
 #[cfg(test)]

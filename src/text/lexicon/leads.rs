@@ -1,11 +1,10 @@
-//! Context cues that turn collaboration words into a lead score, in the
-//! keyword syntax of the rules layer (matched on normalised text). The lead
-//! keywords themselves are the rules layer's `lead.keyword` (tunable through
-//! `[rules] extra_lead` and `disable_keywords`); these tables only weigh the
-//! context around them.
+//! Context cues that turn collaboration words into a lead score (lead
+//! detection, `leads/detect.rs`). The lead keywords themselves are the rules
+//! layer's `lead.keyword` in `rules.rs` (tunable through `[rules] extra_lead`
+//! and `disable_keywords`); these tables only weigh the context around them.
 
 /// The author speaks for a business, an organisation or as a creator.
-pub(super) const BUSINESS: &[&str] = &[
+pub(crate) const BUSINESS: &[&str] = &[
     // nl
     "(wij|we) (hebben|runnen|zijn|exploiteren|organiseren|lanceren|vertegenwoordigen) (een|de|vier|twee|drie)",
     "(ik|wij|we) (run|runnen|beheer|beheren) een",
@@ -44,7 +43,7 @@ pub(super) const BUSINESS: &[&str] = &[
 ];
 
 /// The message asks to do business: stock, resell, sponsor, quote, meet.
-pub(super) const PROPOSAL: &[&str] = &[
+pub(crate) const PROPOSAL: &[&str] = &[
     // nl
     "(in ons|in het) (assortiment|schap)",
     "(jullie|uw|je) .. (verkopen|doorverkopen|aanbieden|opnemen)",
@@ -83,7 +82,7 @@ pub(super) const PROPOSAL: &[&str] = &[
 
 /// A partnership that already exists, or someone else's: complaints about
 /// it, questions about it, praise of it. None of these is a new opportunity.
-pub(super) const EXISTING: &[&str] = &[
+pub(crate) const EXISTING: &[&str] = &[
     // nl
     "(jullie|jouw|uw) .. (samenwerking|sponsordeal|sponsoring|partnerschap|collab) (met|van)",
     "(jullie|nog steeds|nog) .. (sponsor|partner) (van|met)",
@@ -109,7 +108,7 @@ pub(super) const EXISTING: &[&str] = &[
 ];
 
 /// Buying for oneself, family or a party: a consumer, not a business.
-pub(super) const PERSONAL: &[&str] = &[
+pub(crate) const PERSONAL: &[&str] = &[
     "(voor|for|fur|pour|para) (mij|mezelf|me|mich|moi|mi) (familie|family|familia|famille|kids|kinderen|zus|zelf)?",
     "(voor|for|fur|pour|para) (mijn|m'n|my|meine|meinen|ma|mon|mes|mi|mis) (familie|gezin|kinderen|kids|zus|bruiloft|verjaardag|family|kids|children|birthday|wedding|party|familia|famille|enfants|hijos|40th|sister)",
     "(each|one) (of|for) my (kids|children)",
