@@ -27,4 +27,5 @@ pub mod summary;
 pub mod telemetry;
 pub mod training;
 pub mod web;
+pub mod workbench;
 pub mod worker;
