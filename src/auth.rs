@@ -38,6 +38,9 @@ pub enum Permission {
     ReadReviews,
     /// Approve, edit or reject held drafts.
     DecideReviews,
+    /// Act on a message by hand (like, hide, reply...) and correct the
+    /// model's reading of it: the reviewer's workbench.
+    Moderate,
     /// Leads and the messages behind them, read only.
     ReadLeads,
     /// Change a lead's status, owner and notes.
@@ -53,7 +56,9 @@ impl Permission {
         use Permission::*;
         match role {
             Role::Admin => true,
-            Role::Reviewer => matches!(self, ReadMessages | ReadReviews | DecideReviews),
+            Role::Reviewer => {
+                matches!(self, ReadMessages | ReadReviews | DecideReviews | Moderate)
+            }
             Role::Sales => matches!(self, ReadLeads | WorkLeads),
             // Reads what reviewers and sales read; changes nothing.
             Role::Viewer => matches!(self, ReadMessages | ReadReviews | ReadLeads),
@@ -159,6 +164,7 @@ mod tests {
         for p in [
             Permission::PostMessages,
             Permission::DecideReviews,
+            Permission::Moderate,
             Permission::WorkLeads,
         ] {
             assert!(!p.granted_to(Role::Viewer), "{p:?}");

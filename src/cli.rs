@@ -86,6 +86,18 @@ pub enum Command {
     /// Export leads, or measure lead detection.
     #[command(subcommand)]
     Leads(LeadsCommand),
+    /// People's corrections of the model's reading.
+    #[command(subcommand)]
+    Corrections(CorrectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CorrectionsCommand {
+    /// Print the newest correction of each message as a labelled example,
+    /// one JSON line each (`text`, `lang`, `intent`, `sentiment`, `flags`,
+    /// `corrected` naming the fields a person set; the model's reading
+    /// stands in for the rest), oldest first.
+    Export,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +282,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Leads(command) => leads_command(config, command).await,
+        Command::Corrections(CorrectionsCommand::Export) => {
+            use std::io::Write;
+            let db = Db::connect(config.database_url.expose()).await?;
+            db.migrate().await?;
+            let mut conn = db.conn().await?;
+            let examples = crate::store::corrections::export(&mut conn).await?;
+            let mut out = std::io::stdout().lock();
+            for example in &examples {
+                writeln!(out, "{}", serde_json::to_string(example)?)?;
+            }
+            eprintln!("exported {} corrections", examples.len());
+            Ok(())
+        }
         Command::Token(TokenCommand::Create { role, name }) => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;

@@ -124,6 +124,10 @@ named_enum!(
         Block => "block",
         Prequalify => "prequalify",
         LeadHandoff => "lead_handoff",
+        // Only people undo a hide or a block (the workbench): the
+        // playbook never proposes these.
+        Unhide => "unhide",
+        Unblock => "unblock",
     }
 );
 

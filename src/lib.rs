@@ -29,4 +29,5 @@ pub mod telemetry;
 pub mod text;
 pub mod training;
 pub mod web;
+pub mod workbench;
 pub mod worker;

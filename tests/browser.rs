@@ -1,7 +1,9 @@
 //! The console in a real browser: Debian's Chromium, headless, driven over
 //! WebDriver (chromedriver) with fantoccini. A reviewer edits and approves a
 //! held draft and sees it delivered, rejects another, works the queue from
-//! the keyboard; sales moves a lead to qualified and is refused the queue.
+//! the keyboard, blocks an author, has a hostile reply refused and corrects
+//! a message's reading on its page; sales moves a lead to qualified and is
+//! refused the queue.
 //! Screenshots of the queue and the dashboard are saved as artifacts.
 
 mod common;
@@ -315,6 +317,70 @@ async fn reviewers_and_sales_work_in_the_browser() {
         .await
         .is_some());
     assert!(browser.text().await.contains("Nothing is waiting"));
+
+    // The workbench on a message's page: what a DM cannot take is greyed
+    // out with the reason; a block runs dry without a connector and says
+    // so; a hostile reply is refused on the page, its text kept; and the
+    // model's reading is corrected.
+    browser.goto(&format!("/messages/{sunday}")).await;
+    let hide = browser.css("#act-hide").await;
+    assert!(
+        hide.attr("disabled").await.unwrap().is_some(),
+        "a DM cannot be hidden"
+    );
+    assert!(browser
+        .text()
+        .await
+        .contains("Hide: a DM cannot be hidden or shown again"));
+    browser.css("#act-block").await.click().await.unwrap();
+    browser
+        .wait_for_text("Block: recorded as a dry run. No connector is configured")
+        .await;
+    let hostile = "Shut up, you stupid idiot.";
+    browser
+        .css("#reply-text")
+        .await
+        .send_keys(hostile)
+        .await
+        .unwrap();
+    browser.css("#act-reply").await.click().await.unwrap();
+    browser
+        .wait_for_text("Not done: the reply fails the guardrails")
+        .await;
+    assert_eq!(
+        browser
+            .css("#reply-text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(hostile)
+    );
+    browser
+        .css("#fix-intent")
+        .await
+        .select_by_value("complaint")
+        .await
+        .unwrap();
+    browser.css("#save-correction").await.click().await.unwrap();
+    browser.wait_for_text("Correction saved").await;
+    assert!(browser
+        .text()
+        .await
+        .contains("Corrected by console:test-reviewer"));
+    browser.screenshot("workbench").await;
+    let (_, corrected) = app
+        .get_json(&reviewer, &format!("/v1/messages/{sunday}"))
+        .await;
+    assert_eq!(corrected["correction"]["intent"], "complaint");
+    assert!(corrected["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "block"
+            && a["status"] == "dry_run"
+            && a["requested_by"] == "console:test-reviewer"));
 
     browser.goto("/dashboard").await;
     let dashboard = browser.text().await;

@@ -421,6 +421,31 @@ fn api_routes() -> Vec<Route> {
             Json(|| json!({"ids": [NOBODY], "reason": "x"})),
             DECIDE,
         ),
+        r(
+            Method::POST,
+            "/v1/messages/{nobody}/actions",
+            Json(|| json!({"kind": "like"})),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/v1/messages/{nobody}/classification",
+            Json(|| json!({"intent": "question"})),
+            DECIDE,
+        ),
+        r(
+            Method::GET,
+            "/v1/messages/{message}/conversation",
+            None,
+            READ_MESSAGES,
+        ),
+        r(
+            Method::GET,
+            "/v1/authors/shop/author-m-1",
+            None,
+            READ_MESSAGES,
+        ),
+        r(Method::GET, "/v1/corrections.jsonl", None, DECIDE),
         r(Method::GET, "/v1/leads", None, READ_LEADS),
         r(Method::GET, "/v1/leads.csv", None, READ_LEADS),
         r(Method::GET, "/v1/leads/{nobody}", None, READ_LEADS),
@@ -451,6 +476,18 @@ fn page_routes() -> Vec<Route> {
         ),
         r(Method::GET, "/inbox", None, READ_MESSAGES),
         r(Method::GET, "/messages/{message}", None, READ_MESSAGES),
+        r(
+            Method::POST,
+            "/messages/{nobody}/actions",
+            Form(&[("kind", "like")]),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/messages/{nobody}/classification",
+            Form(&[("intent", "question")]),
+            DECIDE,
+        ),
         r(Method::GET, "/dashboard", None, READ_MESSAGES),
         r(Method::GET, "/leads", None, READ_LEADS),
         r(Method::GET, "/leads/{nobody}", None, READ_LEADS),
@@ -718,6 +755,127 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert!(list.contains("<option selected>viewer</option>"), "{list}");
     assert_eq!(list.matches(" selected>").count(), 1);
 });
+
+// The message page's workbench: a moderation button, a reply the
+// guardrails refuse (shown inline, the text kept), a reply that goes out,
+// and a correction; each result or refusal on the page itself.
+both_backends!(
+    the_message_page_moderates_and_corrects,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let ingest = app.token(Role::Ingest).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        let (id, _) = post_settled(
+            &app,
+            &ingest,
+            &reviewer,
+            &message("shop", "comment", "w-1", "Is the blue one back in stock?"),
+        )
+        .await;
+        let session = Session::start(&app, &reviewer).await;
+        let page_path = format!("/messages/{id}");
+        let (status, page) = session.get(&page_path).await;
+        assert_eq!(status, StatusCode::OK);
+        for needle in [
+            "id=\"act-like\"",
+            "id=\"act-reply\"",
+            "id=\"save-correction\"",
+            "Conversation with",
+            "recorded as a dry run",
+        ] {
+            assert!(page.contains(needle), "{needle}");
+        }
+
+        let (status, location) = session
+            .post_form(&format!("{page_path}/actions"), &[("kind", "hide")])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+        assert!(
+            location.starts_with(&format!("{page_path}?done=")),
+            "{location}"
+        );
+        let (_, page) = session.get(&location).await;
+        assert!(page.contains("Hide: recorded as a dry run"), "{page}");
+        assert!(page.contains("nothing was sent"));
+
+        let hostile = "Shut up, you stupid idiot.";
+        let (status, page) = session
+            .post_form(
+                &format!("{page_path}/actions"),
+                &[("kind", "reply"), ("text", hostile)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(
+            page.contains("Not done: the reply fails the guardrails"),
+            "{page}"
+        );
+        assert!(page.contains("hostile"), "{page}");
+        assert!(page.contains(hostile), "the text is kept to fix: {page}");
+        let (status, page) = session
+            .post_form(
+                &format!("{page_path}/actions"),
+                &[("kind", "delete"), ("text", "x")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("a delete takes no text"), "{page}");
+
+        let (status, location) = session
+            .post_form(
+                &format!("{page_path}/actions"),
+                &[
+                    ("kind", "reply"),
+                    ("text", "Yes, it is back in stock since Monday."),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+        let (_, page) = session.get(&location).await;
+        assert!(page.contains("Reply: recorded as a dry run"), "{page}");
+        assert!(page.contains("Yes, it is back in stock since Monday."));
+        assert!(
+            page.contains("console:test-reviewer"),
+            "who replied shows in the conversation"
+        );
+
+        let (status, location) = session
+            .post_form(
+                &format!("{page_path}/classification"),
+                &[
+                    ("intent", "question"),
+                    ("sentiment", "neutral"),
+                    ("flags_given", "1"),
+                    ("flags", "lead"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+        let (_, page) = session.get(&location).await;
+        assert!(page.contains("Correction saved"), "{page}");
+        assert!(
+            page.contains("Corrected by <strong>console:test-reviewer</strong>"),
+            "{page}"
+        );
+        let (_, detail) = app.get_json(&reviewer, &format!("/v1/messages/{id}")).await;
+        assert_eq!(detail["correction"]["flags"], json!(["lead"]));
+        let (status, page) = session
+            .post_form(
+                &format!("{page_path}/classification"),
+                &[("intent", "angry")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("unknown value `angry`"), "{page}");
+
+        // A viewer reads the page without the workbench's forms.
+        let viewer = app.token(Role::Viewer).await;
+        let session = Session::start(&app, &viewer).await;
+        let (_, page) = session.get(&page_path).await;
+        assert!(page.contains("Conversation with"));
+        assert!(!page.contains("act-like") && !page.contains("save-correction"));
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_refuses_an_edit_the_guardrails_refuse() {

@@ -10,8 +10,10 @@
 //! | `acknowledge`, `reply` | public reply (`/{comment}/comments`, Instagram `/{comment}/replies`) | DM reply |
 //! | `private_reply`, `dm_reply`, `prequalify` | private reply (`/{page}/messages`, `recipient.comment_id`) | DM reply |
 //! | `hide` | `is_hidden` (Instagram `hide`) | refused |
+//! | `unhide` (a person's) | `is_hidden=false` (Instagram `hide=false`) | refused |
 //! | `delete` | `DELETE /{comment}` | refused |
 //! | `block` | `POST /{page}/blocked` (Facebook only) | same |
+//! | `unblock` (a person's) | `DELETE /{page}/blocked` (Facebook only) | same |
 //!
 //! Meta's rules are checked before anything is sent, and a refused action
 //! ends `skipped` with the rule as its reason. The access token travels in
@@ -78,9 +80,11 @@ enum Op {
     PrivateReply,
     DmReply,
     Hide,
+    Unhide,
     Like,
     Delete,
     Block,
+    Unblock,
 }
 
 /// How a DM reply is sent, by the messaging window it falls in.
@@ -217,8 +221,12 @@ impl GraphConnector {
     /// whoever holds an ingest token, and acting on them would let that
     /// token delete, hide or block anything the page token may touch.
     fn page(&self, out: &Outbound<'_>) -> Result<&Page, DeliveryError> {
-        let platform = out.message.platform.as_str();
-        let Some(id) = &out.message.page_id else {
+        self.page_for(out.message)
+    }
+
+    fn page_for(&self, message: &StoredMessage) -> Result<&Page, DeliveryError> {
+        let platform = message.platform.as_str();
+        let Some(id) = &message.page_id else {
             return Err(refused(format!(
                 "this {platform} message came through the generic API, not Meta's signed webhook; replyd acts on Meta only for messages Meta delivered"
             )));
@@ -238,9 +246,13 @@ impl GraphConnector {
     }
 
     fn op(out: &Outbound<'_>, page: &Page) -> Result<Op, DeliveryError> {
+        Self::op_for(out.action.kind, out.message.kind, page)
+    }
+
+    fn op_for(action: ActionKind, kind: Kind, page: &Page) -> Result<Op, DeliveryError> {
         use ActionKind as A;
-        let kind = out.message.kind;
-        Ok(match (out.action.kind, kind) {
+        let facebook = page.platform == MetaPlatform::Facebook;
+        Ok(match (action, kind) {
             (A::Acknowledge | A::Reply, Kind::Comment) => Op::PublicReply,
             (A::PrivateReply | A::DmReply | A::Prequalify, Kind::Comment) => Op::PrivateReply,
             (
@@ -248,23 +260,26 @@ impl GraphConnector {
                 Kind::Dm,
             ) => Op::DmReply,
             (A::Hide, Kind::Comment) => Op::Hide,
-            (A::Like, Kind::Comment) if page.platform == MetaPlatform::Facebook => Op::Like,
-            (A::Like, _) if page.platform == MetaPlatform::Instagram => {
+            (A::Unhide, Kind::Comment) => Op::Unhide,
+            (A::Like, Kind::Comment) if facebook => Op::Like,
+            (A::Like, _) if !facebook => {
                 return Err(refused("Instagram has no API to like a comment"))
             }
             (A::Delete, Kind::Comment) => Op::Delete,
-            (A::Block, Kind::Comment | Kind::Dm) if page.platform == MetaPlatform::Facebook => {
-                Op::Block
-            }
-            (A::Block, _) if page.platform == MetaPlatform::Instagram => {
+            (A::Block, Kind::Comment | Kind::Dm) if facebook => Op::Block,
+            (A::Unblock, Kind::Comment | Kind::Dm) if facebook => Op::Unblock,
+            (A::Block, _) if !facebook => {
                 return Err(refused("Instagram has no API to block a user"))
+            }
+            (A::Unblock, _) if !facebook => {
+                return Err(refused("Instagram has no API to unblock a user"))
             }
             (A::LeadHandoff, _) => {
                 return Err(refused("a lead hand-off is not an action on the platform"))
             }
-            (A::Hide | A::Delete, Kind::Dm) => {
+            (A::Hide | A::Unhide | A::Delete, Kind::Dm) => {
                 return Err(refused(
-                    "a DM cannot be hidden or deleted through the Graph API",
+                    "a DM cannot be hidden, unhidden or deleted through the Graph API",
                 ))
             }
             (action, kind) => {
@@ -506,6 +521,15 @@ impl GraphConnector {
                 self.call(page, Method::POST, comment()?, &[], Some(body))
                     .await?
             }
+            Op::Unhide => {
+                let body = if instagram {
+                    json!({"hide": false})
+                } else {
+                    json!({"is_hidden": false})
+                };
+                self.call(page, Method::POST, comment()?, &[], Some(body))
+                    .await?
+            }
             Op::Like => {
                 let path = format!("{}/likes", comment()?);
                 self.call(page, Method::POST, &path, &[], None).await?
@@ -525,6 +549,17 @@ impl GraphConnector {
                 self.call(page, Method::POST, &path, &[], Some(body))
                     .await?
             }
+            Op::Unblock => {
+                let field = if message.kind == Kind::Dm {
+                    "psid"
+                } else {
+                    "user"
+                };
+                let user = path_id("user id", &message.author.id)?;
+                let path = format!("{page_id}/blocked");
+                self.call(page, Method::DELETE, &path, &[(field, user)], None)
+                    .await?
+            }
         };
         let external_ref = answer["id"]
             .as_str()
@@ -536,20 +571,21 @@ impl GraphConnector {
         })
     }
 
-    /// Whether the comment's boolean `field` is true: an interrupted hide or
-    /// like landed.
+    /// Whether the comment's boolean `field` is `wanted`: an interrupted
+    /// hide, unhide or like landed.
     async fn comment_says(
         &self,
         page: &Page,
         message: &StoredMessage,
         field: &str,
+        wanted: bool,
     ) -> Result<Option<Sent>, DeliveryError> {
         let comment = path_id("comment id", &message.external_id)?;
         let state = self
             .call(page, Method::GET, comment, &[("fields", field)], None)
             .await?;
         Ok(
-            (state[field].as_bool() == Some(true)).then_some(Sent::Delivered {
+            (state[field].as_bool() == Some(wanted)).then_some(Sent::Delivered {
                 external_ref: None,
                 recipient: None,
             }),
@@ -558,8 +594,8 @@ impl GraphConnector {
 
     /// Reads the platform back to learn whether an interrupted attempt
     /// landed: the page's reply among the comment's replies, its message in
-    /// the conversation, the comment hidden, liked or gone. A block is not read
-    /// back: blocking twice changes nothing.
+    /// the conversation, the comment hidden (or shown again), liked or gone.
+    /// A block or unblock is not read back: doing it twice changes nothing.
     async fn reconcile_op(&self, out: &Outbound<'_>) -> Result<Option<Sent>, DeliveryError> {
         let (action, message) = (out.action, out.message);
         let page = self.page(out)?;
@@ -663,10 +699,14 @@ impl GraphConnector {
             }
             Op::Hide => {
                 let field = if instagram { "hidden" } else { "is_hidden" };
-                self.comment_says(page, message, field).await
+                self.comment_says(page, message, field, true).await
+            }
+            Op::Unhide => {
+                let field = if instagram { "hidden" } else { "is_hidden" };
+                self.comment_says(page, message, field, false).await
             }
             // `user_likes`: whether the page (the caller) likes the comment.
-            Op::Like => self.comment_says(page, message, "user_likes").await,
+            Op::Like => self.comment_says(page, message, "user_likes", true).await,
             Op::Delete => {
                 let comment = path_id("comment id", &message.external_id)?;
                 match self
@@ -684,7 +724,7 @@ impl GraphConnector {
                     Err(e) => Err(e.into()),
                 }
             }
-            Op::Block => Ok(None),
+            Op::Block | Op::Unblock => Ok(None),
         }
     }
 }
@@ -709,6 +749,16 @@ impl Connector for GraphConnector {
 
     fn send<'a>(&'a self, out: &'a Outbound<'a>) -> BoxFuture<'a, Result<Sent, DeliveryError>> {
         Box::pin(self.send_op(out))
+    }
+
+    fn refusal(&self, kind: ActionKind, message: &StoredMessage) -> Option<String> {
+        let page = match self.page_for(message) {
+            Ok(page) => page,
+            Err(e) => return Some(e.to_string()),
+        };
+        Self::op_for(kind, message.kind, page)
+            .err()
+            .map(|e| e.to_string())
     }
 
     fn reconcile<'a>(

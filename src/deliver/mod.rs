@@ -94,6 +94,14 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Why this connector cannot do `kind` on `message` at all (no API
+    /// for it, a page it does not serve), checked before a person's action
+    /// is stored; `None` when it may try. The pipeline's actions learn the
+    /// same when they are sent, as `skipped`.
+    fn refusal(&self, _kind: ActionKind, _message: &StoredMessage) -> Option<String> {
+        None
+    }
+
     /// Called before resending an action whose earlier attempt may have
     /// reached the platform. `Some` means it did, and nothing is resent.
     fn reconcile<'a>(
@@ -333,7 +341,10 @@ async fn finalize(
     let mut tx = db.begin().await?;
     let moved = actions::transition(&mut tx, &action.id, &open, to, change).await?;
     if moved {
-        settle_message(&mut tx, &action.message_id).await?;
+        // What a person did by hand does not move the message's stage.
+        if action.requested_by.is_none() {
+            settle_message(&mut tx, &action.message_id).await?;
+        }
         if let Some((message_id, recipient)) = reached {
             leads::reached_in_private(&mut tx, message_id, recipient).await?;
         }

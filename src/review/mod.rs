@@ -161,6 +161,22 @@ async fn edit_failures(
     let platform: Platform = item.platform.parse().map_err(StoreError::from)?;
     let kind: Kind = item.message_kind.parse().map_err(StoreError::from)?;
     let action: ActionKind = item.action_kind.parse().map_err(StoreError::from)?;
+    person_text_failures(ctx, &platform, kind, action, &item.text, text).await
+}
+
+/// The guardrails a text a person wrote must pass before it goes out as
+/// `action` on a `kind` message of `platform` whose words are
+/// `message_text`: an edited draft, or a reply written on the workbench.
+/// Each failure as `name: detail`; see [`edit_failures`] for the two
+/// checks left to the person.
+pub async fn person_text_failures(
+    ctx: &Ctx,
+    platform: &Platform,
+    kind: Kind,
+    action: ActionKind,
+    message_text: &str,
+    text: &str,
+) -> Result<Vec<String>, ReviewError> {
     let public = kind != Kind::Dm
         && !matches!(
             action,
@@ -171,9 +187,9 @@ async fn edit_failures(
         text,
         expected_lang: None,
         public,
-        platform: &platform,
+        platform,
         kind,
-        message_text: &item.text,
+        message_text,
         facts_text: drafter.facts.all_text(),
         // A person may answer in their own way; hostility and the rest are
         // still refused.

@@ -37,11 +37,15 @@ pub struct StoredAction {
     pub created_at: i64,
     pub updated_at: i64,
     pub sent_at: Option<i64>,
+    /// Who asked for it by hand on the workbench; `None` for what the
+    /// pipeline planned (a reviewer who approved a held draft is
+    /// `decided_by`).
+    pub requested_by: Option<String>,
 }
 
 const ACTION_COLUMNS: &str =
     "id, message_id, kind, status, text, draft_source, reasons, attempts, \
-     last_error, external_ref, decided_by, created_at, updated_at, sent_at";
+     last_error, external_ref, decided_by, created_at, updated_at, sent_at, requested_by";
 
 fn action_from_row(row: &AnyRow) -> Result<StoredAction, StoreError> {
     Ok(StoredAction {
@@ -59,12 +63,13 @@ fn action_from_row(row: &AnyRow) -> Result<StoredAction, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         sent_at: row.try_get("sent_at")?,
+        requested_by: row.try_get("requested_by")?,
     })
 }
 
 /// Records a planned action; a held one also opens a review item. The
-/// `(message, kind)` pair is unique, so planning twice creates nothing new:
-/// then `None` is returned.
+/// `(message, kind)` pair is unique among planned actions, so planning
+/// twice creates nothing new: then `None` is returned.
 pub async fn insert(
     conn: &mut AnyConnection,
     message_id: &MessageId,
@@ -74,7 +79,7 @@ pub async fn insert(
     let now = now_ms();
     let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO actions (id, message_id, kind, status, text, draft_source, reasons, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (message_id, kind) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (message_id, kind) WHERE requested_by IS NULL DO NOTHING RETURNING id",
     )
     .bind(id.as_str())
     .bind(message_id.as_str())
@@ -104,6 +109,37 @@ pub async fn insert(
         .await?;
     }
     Ok(Some(id))
+}
+
+/// Records an action a person asked for by hand, approved by them and
+/// ready to send (`requested_by` and `decided_by` are theirs). Any number
+/// of these may exist per message and kind.
+pub async fn insert_requested(
+    conn: &mut AnyConnection,
+    message_id: &MessageId,
+    kind: ActionKind,
+    text: Option<&str>,
+    actor: &str,
+) -> Result<ActionId, StoreError> {
+    let id = ActionId::new();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO actions (id, message_id, kind, status, text, draft_source, reasons, \
+         decided_by, requested_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9)",
+    )
+    .bind(id.as_str())
+    .bind(message_id.as_str())
+    .bind(kind.as_str())
+    .bind(ActionStatus::Approved.as_str())
+    .bind(text)
+    .bind(text.map(|_| "reviewer"))
+    .bind(to_json(&vec![format!("asked for by {actor}")]))
+    .bind(actor)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &ActionId) -> Result<StoredAction, StoreError> {
@@ -176,13 +212,38 @@ pub async fn transition(
     Ok(result.rows_affected() == 1)
 }
 
-/// True when no action of the message can still change on its own.
+/// The actions of several messages (a conversation), oldest first.
+pub async fn for_messages(
+    conn: &mut AnyConnection,
+    message_ids: &[&str],
+) -> Result<Vec<StoredAction>, StoreError> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=message_ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {ACTION_COLUMNS} FROM actions WHERE message_id IN ({placeholders}) \
+         ORDER BY created_at, id"
+    );
+    let mut query = sqlx::query(&sql);
+    for id in message_ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    rows.iter().map(action_from_row).collect()
+}
+
+/// True when no action the pipeline planned for the message can still
+/// change on its own (what people do by hand does not hold its stage).
 pub async fn all_settled(
     conn: &mut AnyConnection,
     message_id: &MessageId,
 ) -> Result<bool, StoreError> {
     let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM actions WHERE message_id = $1 \
+        "SELECT COUNT(*) FROM actions WHERE message_id = $1 AND requested_by IS NULL \
          AND status IN ('pending', 'held', 'approved', 'sending')",
     )
     .bind(message_id.as_str())

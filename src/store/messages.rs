@@ -469,3 +469,95 @@ pub async fn classified_at(
             .await?,
     )
 }
+
+/// The author's messages on `platform`, in the thread `thread_id` when one
+/// is given, oldest first, at most `limit` (the newest of them): one
+/// customer's side of a conversation.
+pub async fn conversation(
+    conn: &mut AnyConnection,
+    platform: &Platform,
+    author_id: &str,
+    thread_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<StoredMessage>, StoreError> {
+    let mut query = Filtered::new(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE 1 = 1"
+    ));
+    query.and("m.platform = ?", BindValue::Text(platform.as_str().into()));
+    query.and("m.author_id = ?", BindValue::Text(author_id.into()));
+    if let Some(thread) = thread_id {
+        query.and("m.thread_id = ?", BindValue::Text(thread.into()));
+    }
+    let rows = query
+        .finish("m.received_at DESC, m.id DESC", limit.clamp(1, 500))
+        .fetch_all(conn)
+        .await?;
+    let mut messages = rows
+        .iter()
+        .map(message_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// One of an author's messages with what replyd made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorMessage {
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    /// The decision's summary, once decided.
+    pub decision: Option<String>,
+}
+
+/// The author's messages on `platform`, newest first, at most `limit`.
+pub async fn by_author(
+    conn: &mut AnyConnection,
+    platform: &Platform,
+    author_id: &str,
+    limit: u32,
+) -> Result<Vec<AuthorMessage>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags, d.summary FROM messages m \
+         LEFT JOIN classifications c ON c.message_id = m.id \
+         LEFT JOIN decisions d ON d.message_id = m.id \
+         WHERE m.platform = $1 AND m.author_id = $2 \
+         ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
+        limit.clamp(1, 500)
+    ))
+    .bind(platform.as_str())
+    .bind(author_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let flags: Option<String> = row.try_get("flags")?;
+            Ok(AuthorMessage {
+                summary: MessageSummary {
+                    message: message_from_row(row)?,
+                    intent: row.try_get("intent")?,
+                    sentiment: row.try_get("sentiment")?,
+                    flags: flags
+                        .map(|f| serde_json::from_str(&f))
+                        .transpose()?
+                        .unwrap_or_default(),
+                },
+                decision: row.try_get("summary")?,
+            })
+        })
+        .collect()
+}
+
+/// How many messages the author wrote on `platform`.
+pub async fn count_by_author(
+    conn: &mut AnyConnection,
+    platform: &Platform,
+    author_id: &str,
+) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE platform = $1 AND author_id = $2")
+            .bind(platform.as_str())
+            .bind(author_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}

@@ -126,20 +126,22 @@ pub async fn other_private_reply(
     Ok(n > 0)
 }
 
-/// Whether replyd hid this comment (an Instagram comment it hid takes no reply).
+/// Whether replyd hid this comment (an Instagram comment it hid takes no
+/// reply): its latest hide or unhide that went out is a hide.
 pub async fn hidden_by_us(
     conn: &mut AnyConnection,
     platform: &Platform,
     comment_id: &str,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM actions a JOIN messages m ON m.id = a.message_id \
-         WHERE m.platform = $1 AND m.external_id = $2 AND a.kind = 'hide' \
-         AND a.status IN ('sending', 'sent')",
+    let latest: Option<String> = sqlx::query_scalar(
+        "SELECT a.kind FROM actions a JOIN messages m ON m.id = a.message_id \
+         WHERE m.platform = $1 AND m.external_id = $2 AND a.kind IN ('hide', 'unhide') \
+         AND a.status IN ('sending', 'sent') \
+         ORDER BY COALESCE(a.sent_at, a.updated_at) DESC, a.id DESC LIMIT 1",
     )
     .bind(platform.as_str())
     .bind(comment_id)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(n > 0)
+    Ok(latest.as_deref() == Some("hide"))
 }

@@ -17,6 +17,7 @@ use crate::ingest::{IngestError, Refused};
 use crate::leads::update::LeadError;
 use crate::review::ReviewError;
 use crate::store::StoreError;
+use crate::workbench::WorkbenchError;
 
 /// What a 503 asks a client to wait before trying again.
 const RETRY_AFTER_SECS: u32 = 5;
@@ -205,6 +206,35 @@ impl From<LeadError> for ApiError {
             LeadError::TooLong { field, .. } | LeadError::Nul(field) => field,
         };
         ApiError::bad_request("invalid_field", e.to_string()).field(field)
+    }
+}
+
+/// A refused workbench request names the field or the platform's limit;
+/// what a person asked for that the platform cannot do is a 409.
+impl From<WorkbenchError> for ApiError {
+    fn from(e: WorkbenchError) -> Self {
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match e {
+            WorkbenchError::Invalid(field, _) => {
+                ApiError::new(unprocessable, "invalid_field", e.to_string()).field(field)
+            }
+            WorkbenchError::Missing(field, _) => {
+                ApiError::new(unprocessable, "missing_field", e.to_string()).field(field)
+            }
+            WorkbenchError::NotPossible(_) => {
+                ApiError::new(StatusCode::CONFLICT, "not_possible", e.to_string())
+            }
+            WorkbenchError::InPipeline => {
+                ApiError::new(StatusCode::CONFLICT, "in_pipeline", e.to_string())
+            }
+            WorkbenchError::Guardrails(_) => {
+                ApiError::new(unprocessable, "guardrails", e.to_string()).field("text")
+            }
+            WorkbenchError::Unread(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            WorkbenchError::Store(s) => s.into(),
+        }
     }
 }
 

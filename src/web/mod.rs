@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::meta_webhook::routes())
         .merge(routes::leads::routes())
         .merge(routes::reviews::routes())
+        .merge(routes::workbench::routes())
         .merge(console::routes())
         .merge(routes::ops::routes())
         .fallback(|| async { ApiError::not_found("route") })

@@ -110,6 +110,8 @@ struct State {
     liked: HashSet<String>,
     deleted: HashSet<String>,
     blocked: Vec<(String, Value)>,
+    /// Unblocks per page: (page, `user` or `psid`, the id).
+    unblocked: Vec<(String, String, String)>,
     next_id: u64,
 }
 
@@ -294,6 +296,10 @@ impl FakeGraph {
 
     pub fn blocked(&self) -> Vec<(String, Value)> {
         self.state.lock().unwrap().blocked.clone()
+    }
+
+    pub fn unblocked(&self) -> Vec<(String, String, String)> {
+        self.state.lock().unwrap().unblocked.clone()
     }
 
     pub fn assert_all_valid(&self) {
@@ -537,6 +543,26 @@ impl FakeGraph {
                 state.blocked.push((page_id.to_string(), body.clone()));
                 Ok(json!({"success": true}))
             }
+            // Unblocking takes its id as a parameter: `user` (or `uid`,
+            // `asid`) for a person, `psid` for a Messenger user.
+            (Method::DELETE, [page_id, "blocked"]) => {
+                if *page_id != page {
+                    return Err((403, 200, format!("token of {page} used for page {page_id}")));
+                }
+                if !body.is_null() {
+                    return bad("unblocking takes no body");
+                }
+                let found = ["user", "psid"]
+                    .into_iter()
+                    .find_map(|field| query.get(field).map(|id| (field, id.clone())));
+                let Some((field, id)) = found else {
+                    return bad("unblocking needs user or psid");
+                };
+                state
+                    .unblocked
+                    .push((page_id.to_string(), field.to_owned(), id));
+                Ok(json!({"success": true}))
+            }
             // Facebook only: Instagram has no like for a comment.
             (Method::POST, [comment, "likes"]) => {
                 if state.deleted.contains(*comment) {
@@ -546,13 +572,16 @@ impl FakeGraph {
                 Ok(json!({"success": true}))
             }
             (Method::POST, [comment]) => {
+                // Facebook's field is `is_hidden`, Instagram's `hide`;
+                // false shows the comment again.
                 let hide = body["is_hidden"]
                     .as_bool()
                     .or_else(|| body["hide"].as_bool());
-                if hide != Some(true) {
-                    return bad("expected is_hidden or hide = true");
-                }
-                state.hidden.insert(comment.to_string());
+                match hide {
+                    Some(true) => state.hidden.insert(comment.to_string()),
+                    Some(false) => state.hidden.remove(*comment),
+                    None => return bad("expected is_hidden or hide, true or false"),
+                };
                 Ok(json!({"success": true}))
             }
             (Method::DELETE, [comment]) => {

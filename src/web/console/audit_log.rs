@@ -53,12 +53,13 @@ pub enum Page {
 impl Page {
     /// What an entry's target is, by the action's family: `lead.update` is
     /// about a lead, `token.revoke` and `console.sign_in` about a token,
-    /// `moderation.*` about a message. A review has no page of its own.
+    /// `moderation.*` and `classification.*` about a message. A review has
+    /// no page of its own.
     fn of_target(action: &str) -> Option<Page> {
         match action.split('.').next()? {
             "lead" => Some(Page::Lead),
             "token" | "console" => Some(Page::Token),
-            "moderation" => Some(Page::Message),
+            "moderation" | "classification" => Some(Page::Message),
             _ => None,
         }
     }

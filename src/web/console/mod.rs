@@ -14,6 +14,7 @@ mod pages;
 mod queue;
 pub mod session;
 mod views;
+mod workbench;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/queue/{id}", post(queue::decide_one))
         .route("/inbox", get(pages::inbox))
         .route("/messages/{id}", get(pages::message))
+        .route("/messages/{id}/actions", post(workbench::act))
+        .route("/messages/{id}/classification", post(workbench::correct))
         .route("/dashboard", get(pages::dashboard))
         .route("/leads", get(leads::board))
         .route("/leads/{id}", get(leads::detail).post(leads::update))

@@ -74,8 +74,23 @@ pub async fn message(
     State(state): State<AppState>,
     user: User,
     Path(id): Path<String>,
+    QueryFields(fields): QueryFields,
 ) -> PageResult {
     let id: MessageId = id.parse().map_err(|_| ApiError::not_found("message"))?;
+    let notice = super::workbench::notice(&state, &id, &fields).await?;
+    message_page(&state, &user, &id, notice, None).await
+}
+
+/// The message page, with what a workbench form came to (`notice`) and the
+/// reply text to keep in its field after a refusal.
+pub(super) async fn message_page(
+    state: &AppState,
+    user: &User,
+    id: &MessageId,
+    notice: Option<super::workbench::Notice>,
+    reply_text: Option<String>,
+) -> PageResult {
+    let id = id.clone();
     // One snapshot: the parts below must agree with each other.
     let mut conn = state.ctx.db.snapshot().await?;
     if !user.caller.may_read_message(&mut conn, &id).await? {
@@ -183,9 +198,15 @@ pub async fn message(
         }
     }
     timeline.sort_by_key(|e| e.at);
+    let bench = super::workbench::panel(state, user, &mut conn, &message).await?;
+    let corrections = crate::store::corrections::for_message(&mut conn, &id).await?;
     render(
         "message.html",
         context! {
+            notice,
+            reply_text,
+            bench,
+            correction => crate::store::corrections::merged(&corrections),
             layout => user.layout(if user.caller.may(Permission::ReadMessages) { "inbox" } else { "leads" }),
             message,
             classification,

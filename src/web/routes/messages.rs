@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::auth::{Caller, Permission};
 use crate::domain::{Intent, MessageId, Platform, Stage};
-use crate::store::{actions, messages};
+use crate::store::{actions, corrections, messages};
 use crate::web::{cursor_param, next_cursor, query_param, ApiError, ApiQuery, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -36,9 +36,12 @@ async fn get_message(
     let classification = messages::classification(&mut conn, &id).await?;
     let decision = messages::decision(&mut conn, &id).await?;
     let actions = actions::for_message(&mut conn, &id).await?;
+    let corrections = corrections::for_message(&mut conn, &id).await?;
     Ok(Json(json!({
         "message": message,
         "classification": classification,
+        "correction": corrections::merged(&corrections),
+        "corrections": corrections,
         "decision": decision,
         "actions": actions,
     })))

@@ -6,3 +6,4 @@ pub mod messages;
 pub mod meta_webhook;
 pub mod ops;
 pub mod reviews;
+pub mod workbench;
