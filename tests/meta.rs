@@ -8,8 +8,8 @@ mod graph;
 use std::time::{Duration, Instant};
 
 use common::{settled, TestApp, WAIT};
-use graph::{comment, FakeGraph, Fault, Phase};
-use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
+use graph::{comment, FakeGraph, Fault, Phase, FB, IG};
+use replyd::config::Secret;
 use replyd::deliver::DeliverAction;
 use replyd::domain::{ActionKind, ActionStatus, MessageId, Role};
 use replyd::ingest::meta_webhook::{refresh_times, signature};
@@ -18,8 +18,6 @@ use replyd::store::Db;
 use replyd::worker::BackgroundJob;
 use serde_json::{json, Value};
 
-const FB: &str = "1001";
-const IG: &str = "17841400000000001";
 const APP_SECRET: &str = "app-secret-for-tests";
 /// A shop owner who wants to resell, and whose last order arrived broken.
 /// A lead that is also a complaint: lead detection must see the business
@@ -30,15 +28,6 @@ struct Meta {
     app: TestApp,
     graph: FakeGraph,
     viewer: String,
-}
-
-fn page(id: &str, platform: MetaPlatform, token: &str) -> MetaPageConfig {
-    MetaPageConfig {
-        id: id.into(),
-        platform,
-        access_token: Secret::new(token),
-        calls_per_minute: None,
-    }
 }
 
 async fn spawn(backend: common::Backend) -> Meta {
@@ -53,19 +42,7 @@ async fn spawn_with(
     let graph_url = graph.start().await;
     let app = TestApp::spawn_with(backend, |c| {
         c.delivery.timeout_secs = 2;
-        c.meta = Some(MetaConfig {
-            app_secret: Secret::new(APP_SECRET),
-            verify_token: Secret::new("verify-me"),
-            graph_url,
-            calls_per_minute: 6000,
-            slow_down_at: 75,
-            default_pause_secs: 1,
-            max_pause_secs: None,
-            pages: vec![
-                page(FB, MetaPlatform::Facebook, "fb-token"),
-                page(IG, MetaPlatform::Instagram, "ig-token"),
-            ],
-        });
+        c.meta = Some(graph::meta_config(graph_url, APP_SECRET));
         configure(c);
     })
     .await;

@@ -11,15 +11,12 @@ mod graph;
 use std::time::Duration;
 
 use common::{message, post_settled, settled, TestApp, WAIT};
-use graph::{comment, FakeGraph, GraphCall};
-use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
+use graph::{comment, FakeGraph, GraphCall, FB, IG};
 use replyd::domain::Role;
 use replyd::store::Db;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const FB: &str = "1001";
-const IG: &str = "17841400000000001";
 const APP_SECRET: &str = "workbench-app-secret";
 
 struct Meta {
@@ -28,33 +25,12 @@ struct Meta {
     reviewer: String,
 }
 
-fn page(id: &str, platform: MetaPlatform, token: &str) -> MetaPageConfig {
-    MetaPageConfig {
-        id: id.into(),
-        platform,
-        access_token: Secret::new(token),
-        calls_per_minute: None,
-    }
-}
-
 async fn spawn_meta(backend: common::Backend) -> Meta {
     let graph = FakeGraph::new(&[(FB, "fb-token"), (IG, "ig-token")]);
     let graph_url = graph.start().await;
     let app = TestApp::spawn_with(backend, |c| {
         c.delivery.timeout_secs = 2;
-        c.meta = Some(MetaConfig {
-            app_secret: Secret::new(APP_SECRET),
-            verify_token: Secret::new("verify-me"),
-            graph_url,
-            calls_per_minute: 6000,
-            slow_down_at: 75,
-            default_pause_secs: 1,
-            max_pause_secs: None,
-            pages: vec![
-                page(FB, MetaPlatform::Facebook, "fb-token"),
-                page(IG, MetaPlatform::Instagram, "ig-token"),
-            ],
-        });
+        c.meta = Some(graph::meta_config(graph_url, APP_SECRET));
     })
     .await;
     let reviewer = app.token(Role::Reviewer).await;

@@ -449,12 +449,7 @@ pub async fn thread_context(
     .bind(before)
     .fetch_all(&mut *conn)
     .await?;
-    let mut context = rows
-        .iter()
-        .map(message_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    context.reverse();
-    Ok(context)
+    oldest_first(&rows)
 }
 
 /// When the message was classified, if it was.
@@ -492,6 +487,12 @@ pub async fn conversation(
         .finish("m.received_at DESC, m.id DESC", limit.clamp(1, 500))
         .fetch_all(conn)
         .await?;
+    oldest_first(&rows)
+}
+
+/// Rows fetched newest first (so that a limit keeps the newest), in the
+/// order they were written.
+fn oldest_first(rows: &[AnyRow]) -> Result<Vec<StoredMessage>, StoreError> {
     let mut messages = rows
         .iter()
         .map(message_from_row)

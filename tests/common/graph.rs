@@ -14,6 +14,36 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+/// The Facebook page and Instagram account the Meta tests connect.
+pub const FB: &str = "1001";
+pub const IG: &str = "17841400000000001";
+
+/// replyd's `[meta]` section for the fake server at `graph_url`: both
+/// accounts above, with limits generous enough that only a test's own
+/// faults slow it down.
+pub fn meta_config(graph_url: String, app_secret: &str) -> replyd::config::MetaConfig {
+    use replyd::config::{MetaConfig, MetaPageConfig, MetaPlatform, Secret};
+    let page = |id: &str, platform, token: &str| MetaPageConfig {
+        id: id.into(),
+        platform,
+        access_token: Secret::new(token),
+        calls_per_minute: None,
+    };
+    MetaConfig {
+        app_secret: Secret::new(app_secret),
+        verify_token: Secret::new("verify-me"),
+        graph_url,
+        calls_per_minute: 6000,
+        slow_down_at: 75,
+        default_pause_secs: 1,
+        max_pause_secs: None,
+        pages: vec![
+            page(FB, MetaPlatform::Facebook, "fb-token"),
+            page(IG, MetaPlatform::Instagram, "ig-token"),
+        ],
+    }
+}
+
 pub const VERSION: &str = "v21.0";
 
 #[derive(Debug, Clone)]
