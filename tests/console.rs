@@ -1361,7 +1361,7 @@ both_backends!(
         // Due 45 minutes (shop's target) after the platform's own time.
         assert_eq!(
             o["due_at"].as_i64().unwrap(),
-            three_hours_ago.timestamp() * 1000 + 45 * 60_000,
+            three_hours_ago.timestamp_millis() + 45 * 60_000,
             "{o}"
         );
         let f = of(&fresh);
