@@ -666,6 +666,10 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert_eq!(status, StatusCode::OK);
     assert!(queue.contains("Norway"));
     assert!(queue.contains("Held because"));
+    assert!(
+        queue.contains("No connector is configured for shop: every action there is a dry run."),
+        "{queue}"
+    );
     let (_, filtered) = session.get("/queue?platform=elsewhere").await;
     assert!(!filtered.contains("Norway"));
 
@@ -714,7 +718,11 @@ both_backends!(pages_show_what_happened, |backend| async move {
         .iter()
         .any(|a| a["decided_by"] == "console:test-admin"));
     let (_, timeline) = session.get(&format!("/messages/{question}")).await;
-    assert!(timeline.contains("Delivered: reply"), "{timeline}");
+    // No connector: the reply was recorded as a dry run and reads as one.
+    assert!(timeline.contains("Dry run, not sent: reply"), "{timeline}");
+    assert!(!timeline.contains("Delivered: reply"), "{timeline}");
+    assert!(timeline.contains("dry run, not sent</span>"), "{timeline}");
+    assert!(timeline.contains("id=\"dry-run-banner\""), "{timeline}");
     assert!(timeline.contains("Review approved by console:test-admin"));
 
     // The dashboard counts both messages and times the first responses.
@@ -723,9 +731,14 @@ both_backends!(pages_show_what_happened, |backend| async move {
     assert!(dashboard.contains("<p class=\"big\">2</p>"), "two messages");
     assert!(dashboard.contains("Time to first response"));
     let times = &dashboard[dashboard.find("Time to first response").unwrap()..];
+    // Only delivered actions are timed: a dry run never reached anyone.
     assert!(
-        times.contains("<th scope=\"row\">shop</th>"),
-        "first responses are timed per platform"
+        !times.contains("<th scope=\"row\">shop</th>"),
+        "dry runs are not first responses: {times}"
+    );
+    assert!(
+        times.contains("Nothing answered in this window."),
+        "{times}"
     );
     assert_eq!(
         session.get("/dashboard?days=0").await.0,
@@ -1250,3 +1263,192 @@ async fn the_audit_log_links_its_ids_and_shows_changes_as_before_and_after() {
     );
     app.shutdown().await;
 }
+
+both_backends!(
+    the_lead_board_warns_when_no_sales_destination_is_configured,
+    |backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let sales = app.token(Role::Sales).await;
+        let session = Session::start(&app, &sales).await;
+        let (status, board) = session.get("/leads").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(board.contains("id=\"no-lead-destination\""), "{board}");
+        assert!(
+            board.contains("No sales destination is configured"),
+            "{board}"
+        );
+        app.shutdown().await;
+
+        let app = TestApp::spawn_with(backend, |c| {
+            c.leads
+                .webhooks
+                .push(replyd::config::LeadWebhookConfig::json(
+                    "http://127.0.0.1:9/crm",
+                    replyd::config::Secret::new("s"),
+                ))
+        })
+        .await;
+        let sales = app.token(Role::Sales).await;
+        let session = Session::start(&app, &sales).await;
+        let (status, board) = session.get("/leads").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!board.contains("no-lead-destination"), "{board}");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    the_queue_puts_urgent_flags_then_overdue_answers_first,
+    |backend| async move {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.sla.default_minutes = 60;
+            c.sla.platforms.insert("shop".into(), 45);
+        })
+        .await;
+        let ingest = app.token(Role::Ingest).await;
+        let reviewer = app.token(Role::Reviewer).await;
+        // Posted in this order; the queue used to show them so.
+        let (fresh, _) = held_question(
+            &app,
+            &ingest,
+            &reviewer,
+            "o-1",
+            "Do you also ship your bikes to Norway?",
+        )
+        .await;
+        let mut old = message(
+            "shop",
+            "dm",
+            "o-2",
+            "Do you also ship your bikes to Iceland?",
+        );
+        let three_hours_ago = chrono::Utc::now() - chrono::Duration::hours(3);
+        old["created_at"] = json!(three_hours_ago.to_rfc3339());
+        let (old, _) = post_settled(&app, &ingest, &reviewer, &old).await;
+        let (press, _) = held_question(&app, &ingest, &reviewer, "o-3",
+            "I'm a journalist at De Volkskrant writing an article about bike theft. Could your press office comment?").await;
+
+        let (status, body) = app.get_json(&reviewer, "/v1/reviews?status=held").await;
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().unwrap();
+        let order: Vec<&str> = items
+            .iter()
+            .map(|i| i["message_id"].as_str().unwrap())
+            .collect();
+        let mut expected = vec![press.as_str(), old.as_str(), fresh.as_str()];
+        expected.dedup();
+        // Each message may hold more than one action; their order is by message.
+        let mut seen: Vec<&str> = order.clone();
+        seen.dedup();
+        assert_eq!(seen, expected, "{body}");
+        let of = |id: &str| {
+            items
+                .iter()
+                .find(|i| i["message_id"] == id)
+                .unwrap()
+                .clone()
+        };
+        let p = of(&press);
+        assert!(
+            p["flags"].as_array().unwrap().contains(&json!("press")),
+            "{p}"
+        );
+        assert_eq!(p["priority"], "urgent", "{p}");
+        assert_eq!(p["overdue"], false, "{p}");
+        let o = of(&old);
+        assert_eq!(o["priority"], "normal", "{o}");
+        assert_eq!(o["overdue"], true, "{o}");
+        // Due 45 minutes (shop's target) after the platform's own time.
+        assert_eq!(
+            o["due_at"].as_i64().unwrap(),
+            three_hours_ago.timestamp_millis() + 45 * 60_000,
+            "{o}"
+        );
+        let f = of(&fresh);
+        assert_eq!(f["overdue"], false, "{f}");
+        assert_eq!(
+            f["due_at"].as_i64().unwrap(),
+            f["received_at"].as_i64().unwrap() + 45 * 60_000,
+            "{f}"
+        );
+
+        // A page at a time, the cursor carries on where the order left off.
+        let (_, first) = app
+            .get_json(&reviewer, "/v1/reviews?status=held&limit=1")
+            .await;
+        let cursor = first["next_cursor"].as_str().expect("more to come");
+        let (_, second) = app
+            .get_json(
+                &reviewer,
+                &format!("/v1/reviews?status=held&limit=1&cursor={cursor}"),
+            )
+            .await;
+        assert_eq!(first["items"][0]["id"], items[0]["id"]);
+        assert_eq!(second["items"][0]["id"], items[1]["id"], "{second}");
+
+        // The console shows the same order, the overdue item marked.
+        let session = Session::start(&app, &reviewer).await;
+        let (status, page) = session.get("/queue").await;
+        assert_eq!(status, StatusCode::OK);
+        let at = |review: &Value| {
+            page.find(&format!("id=\"review-{}\"", review["id"].as_str().unwrap()))
+                .unwrap()
+        };
+        assert!(at(&p) < at(&o) && at(&o) < at(&f), "{page}");
+        let overdue_tag = format!(
+            "class=\"item priority-normal overdue\" tabindex=\"0\" id=\"review-{}\"",
+            o["id"].as_str().unwrap()
+        );
+        assert!(page.contains(&overdue_tag), "{page}");
+        assert!(page.contains("<span class=\"badge overdue\""), "{page}");
+        assert_eq!(
+            page.matches("<span class=\"badge overdue\"").count(),
+            items.iter().filter(|i| i["overdue"] == true).count()
+        );
+        assert!(page.contains("badge priority priority-urgent"), "{page}");
+        app.shutdown().await;
+    }
+);
+
+both_backends!(
+    only_delivered_actions_are_timed_and_a_connected_platform_has_no_banner,
+    |backend| async move {
+        let receiver = common::Recorder::default();
+        let addr = receiver.start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.connectors
+                .webhook
+                .push(replyd::config::WebhookConnectorConfig {
+                    platform: "shop".parse().unwrap(),
+                    url: format!("http://{addr}/replyd"),
+                    secret: replyd::config::Secret::new("webhook-secret"),
+                })
+        })
+        .await;
+        let ingest = app.token(Role::Ingest).await;
+        let admin = app.token(Role::Admin).await;
+        let (id, done) = post_settled(
+            &app,
+            &ingest,
+            &admin,
+            &message(
+                "shop",
+                "comment",
+                "t-1",
+                "Super service, thank you so much!",
+            ),
+        )
+        .await;
+        assert_eq!(done["actions"][0]["status"], "sent", "{done}");
+        let session = Session::start(&app, &admin).await;
+        let (_, dashboard) = session.get("/dashboard?days=7").await;
+        let times = &dashboard[dashboard.find("Time to first response").unwrap()..];
+        assert!(times.contains("<th scope=\"row\">shop</th>"), "{times}");
+        let (_, page) = session.get(&format!("/messages/{id}")).await;
+        assert!(page.contains("Delivered: acknowledge"), "{page}");
+        assert!(!page.contains("dry-run-banner"), "{page}");
+        let (_, queue) = session.get("/queue").await;
+        assert!(!queue.contains("dry-run-banner"), "{queue}");
+        app.shutdown().await;
+    }
+);

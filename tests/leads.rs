@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{answer, settled, Recorder, TestApp, WAIT};
-use replyd::config::{LeadWebhookConfig, Secret};
+use replyd::config::{LeadEvent, LeadWebhookConfig, Secret, WebhookFormat};
 use replyd::deliver::webhook::verify_signature;
 use replyd::domain::Role;
 use replyd::leads::DeliverLead;
@@ -211,9 +211,13 @@ both_backends!(
         receiver.failures.lock().unwrap().extend([503, 500]);
         let addr = receiver.start().await;
         let app = TestApp::spawn_with(backend, |c| {
+            // The hand-off alone: the other events have their own test.
             c.leads.webhooks.push(LeadWebhookConfig {
-                url: format!("http://{addr}/sales"),
-                secret: Secret::new("sales-secret"),
+                events: vec![LeadEvent::Qualified],
+                ..LeadWebhookConfig::json(
+                    format!("http://{addr}/sales"),
+                    Secret::new("sales-secret"),
+                )
             })
         })
         .await;
@@ -392,8 +396,8 @@ both_backends!(
         let addr = receiver.start().await;
         let app = TestApp::spawn_with(backend, |c| {
             c.leads.webhooks.push(LeadWebhookConfig {
-                url: format!("http://{addr}/crm"),
-                secret: Secret::new("s"),
+                events: vec![LeadEvent::Qualified],
+                ..LeadWebhookConfig::json(format!("http://{addr}/crm"), Secret::new("s"))
             })
         })
         .await;
@@ -461,9 +465,13 @@ both_backends!(
         let mut lines = csv.lines();
         let header = lines.next().unwrap();
         assert!(header.starts_with("id,created_at,status"));
-        assert!(header.ends_with(",message_text"), "{header}");
+        assert!(header.ends_with(",kind,message_text"), "{header}");
         let row = lines.next().unwrap();
         assert!(row.contains(",\"won\","), "{csv}");
+        assert!(
+            row.contains(",\"dm\",\"Wir führen"),
+            "the lead's kind: {row}"
+        );
         assert!(
             row.ends_with(",\"Wir führen einen Laden in Köln und möchten Großhändler für Ihre Marke werden.\""),
             "sales reads what the prospect wrote: {row}"
@@ -562,6 +570,147 @@ both_backends!(
         let (_, lead) = app.get_json(&sales, &path).await;
         assert_eq!(lead["lead"]["owner"], Value::Null, "{lead}");
         assert_eq!(lead["lead"]["notes"], Value::Null, "{lead}");
+        app.shutdown().await;
+    }
+);
+
+/// Waits until the receiver has at least `n` requests.
+async fn received(receiver: &Recorder, n: usize) -> Vec<common::Recorded> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let requests = receiver.requests.lock().unwrap().clone();
+        if requests.len() >= n {
+            return requests;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {n} requests arrived: {requests:?}",
+            requests.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+both_backends!(
+    sales_hears_of_every_event_as_json_or_slack,
+    |backend| async move {
+        let json_receiver = Recorder::default();
+        let json_addr = json_receiver.start().await;
+        let slack_receiver = Recorder::default();
+        let slack_addr = slack_receiver.start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.console.public_urls = vec!["https://replyd.example.com".into()];
+            c.leads.webhooks.push(LeadWebhookConfig::json(
+                format!("http://{json_addr}/crm"),
+                Secret::new("crm-secret"),
+            ));
+            c.leads.webhooks.push(LeadWebhookConfig {
+                url: format!("http://{slack_addr}/services/T/B/x"),
+                secret: Secret::default(),
+                events: vec![LeadEvent::Created, LeadEvent::Closed],
+                format: WebhookFormat::Slack,
+            });
+        })
+        .await;
+        let sales = app.token(Role::Sales).await;
+        let lead_id = a_wholesale_lead(&app, "ev-1").await;
+        let path = format!("/v1/leads/{lead_id}");
+        received(&json_receiver, 1).await;
+        received(&slack_receiver, 1).await;
+
+        let patch = |body: Value| answer(app.request(Method::PATCH, &path, &sales).json(&body));
+        let (status, body) = patch(json!({"owner": "Eva"})).await;
+        assert_eq!(status, 200, "{body}");
+        received(&json_receiver, 2).await;
+        let (status, body) = patch(json!({"status": "qualified"})).await;
+        assert_eq!(status, 200, "{body}");
+        received(&json_receiver, 3).await;
+        // The hand-off is the qualified event alone: the others do not hold
+        // it back, and the Slack destination does not take it.
+        app.wait_for(&sales, &path, WAIT, |b| b["lead"]["status"] == "handed_off")
+            .await;
+        let (status, body) = patch(json!({"status": "lost"})).await;
+        assert_eq!(status, 200, "{body}");
+        let json_requests = received(&json_receiver, 4).await;
+        let slack_requests = received(&slack_receiver, 2).await;
+        // Nothing more trickles in.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(json_receiver.requests.lock().unwrap().len(), 4);
+        assert_eq!(slack_receiver.requests.lock().unwrap().len(), 2);
+
+        let now = chrono::Utc::now().timestamp();
+        let events: Vec<String> = json_requests
+            .iter()
+            .map(|r| {
+                let signature = r.headers["x-replyd-signature"].to_str().unwrap();
+                assert!(verify_signature(
+                    &Secret::new("crm-secret"),
+                    signature,
+                    &r.body,
+                    now,
+                    300
+                ));
+                let body: Value = serde_json::from_slice(&r.body).unwrap();
+                assert_eq!(body["lead"]["id"], lead_id.as_str(), "{body}");
+                assert_eq!(
+                    body["delivery_id"],
+                    r.headers["x-replyd-delivery"].to_str().unwrap()
+                );
+                body["event"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "lead.created",
+                "lead.updated",
+                "lead.qualified",
+                "lead.closed"
+            ]
+        );
+
+        for (r, opening) in slack_requests
+            .iter()
+            .zip(["New lead on shop", "Lead closed on shop"])
+        {
+            assert_eq!(r.path, "/services/T/B/x");
+            assert!(
+                r.headers.get("x-replyd-signature").is_none(),
+                "Slack is not signed"
+            );
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let keys: Vec<&str> = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, ["text"], "a Slack incoming webhook's body: {body}");
+            let text = body["text"].as_str().unwrap();
+            assert!(text.starts_with(opening), "{text}");
+            assert!(text.contains("> Wir führen einen Laden in Köln"), "{text}");
+            assert!(
+                text.contains(&format!("<https://replyd.example.com/leads/{lead_id}|")),
+                "a link to the lead in the console: {text}"
+            );
+        }
+
+        // Every delivery is on the lead, with its event.
+        let (_, detail) = app.get_json(&sales, &path).await;
+        let mut delivered: Vec<(String, String)> = detail["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["event"].as_str().unwrap().to_owned(),
+                    d["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        delivered.sort();
+        assert_eq!(delivered.len(), 6, "{detail}");
+        assert!(delivered.iter().all(|(_, s)| s == "delivered"), "{detail}");
         app.shutdown().await;
     }
 );

@@ -838,8 +838,10 @@ both_backends!(
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
+        // Up to 0009, the rebuild; later migrations are not this test's.
         let (before, rebuild): (Vec<_>, Vec<_>) = files
             .into_iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap() < "0010")
             .partition(|p| p.file_name().unwrap().to_str().unwrap() < "0009");
         assert_eq!(rebuild.len(), 1, "{rebuild:?}");
         for file in &before {

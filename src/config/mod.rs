@@ -30,6 +30,7 @@ mod load;
 mod model;
 mod policy;
 mod rules;
+mod sla;
 mod validate;
 
 pub use brand::{BrandConfig, DutchAddress, LlmConfig};
@@ -38,11 +39,12 @@ pub use connectors::{
 };
 pub use http::{ConsoleConfig, HttpConfig};
 pub use jobs::{DeliveryConfig, PipelineConfig};
-pub use leads::{LeadWebhookConfig, LeadsConfig};
+pub use leads::{LeadEvent, LeadWebhookConfig, LeadsConfig, WebhookFormat};
 pub use load::Overrides;
 pub use model::{ModelConfig, Precision};
 pub use policy::{NeutralComments, PolicyConfig, TrollAction};
 pub use rules::{CustomRule, GuardrailConfig, RulesConfig};
+pub use sla::{BusinessHoursConfig, SlaConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -144,6 +146,8 @@ pub struct Config {
     pub meta: Option<MetaConfig>,
     pub console: ConsoleConfig,
     pub http: HttpConfig,
+    /// The response-time target the review queue is ordered by.
+    pub sla: SlaConfig,
 }
 
 impl Default for Config {
@@ -167,6 +171,7 @@ impl Default for Config {
             meta: None,
             console: ConsoleConfig::default(),
             http: HttpConfig::default(),
+            sla: SlaConfig::default(),
         }
     }
 }

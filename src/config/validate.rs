@@ -59,7 +59,16 @@ impl Config {
             }
         }
         let hooks = self.connectors.webhook.iter().map(|h| (&h.url, &h.secret));
-        let lead_hooks = self.leads.webhooks.iter().map(|h| (&h.url, &h.secret));
+        // A Slack destination's URL is its secret: nothing to sign with.
+        let lead_hooks = self.leads.webhooks.iter().map(|h| {
+            static UNUSED: std::sync::LazyLock<super::Secret> =
+                std::sync::LazyLock::new(|| super::Secret::new("unused"));
+            let secret = match h.format {
+                super::WebhookFormat::Json => &h.secret,
+                super::WebhookFormat::Slack => &*UNUSED,
+            };
+            (&h.url, secret)
+        });
         let all_hooks = hooks
             .enumerate()
             .map(|(i, h)| (format!("connectors.webhook[{i}]"), h))
@@ -74,6 +83,14 @@ impl Config {
             }
             if secret.is_empty() {
                 return invalid(&format!("{key}.secret"), "must not be empty");
+            }
+        }
+        for (i, hook) in self.leads.webhooks.iter().enumerate() {
+            if hook.events.is_empty() {
+                return invalid(
+                    &format!("leads.webhooks[{i}].events"),
+                    "must name at least one event (leave it out for all of them)",
+                );
             }
         }
         if !(0.0..=1.0).contains(&self.leads.min_score) {
@@ -96,6 +113,22 @@ impl Config {
                     &format!("console.public_urls[{i}]"),
                     "must be an origin like https://replyd.example.com (no path)",
                 );
+            }
+        }
+        if self.sla.default_minutes == 0 {
+            return invalid("sla.default_minutes", "must be at least 1 minute");
+        }
+        for (platform, minutes) in &self.sla.platforms {
+            if *minutes == 0 {
+                return invalid(
+                    &format!("sla.platforms.{platform}"),
+                    "must be at least 1 minute",
+                );
+            }
+        }
+        if let Some(hours) = &self.sla.business_hours {
+            if let Err((key, message)) = crate::review::sla::Hours::parse(hours) {
+                return invalid(&key, &message);
             }
         }
         if let Some(meta) = &self.meta {

@@ -84,10 +84,12 @@ const CSV_COLUMNS: &[&str] = &[
     "thread_id",
     "lang",
     "reasons",
+    "kind",
     "message_text",
 ];
 
-/// One row per lead; times in RFC 3339, reasons joined by `; `.
+/// One row per lead; times in RFC 3339, reasons joined by `; `; `kind` is
+/// how the lead came in (dm, comment, review, mention).
 pub fn to_csv(rows: &[(StoredLead, String)]) -> String {
     let mut out = CSV_COLUMNS.join(",");
     out.push('\n');
@@ -111,6 +113,7 @@ pub fn to_csv(rows: &[(StoredLead, String)]) -> String {
             l.thread_id.clone().unwrap_or_default(),
             l.lang.map(|x| x.to_string()).unwrap_or_default(),
             l.reasons.join("; "),
+            l.kind.map(|k| k.to_string()).unwrap_or_default(),
             text.clone(),
         ];
         let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

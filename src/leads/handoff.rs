@@ -1,5 +1,7 @@
-//! Hand-off to sales: each qualified lead is POSTed, signed, to every
-//! `[[leads.webhooks]]` destination, one durable job per destination.
+//! Sales hears of every lead: each event (`lead.created`, `lead.qualified`
+//! — the hand-off —, `lead.updated`, `lead.closed`) is POSTed to every
+//! `[[leads.webhooks]]` destination that takes it, one durable job per
+//! destination and event: replyd's signed JSON, or a Slack `{"text"}`.
 //!
 //! Headers: `X-Replyd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
 //! "<t>.<raw body>")>` (the same scheme as the webhook connector) and
@@ -14,43 +16,104 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::Ctx;
-use crate::config::LeadsConfig;
+use crate::config::{LeadEvent, LeadsConfig, WebhookFormat};
 use crate::deliver::webhook::signature_header;
 use crate::domain::{HandoffStatus, LeadId, LeadStatus};
 use crate::store::leads;
 use crate::store::{AnyConnection, StoreError};
 use crate::worker::{BackgroundJob, JobError};
 
-/// Queues a hand-off of the lead to every configured destination, inside the
-/// caller's transaction. False when no destination is configured.
+/// Queues a delivery of `event` about the lead to every destination that
+/// hears of it, inside the caller's transaction. False when none does.
 pub async fn queue(
     conn: &mut AnyConnection,
     cfg: &LeadsConfig,
     lead_id: &LeadId,
+    event: LeadEvent,
 ) -> Result<bool, StoreError> {
-    for hook in &cfg.webhooks {
-        let delivery_id = leads::insert_delivery(conn, lead_id, &hook.url).await?;
+    let mut queued = false;
+    for hook in cfg.webhooks.iter().filter(|h| h.hears(event)) {
+        let delivery_id = leads::insert_delivery(conn, lead_id, &hook.url, event.as_str()).await?;
         let job = DeliverLead { delivery_id };
         job.enqueue(conn, Some(&job.dedupe_key()), Duration::ZERO)
             .await?;
+        queued = true;
     }
-    Ok(!cfg.webhooks.is_empty())
+    Ok(queued)
 }
 
-/// The body sales receives: the lead and its messages.
+/// The body sales receives: the event, the lead and its messages.
 pub async fn body(
     conn: &mut AnyConnection,
     delivery_id: &str,
+    event: &str,
     lead_id: &LeadId,
 ) -> Result<Vec<u8>, StoreError> {
     let lead = leads::get(conn, lead_id).await?;
     let messages = leads::messages(conn, lead_id).await?;
     Ok(serde_json::to_vec(&json!({
         "delivery_id": delivery_id,
+        "event": event,
         "lead": lead,
         "messages": messages,
     }))
     .expect("JSON of plain values"))
+}
+
+/// A Slack incoming webhook's body: one line on what happened, the first
+/// message's text quoted, and a link to the lead in the console.
+pub async fn slack_body(
+    conn: &mut AnyConnection,
+    event: &str,
+    lead_id: &LeadId,
+    console_url: &str,
+) -> Result<Vec<u8>, StoreError> {
+    let lead = leads::get(conn, lead_id).await?;
+    let messages = leads::messages(conn, lead_id).await?;
+    let what = match event.parse::<LeadEvent>() {
+        Ok(LeadEvent::Created) => "New lead",
+        Ok(LeadEvent::Qualified) => "Qualified lead",
+        Ok(LeadEvent::Closed) => "Lead closed",
+        _ => "Lead updated",
+    };
+    // Slack reads `<`, `>` and `&` as markup.
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let who = lead.author_name.as_deref().unwrap_or(&lead.author_id);
+    let mut text = format!(
+        "{what} on {}: {} ({}, score {:.2})",
+        lead.platform.as_str(),
+        escape(who),
+        lead.status.as_str(),
+        lead.score
+    );
+    if let Some(email) = &lead.email {
+        text.push_str(&format!(", {}", escape(email)));
+    }
+    if let Some(first) = messages.first() {
+        let quoted: String = first.text.chars().take(500).collect();
+        text.push_str(&format!("\n> {}", escape(&quoted).replace('\n', "\n> ")));
+    }
+    text.push_str(&format!(
+        "\n<{}/leads/{}|Open the lead in replyd>",
+        console_url.trim_end_matches('/'),
+        lead.id.as_str()
+    ));
+    Ok(serde_json::to_vec(&json!({ "text": text })).expect("JSON of plain values"))
+}
+
+/// Where the console is for a link: the first `console.public_urls`, or the
+/// address replyd listens at.
+pub fn console_url(config: &crate::config::Config) -> String {
+    config
+        .console
+        .public_urls
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
 }
 
 /// One lead to one destination.
@@ -92,36 +155,48 @@ impl BackgroundJob for DeliverLead {
             // run stopped before it could.
             HandoffStatus::Delivered => {
                 drop(conn);
-                return settle(&ctx, &delivery.id, &delivery.lead_id).await;
+                return settle(&ctx, &delivery.id, &delivery.event, &delivery.lead_id).await;
             }
             _ => return Ok(()),
         }
-        let Some(hook) = ctx
-            .config
-            .leads
-            .webhooks
+        // The same URL may be configured twice (say, one format per event).
+        let hooks = &ctx.config.leads.webhooks;
+        let Some(hook) = hooks
             .iter()
-            .find(|h| h.url == delivery.url)
+            .find(|h| {
+                h.url == delivery.url && h.events.iter().any(|e| e.as_str() == delivery.event)
+            })
+            .or_else(|| hooks.iter().find(|h| h.url == delivery.url))
         else {
             return Err(JobError::Fatal(
                 "the destination is no longer configured".into(),
             ));
         };
-        let body = body(&mut conn, &delivery.id, &delivery.lead_id).await?;
-        drop(conn);
-        let signature = signature_header(&hook.secret, chrono::Utc::now().timestamp(), &body);
-        let sent = CLIENT
+        let request = CLIENT
             .post(&hook.url)
             .timeout(Duration::from_secs(ctx.config.delivery.timeout_secs))
             .header("content-type", "application/json")
-            .header("x-replyd-signature", signature)
-            .header("x-replyd-delivery", &delivery.id)
-            .body(body)
-            .send()
-            .await;
+            .header("x-replyd-delivery", &delivery.id);
+        let request = match hook.format {
+            WebhookFormat::Json => {
+                let body =
+                    body(&mut conn, &delivery.id, &delivery.event, &delivery.lead_id).await?;
+                let signature =
+                    signature_header(&hook.secret, chrono::Utc::now().timestamp(), &body);
+                request.header("x-replyd-signature", signature).body(body)
+            }
+            WebhookFormat::Slack => {
+                let console = console_url(&ctx.config);
+                request.body(
+                    slack_body(&mut conn, &delivery.event, &delivery.lead_id, &console).await?,
+                )
+            }
+        };
+        drop(conn);
+        let sent = request.send().await;
         let (error, retry_after) = match sent {
             Ok(response) if response.status().is_success() => {
-                return settle(&ctx, &delivery.id, &delivery.lead_id).await;
+                return settle(&ctx, &delivery.id, &delivery.event, &delivery.lead_id).await;
             }
             Ok(response) => {
                 let retry_after = crate::deliver::retry_after(response.headers());
@@ -163,11 +238,18 @@ impl BackgroundJob for DeliverLead {
 /// cannot leave a lead delivered everywhere but never handed off. The lead's
 /// row is locked first: two destinations finishing at once would otherwise
 /// each see the other still pending on PostgreSQL, and neither would mark it.
-async fn settle(ctx: &Ctx, delivery_id: &str, lead_id: &LeadId) -> Result<(), JobError> {
+/// Only a hand-off (`lead.qualified`) moves the lead: the other events are
+/// news, not the hand-off.
+async fn settle(
+    ctx: &Ctx,
+    delivery_id: &str,
+    event: &str,
+    lead_id: &LeadId,
+) -> Result<(), JobError> {
     let mut tx = ctx.db.begin().await?;
     leads::lock(&mut tx, lead_id).await?;
     leads::record_attempt(&mut tx, delivery_id, HandoffStatus::Delivered, None).await?;
-    if leads::all_delivered(&mut tx, lead_id).await? {
+    if event == LeadEvent::Qualified.as_str() && leads::all_delivered(&mut tx, lead_id).await? {
         leads::transition(
             &mut tx,
             lead_id,

@@ -9,7 +9,7 @@ use regex::Regex;
 
 use super::detect::{detect, Detection};
 use super::handoff;
-use crate::config::LeadsConfig;
+use crate::config::{LeadEvent, LeadsConfig};
 use crate::decide::lead::{LeadFacts, OpenLead};
 use crate::domain::{Classification, LeadStatus};
 use crate::store::leads::{self, NewLead, StoredLead};
@@ -133,7 +133,7 @@ pub async fn record(
             step.contact.website.as_deref(),
         )
         .await?;
-        leads::get(tx, &open.id).await?
+        (leads::get(tx, &open.id).await?, LeadEvent::Updated)
     } else if step.detection.is_lead {
         let status = if prequalifying {
             LeadStatus::Prequalifying
@@ -159,19 +159,26 @@ pub async fn record(
             since,
         )
         .await?;
-        leads::get(tx, &id).await?
+        (leads::get(tx, &id).await?, LeadEvent::Created)
     } else {
         return Ok(false);
     };
+    let (lead, event) = lead;
     let answered = lead.email.is_some();
     let qualifying = [LeadStatus::New, LeadStatus::Prequalifying];
-    if answered
+    let qualified = answered
         && qualifying.contains(&lead.status)
-        && leads::transition(tx, &lead.id, &qualifying, LeadStatus::Qualified).await?
-    {
-        return handoff::queue(tx, cfg, &lead.id).await;
+        && leads::transition(tx, &lead.id, &qualifying, LeadStatus::Qualified).await?;
+    // A follow-up that qualifies the lead is told as the hand-off alone; a
+    // new lead that arrives qualified is told as both, in order.
+    let mut queued = false;
+    if event == LeadEvent::Created || !qualified {
+        queued |= handoff::queue(tx, cfg, &lead.id, event).await?;
     }
-    Ok(false)
+    if qualified {
+        queued |= handoff::queue(tx, cfg, &lead.id, LeadEvent::Qualified).await?;
+    }
+    Ok(queued)
 }
 
 /// Contact details a lead's author gave.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::app::Ctx;
+use crate::config::LeadEvent;
 use crate::domain::{LeadId, LeadStatus};
 use crate::store::leads::{self, StoredLead};
 use crate::store::{audit, StoreError};
@@ -84,16 +85,23 @@ pub async fn update(
     let mut tx = ctx.db.begin_durable().await?;
     let before = leads::get(&mut tx, id).await?;
     let mut queued = false;
+    // What sales hears of the change: the hand-off, a close, or an update.
+    let mut event = None;
     if let Some(to) = patch.status.filter(|s| *s != before.status) {
         if !leads::transition(&mut tx, id, &[before.status], to).await? {
             return Err(
                 StoreError::Conflict("the lead changed meanwhile; try again".into()).into(),
             );
         }
-        let handed_off_before = !leads::deliveries(&mut tx, id).await?.is_empty();
-        if to == LeadStatus::Qualified && !handed_off_before {
-            queued = super::handoff::queue(&mut tx, &ctx.config.leads, id).await?;
-        }
+        let handed_off_before = leads::deliveries(&mut tx, id)
+            .await?
+            .iter()
+            .any(|d| d.event == LeadEvent::Qualified.as_str());
+        event = Some(match to {
+            LeadStatus::Qualified if !handed_off_before => LeadEvent::Qualified,
+            LeadStatus::Won | LeadStatus::Lost => LeadEvent::Closed,
+            _ => LeadEvent::Updated,
+        });
     }
     leads::set_owner_and_notes(
         &mut tx,
@@ -103,6 +111,12 @@ pub async fn update(
     )
     .await?;
     let after = leads::get(&mut tx, id).await?;
+    if event.is_none() && (after.owner != before.owner || after.notes != before.notes) {
+        event = Some(LeadEvent::Updated);
+    }
+    if let Some(event) = event {
+        queued = super::handoff::queue(&mut tx, &ctx.config.leads, id, event).await?;
+    }
     audit::record(
         &mut tx,
         actor,

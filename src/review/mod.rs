@@ -3,6 +3,8 @@
 //! reviewer recorded as the one who decided (Meta then treats a DM reply as
 //! human-approved); every decision is written to the audit log.
 
+pub mod sla;
+
 use std::time::Duration;
 
 use crate::app::Ctx;

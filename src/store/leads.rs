@@ -382,6 +382,8 @@ pub struct LeadDelivery {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
+    /// What the delivery tells (`lead.qualified` is the hand-off).
+    pub event: String,
 }
 
 fn delivery_from_row(row: &AnyRow) -> Result<LeadDelivery, StoreError> {
@@ -394,26 +396,30 @@ fn delivery_from_row(row: &AnyRow) -> Result<LeadDelivery, StoreError> {
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
         delivered_at: row.try_get("delivered_at")?,
+        event: row.try_get("event")?,
     })
 }
 
 const DELIVERY_COLUMNS: &str =
-    "id, lead_id, url, status, attempts, last_error, created_at, delivered_at";
+    "id, lead_id, url, status, attempts, last_error, created_at, delivered_at, event";
 
-/// Records a pending hand-off of the lead to `url`; returns the delivery id.
+/// Records a pending delivery of `event` about the lead to `url`; returns
+/// the delivery id.
 pub async fn insert_delivery(
     conn: &mut AnyConnection,
     lead_id: &LeadId,
     url: &str,
+    event: &str,
 ) -> Result<String, StoreError> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO lead_deliveries (id, lead_id, url, status, created_at) VALUES ($1, $2, $3, 'pending', $4)",
+        "INSERT INTO lead_deliveries (id, lead_id, url, status, created_at, event) VALUES ($1, $2, $3, 'pending', $4, $5)",
     )
     .bind(&id)
     .bind(lead_id.as_str())
     .bind(url)
     .bind(now_ms())
+    .bind(event)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -483,10 +489,11 @@ pub async fn fail_delivery(
     Ok(())
 }
 
-/// Whether every hand-off of the lead reached its destination.
+/// Whether every hand-off (`lead.qualified` delivery) of the lead reached
+/// its destination; the other events' deliveries do not hold it back.
 pub async fn all_delivered(conn: &mut AnyConnection, lead_id: &LeadId) -> Result<bool, StoreError> {
     let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM lead_deliveries WHERE lead_id = $1 AND status <> 'delivered'",
+        "SELECT COUNT(*) FROM lead_deliveries WHERE lead_id = $1 AND event = 'lead.qualified' AND status <> 'delivered'",
     )
     .bind(lead_id.as_str())
     .fetch_one(&mut *conn)

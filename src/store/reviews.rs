@@ -31,12 +31,23 @@ pub struct ReviewItem {
     pub intent: Option<String>,
     pub sentiment: Option<String>,
     pub flags: Vec<String>,
+    /// When the platform says the message was written, if it said.
+    pub message_created_at: Option<i64>,
+    /// A held item's rank in the queue (`urgent`, `risk`, `normal`), when
+    /// its answer is due against `[sla]`, and whether that has passed; set
+    /// on held items only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<crate::review::sla::Priority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
 }
 
 const COLUMNS: &str = "r.id, r.status, r.reasons, r.original_text, r.reviewer, r.note, r.created_at, \
      r.decided_at, a.id AS action_id, a.kind AS action_kind, a.status AS action_status, a.text AS draft, \
      m.id AS message_id, m.platform, m.kind AS message_kind, m.author_name, m.author_handle, \
-     m.thread_id, m.received_at, m.text, c.intent, c.sentiment, c.flags";
+     m.thread_id, m.received_at, m.text, c.intent, c.sentiment, c.flags, m.created_at AS message_created_at";
 
 const FROM: &str =
     "FROM reviews r JOIN actions a ON a.id = r.action_id JOIN messages m ON m.id = r.message_id \
@@ -71,6 +82,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ReviewItem, StoreError> {
             .map(|f| serde_json::from_str(&f))
             .transpose()?
             .unwrap_or_default(),
+        message_created_at: row.try_get("message_created_at")?,
+        priority: None,
+        due_at: None,
+        overdue: None,
     })
 }
 
@@ -110,6 +125,29 @@ pub async fn list(
     conn: &mut AnyConnection,
     filter: &ReviewFilter,
 ) -> Result<Vec<ReviewItem>, StoreError> {
+    list_up_to(conn, filter, filter.limit.clamp(1, 500), true).await
+}
+
+/// Every held item the filter matches, up to `max`, in no particular order
+/// beyond the oldest first: the queue orders them by priority itself.
+pub async fn held_unpaged(
+    conn: &mut AnyConnection,
+    filter: &ReviewFilter,
+    max: u32,
+) -> Result<Vec<ReviewItem>, StoreError> {
+    let filter = ReviewFilter {
+        status: ReviewStatus::Held,
+        ..filter.clone()
+    };
+    list_up_to(conn, &filter, max, false).await
+}
+
+async fn list_up_to(
+    conn: &mut AnyConnection,
+    filter: &ReviewFilter,
+    limit: u32,
+    paged: bool,
+) -> Result<Vec<ReviewItem>, StoreError> {
     let mut query = Filtered::new(format!("SELECT {COLUMNS} {FROM} WHERE 1 = 1"));
     query.and(
         "r.status = ?",
@@ -142,13 +180,10 @@ pub async fn list(
     } else {
         ("r.decided_at", "r.decided_at DESC, r.id DESC")
     };
-    if let Some((at, id)) = &filter.after {
+    if let Some((at, id)) = filter.after.as_ref().filter(|_| paged) {
         query.page_past(at_column, "r.id", *at, id, held);
     }
-    let rows = query
-        .finish(order, filter.limit.clamp(1, 500))
-        .fetch_all(conn)
-        .await?;
+    let rows = query.finish(order, limit).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 

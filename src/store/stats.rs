@@ -48,7 +48,8 @@ pub async fn volume(conn: &mut AnyConnection, since: i64) -> Result<Volume, Stor
 }
 
 /// Time to first response of one platform: from receipt to the first
-/// customer-facing action that went out (acknowledgement, reply, DM).
+/// customer-facing action that was delivered (acknowledgement, reply, DM).
+/// A dry run (no connector) was never sent and does not count.
 #[derive(Debug, Serialize)]
 pub struct ResponseTimes {
     pub platform: String,
@@ -75,7 +76,7 @@ pub async fn response_times(
     let rows = sqlx::query(
         "SELECT m.platform, m.received_at, MIN(a.sent_at) AS first_at FROM messages m \
          JOIN actions a ON a.message_id = m.id \
-         WHERE m.received_at >= $1 AND a.sent_at IS NOT NULL AND a.status IN ('sent', 'dry_run') \
+         WHERE m.received_at >= $1 AND a.sent_at IS NOT NULL AND a.status = 'sent' \
          AND a.kind IN ('acknowledge', 'reply', 'private_reply', 'dm_reply', 'prequalify') \
          GROUP BY m.id, m.platform, m.received_at",
     )

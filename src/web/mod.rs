@@ -19,7 +19,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use error::{no_nul, ApiError, ErrorBody};
 pub use extract::{nul_field, nul_refused, ApiBytes, ApiJson, ApiJsonOrEmpty, ApiQuery};
-pub use query::{cursor_param, next_cursor, query_param};
+pub use query::{cursor_param, encode_cursor, next_cursor, query_param};
 
 use crate::app::Ctx;
 

@@ -37,7 +37,7 @@ pub fn cursor_param(value: &Option<String>) -> Result<Option<(i64, String)>, Api
         .transpose()
 }
 
-fn encode_cursor(at: i64, id: &str) -> String {
+pub fn encode_cursor(at: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
 }
 

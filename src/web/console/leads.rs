@@ -76,6 +76,7 @@ pub async fn board(
             min_score,
             export_query,
             platforms,
+            no_destination => state.ctx.config.leads.webhooks.is_empty(),
         },
     )
 }

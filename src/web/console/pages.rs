@@ -170,7 +170,13 @@ pub(super) async fn message_page(
         if let Some(sent) = a.sent_at {
             timeline.push(Event {
                 at: sent,
-                what: format!("Delivered: {}", a.kind.as_str().replace('_', " ")),
+                // A dry run was recorded, never sent: it does not read as
+                // delivered.
+                what: if a.status == crate::domain::ActionStatus::DryRun {
+                    format!("Dry run, not sent: {}", a.kind.as_str().replace('_', " "))
+                } else {
+                    format!("Delivered: {}", a.kind.as_str().replace('_', " "))
+                },
                 detail: a.external_ref.clone().map(|r| format!("platform id {r}")),
                 status: Some(a.status.as_str().into()),
             });
@@ -200,9 +206,11 @@ pub(super) async fn message_page(
     timeline.sort_by_key(|e| e.at);
     let bench = super::workbench::panel(state, user, &mut conn, &message).await?;
     let corrections = crate::store::corrections::for_message(&mut conn, &id).await?;
+    let dry_run = crate::workbench::dry_run(&state.ctx, &message);
     render(
         "message.html",
         context! {
+            dry_run,
             notice,
             reply_text,
             bench,

@@ -13,7 +13,7 @@ use crate::review::{decide, ReviewError, Verdict};
 use crate::store::messages::{self, StoredMessage};
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
 use crate::store::stats;
-use crate::web::routes::reviews::{next_review_cursor, ReviewQuery};
+use crate::web::routes::reviews::{held_page, ReviewQuery};
 use crate::web::{ApiError, AppState};
 
 /// Earlier messages of the conversation shown above each item.
@@ -68,9 +68,8 @@ pub async fn page(
         ..ReviewQuery::default()
     };
     let filter = query.to_filter()?;
+    let (items, next) = held_page(&state, &filter).await?;
     let mut conn = state.ctx.db.conn().await?;
-    let items = reviews::list(&mut conn, &filter).await?;
-    let next = next_review_cursor(&filter, &items);
     let mut entries = Vec::with_capacity(items.len());
     for item in items {
         let context = match &item.thread_id {
@@ -90,6 +89,18 @@ pub async fn page(
     }
     let recent = recently_decided(&mut conn).await?;
     let platforms = stats::platforms(&mut conn).await?;
+    // Platforms whose actions only ever run dry: the page says so up top.
+    let mut dry_platforms: Vec<String> = platforms
+        .iter()
+        .chain(entries.iter().map(|e| &e.item.platform))
+        .filter(|p| {
+            p.parse::<crate::domain::Platform>()
+                .is_ok_and(|p| state.ctx.connectors.for_platform(&p).name() == "dry_run")
+        })
+        .cloned()
+        .collect();
+    dry_platforms.sort();
+    dry_platforms.dedup();
     render(
         "queue.html",
         context! {
@@ -104,6 +115,7 @@ pub async fn page(
             notice => notice_text(&fields),
             notice_message => fields.get("message"),
             platforms,
+            dry_platforms,
             intents => Intent::ALL,
             sentiments => Sentiment::ALL,
             flags => Flag::ALL,

@@ -11,7 +11,8 @@ use crate::domain::ReviewStatus;
 use crate::review::{decide, ReviewError, Verdict};
 use crate::store::reviews::{self, ReviewFilter, ReviewItem};
 use crate::web::{
-    cursor_param, next_cursor, query_param, ApiError, ApiJson, ApiJsonOrEmpty, ApiQuery, AppState,
+    cursor_param, encode_cursor, next_cursor, query_param, ApiError, ApiJson, ApiJsonOrEmpty,
+    ApiQuery, AppState,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -74,10 +75,97 @@ async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadReviews)?;
     let filter = query.to_filter()?;
-    let mut conn = state.ctx.db.conn().await?;
-    let items = reviews::list(&mut conn, &filter).await?;
-    let next = next_review_cursor(&filter, &items);
+    let (items, next) = if filter.status == ReviewStatus::Held {
+        held_page(&state, &filter).await?
+    } else {
+        let mut conn = state.ctx.db.conn().await?;
+        let items = reviews::list(&mut conn, &filter).await?;
+        let next = next_review_cursor(&filter, &items);
+        (items, next)
+    };
     Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// Most held items the queue orders at once.
+const QUEUE_MAX: u32 = 5000;
+
+/// One page of the held items the filter matches, in the queue's order:
+/// urgent flags first (self-harm, legal, press, threat), then other risk
+/// flags, then the least time left against `[sla]`, then the longest held.
+pub async fn held_page(
+    state: &AppState,
+    filter: &ReviewFilter,
+) -> Result<(Vec<ReviewItem>, Option<String>), ApiError> {
+    let mut conn = state.ctx.db.conn().await?;
+    let items = reviews::held_unpaged(&mut conn, filter, QUEUE_MAX).await?;
+    order_held(items, &state.ctx.config.sla, filter, crate::store::now_ms())
+}
+
+type QueueKey = (u8, i64, i64, String);
+
+/// Ranks, orders and pages held items; each gets its `priority`, `due_at`
+/// and `overdue`. The cursor is the last item's sort key, which depends on
+/// stored times only, so pages stay put as the clock runs.
+pub fn order_held(
+    items: Vec<ReviewItem>,
+    sla: &crate::config::SlaConfig,
+    filter: &ReviewFilter,
+    now: i64,
+) -> Result<(Vec<ReviewItem>, Option<String>), ApiError> {
+    use crate::review::sla::{sort_key, standing, Hours};
+    // Checked at start: a configuration that does not parse never runs.
+    let hours = sla
+        .business_hours
+        .as_ref()
+        .and_then(|h| Hours::parse(h).ok());
+    let mut keyed: Vec<(QueueKey, ReviewItem)> = items
+        .into_iter()
+        .map(|mut item| {
+            let s = standing(
+                sla,
+                hours.as_ref(),
+                &item.platform,
+                &item.flags,
+                item.message_created_at,
+                item.received_at,
+                now,
+            );
+            item.priority = Some(s.priority);
+            item.due_at = Some(s.due_at);
+            item.overdue = Some(s.overdue);
+            (sort_key(&s, item.created_at, &item.id), item)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some((due, rest)) = &filter.after {
+        let after = held_cursor(*due, rest)?;
+        keyed.retain(|(k, _)| *k > after);
+    }
+    let limit = filter.limit.max(1) as usize;
+    let more = keyed.len() > limit;
+    keyed.truncate(limit);
+    let next = keyed
+        .last()
+        .filter(|_| more)
+        .map(|(k, _)| encode_cursor(k.1, &format!("{}|{}|{}", k.0, k.2, k.3)));
+    Ok((keyed.into_iter().map(|(_, item)| item).collect(), next))
+}
+
+fn held_cursor(due: i64, rest: &str) -> Result<QueueKey, ApiError> {
+    let invalid = || {
+        ApiError::bad_request("invalid_query", "cursor is not one this API gave").field("cursor")
+    };
+    let mut parts = rest.splitn(3, '|');
+    let rank = parts
+        .next()
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(invalid)?;
+    let held = parts
+        .next()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(invalid)?;
+    let id = parts.next().ok_or_else(invalid)?;
+    Ok((rank, due, held, id.to_owned()))
 }
 
 /// The queue pages by when items were held; decided items by the decision.
