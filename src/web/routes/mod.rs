@@ -2,6 +2,7 @@
 
 pub mod ingest;
 pub mod leads;
+pub mod context;
 pub mod messages;
 pub mod meta_webhook;
 pub mod ops;
