@@ -865,6 +865,11 @@ both_backends!(
         let (before, rebuild): (Vec<_>, Vec<_>) = files
             .into_iter()
             .partition(|p| p.file_name().unwrap().to_str().unwrap() < "0009");
+        // Only 0009 rebuilds; the migrations after it are not this test's.
+        let rebuild: Vec<_> = rebuild
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("0009"))
+            .collect();
         assert_eq!(rebuild.len(), 1, "{rebuild:?}");
         for file in &before {
             let sql = std::fs::read_to_string(file).unwrap();
