@@ -958,8 +958,14 @@ both_backends!(the_message_page_keeps_context, |backend| async move {
     assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
     let (_, page) = session.get(&location).await;
     assert!(page.contains("Owner and labels saved."), "{page}");
-    assert!(page.contains("<strong id=\"owner\">test-admin</strong>"), "{page}");
-    assert!(page.contains("<span class=\"badge label\">vip</span>"), "{page}");
+    assert!(
+        page.contains("<strong id=\"owner\">test-admin</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"badge label\">vip</span>"),
+        "{page}"
+    );
     let (status, page) = session
         .post_form(
             &format!("{page_path}/context"),
@@ -991,7 +997,10 @@ both_backends!(the_message_page_keeps_context, |backend| async move {
 
     let (_, inbox) = session.get("/inbox?label=stock").await;
     assert!(inbox.contains(&format!("/messages/{id}")), "{inbox}");
-    assert!(inbox.contains("<span class=\"owner\">test-admin</span>"), "{inbox}");
+    assert!(
+        inbox.contains("<span class=\"owner\">test-admin</span>"),
+        "{inbox}"
+    );
     let (_, inbox) = session.get("/inbox?label=other").await;
     assert!(!inbox.contains(&format!("/messages/{id}")), "{inbox}");
 

@@ -12,8 +12,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> (u16, Value) {
-    app.call(Method::PATCH, token, &format!("/v1/messages/{id}"), Some(&body))
-        .await
+    app.call(
+        Method::PATCH,
+        token,
+        &format!("/v1/messages/{id}"),
+        Some(&body),
+    )
+    .await
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -133,7 +138,9 @@ both_backends!(owner_and_labels, |backend| async move {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["owner"], Value::Null);
     assert_eq!(answer["labels"], json!(["urgent", "billing"]));
-    let (_, list) = app.get_json(&reviewer, "/v1/messages?owner=test-admin").await;
+    let (_, list) = app
+        .get_json(&reviewer, "/v1/messages?owner=test-admin")
+        .await;
     assert!(ids(&list).is_empty(), "{list}");
 
     // Audited with who, when, and what it was before.
@@ -184,7 +191,11 @@ both_backends!(notes_are_never_sent, |backend| async move {
     let actions_before = count(&app, "SELECT COUNT(*) FROM actions").await;
 
     let (status, answer) = app
-        .post_json(&viewer, &path, json!({"text": "Checked with the warehouse"}))
+        .post_json(
+            &viewer,
+            &path,
+            json!({"text": "Checked with the warehouse"}),
+        )
         .await;
     assert_eq!(status, 403, "{answer}");
 
@@ -248,12 +259,16 @@ both_backends!(saved_replies, |backend| async move {
     });
 
     // Reviewers read; only admins write.
-    let (status, answer) = app.post_json(&reviewer, "/v1/saved-replies", good.clone()).await;
+    let (status, answer) = app
+        .post_json(&reviewer, "/v1/saved-replies", good.clone())
+        .await;
     assert_eq!(status, 403, "{answer}");
     let (status, _) = app.get_json(&viewer, "/v1/saved-replies").await;
     assert_eq!(status, 403);
 
-    let (status, answer) = app.post_json(&admin, "/v1/saved-replies", good.clone()).await;
+    let (status, answer) = app
+        .post_json(&admin, "/v1/saved-replies", good.clone())
+        .await;
     assert_eq!(status, 201, "{answer}");
     let id = answer["saved_reply"]["id"].as_str().unwrap().to_owned();
     assert_eq!(answer["saved_reply"]["created_by"], "token:test-admin");
@@ -293,11 +308,25 @@ both_backends!(saved_replies, |backend| async move {
             "text",
             "not a valid template",
         ),
-        (json!({"name": "A", "lang": "xx", "text": "Hi"}), "lang", "xx"),
-        (json!({"name": " ", "lang": "en", "text": "Hi"}), "name", "name"),
-        (json!({"name": "A", "lang": "en", "text": ""}), "text", "text"),
+        (
+            json!({"name": "A", "lang": "xx", "text": "Hi"}),
+            "lang",
+            "xx",
+        ),
+        (
+            json!({"name": " ", "lang": "en", "text": "Hi"}),
+            "name",
+            "name",
+        ),
+        (
+            json!({"name": "A", "lang": "en", "text": ""}),
+            "text",
+            "text",
+        ),
     ] {
-        let (status, answer) = app.post_json(&admin, "/v1/saved-replies", body.clone()).await;
+        let (status, answer) = app
+            .post_json(&admin, "/v1/saved-replies", body.clone())
+            .await;
         assert_eq!(status, 422, "{body}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{answer}");
         assert!(
@@ -305,7 +334,9 @@ both_backends!(saved_replies, |backend| async move {
             "{answer}"
         );
     }
-    let (status, answer) = app.post_json(&admin, "/v1/saved-replies", good.clone()).await;
+    let (status, answer) = app
+        .post_json(&admin, "/v1/saved-replies", good.clone())
+        .await;
     assert_eq!(status, 409, "a second name in the same language: {answer}");
 
     let path = format!("/v1/saved-replies/{id}");

@@ -179,8 +179,7 @@ pub struct SavedReply {
     pub updated_at: i64,
 }
 
-const SAVED_COLUMNS: &str =
-    "id, name, lang, text, created_by, created_at, updated_by, updated_at";
+const SAVED_COLUMNS: &str = "id, name, lang, text, created_by, created_at, updated_by, updated_at";
 
 fn saved_from_row(r: &AnyRow) -> Result<SavedReply, StoreError> {
     Ok(SavedReply {
@@ -314,7 +313,10 @@ pub async fn update_saved_reply(
     saved_reply(conn, id).await
 }
 
-pub async fn delete_saved_reply(conn: &mut AnyConnection, id: &str) -> Result<SavedReply, StoreError> {
+pub async fn delete_saved_reply(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<SavedReply, StoreError> {
     let reply = saved_reply(conn, id).await?;
     sqlx::query("DELETE FROM saved_replies WHERE id = $1")
         .bind(id)

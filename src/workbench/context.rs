@@ -112,7 +112,10 @@ pub async fn set_context(
 pub fn parse_note(text: &str) -> Result<String, WorkbenchError> {
     let text = text.replace("\r\n", "\n").trim().to_owned();
     if text.is_empty() {
-        return Err(WorkbenchError::Missing("text", "a note needs its text".into()));
+        return Err(WorkbenchError::Missing(
+            "text",
+            "a note needs its text".into(),
+        ));
     }
     if text.contains('\0') {
         return Err(WorkbenchError::Invalid(
@@ -170,7 +173,10 @@ pub fn parse_saved_reply(
     let name = request.name.trim().to_owned();
     let name_chars = name.chars().count();
     if name_chars == 0 {
-        return Err(WorkbenchError::Missing("name", "a saved reply needs a name".into()));
+        return Err(WorkbenchError::Missing(
+            "name",
+            "a saved reply needs a name".into(),
+        ));
     }
     if name_chars > MAX_SAVED_NAME_CHARS {
         return Err(WorkbenchError::Invalid(
@@ -189,7 +195,10 @@ pub fn parse_saved_reply(
     })?;
     let text = request.text.replace("\r\n", "\n").trim().to_owned();
     if text.is_empty() {
-        return Err(WorkbenchError::Missing("text", "a saved reply needs its text".into()));
+        return Err(WorkbenchError::Missing(
+            "text",
+            "a saved reply needs its text".into(),
+        ));
     }
     if text.chars().count() > MAX_SAVED_TEXT_CHARS {
         return Err(WorkbenchError::Invalid(
@@ -274,7 +283,10 @@ mod tests {
 
     #[test]
     fn a_note_has_one_to_two_thousand_characters() {
-        assert!(matches!(parse_note("  "), Err(WorkbenchError::Missing("text", _))));
+        assert!(matches!(
+            parse_note("  "),
+            Err(WorkbenchError::Missing("text", _))
+        ));
         assert!(parse_note(&"a".repeat(2000)).is_ok());
         assert!(matches!(
             parse_note(&"a".repeat(2001)),

@@ -325,11 +325,9 @@ pub async fn add_note(
     user.require(Permission::Moderate)?;
     let text = form.owned("text").unwrap_or_default();
     match wb_context::add_note(&state.ctx, &id, &text, &user.caller.actor()).await {
-        Ok(note) => Ok(Redirect::to(&format!(
-            "/messages/{}?noted=1#notes",
-            note.message_id
-        ))
-        .into_response()),
+        Ok(note) => Ok(
+            Redirect::to(&format!("/messages/{}?noted=1#notes", note.message_id)).into_response(),
+        ),
         Err(e) => refused(&state, &user, &id, e, None).await,
     }
 }

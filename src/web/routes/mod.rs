@@ -1,8 +1,8 @@
 //! The HTTP API's routes, one file per resource.
 
+pub mod context;
 pub mod ingest;
 pub mod leads;
-pub mod context;
 pub mod messages;
 pub mod meta_webhook;
 pub mod ops;
