@@ -9,23 +9,12 @@ use super::{now_ms, to_json, AnyConnection, StoreError};
 use crate::domain::{Lang, MessageId};
 
 /// Who owns a message and its labels, with who last changed them.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct MessageContext {
     pub owner: Option<String>,
     pub labels: Vec<String>,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
-}
-
-impl Default for MessageContext {
-    fn default() -> Self {
-        MessageContext {
-            owner: None,
-            labels: Vec::new(),
-            updated_by: None,
-            updated_at: None,
-        }
-    }
 }
 
 /// The owner and labels of a message (none when never set).
