@@ -41,6 +41,9 @@ pub enum Permission {
     /// Act on a message by hand (like, hide, reply...) and correct the
     /// model's reading of it: the reviewer's workbench.
     Moderate,
+    /// Write the brand's saved replies (reviewers read them with
+    /// `Moderate`, since they use them to reply).
+    ManageSavedReplies,
     /// Leads and the messages behind them, read only.
     ReadLeads,
     /// Change a lead's status, owner and notes.
@@ -155,6 +158,7 @@ mod tests {
         for role in [Role::Reviewer, Role::Sales, Role::Viewer, Role::Ingest] {
             assert!(!Permission::ReadAudit.granted_to(role), "{role}");
             assert!(!Permission::ManageTokens.granted_to(role), "{role}");
+            assert!(!Permission::ManageSavedReplies.granted_to(role), "{role}");
         }
         assert!(Permission::ReadAudit.granted_to(Role::Admin));
     }

@@ -467,6 +467,44 @@ impl Classification {
     }
 }
 
+/// How urgent a held item is, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Self-harm, legal, press or a threat.
+    Urgent,
+    /// Any other risk flag: personal data, hate, offensive, injection, spam.
+    Risk,
+    /// Nothing flagged.
+    Normal,
+}
+
+impl Priority {
+    /// From the classification's flag names.
+    pub fn of_flags<S: AsRef<str>>(flags: &[S]) -> Priority {
+        let has = |names: &[&str]| flags.iter().any(|f| names.contains(&f.as_ref()));
+        if has(&["self_harm", "legal", "press", "threat"]) {
+            Priority::Urgent
+        } else if has(&["pii", "hate", "offensive", "injection", "spam"]) {
+            Priority::Risk
+        } else {
+            Priority::Normal
+        }
+    }
+
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Urgent => "urgent",
+            Priority::Risk => "risk",
+            Priority::Normal => "normal",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

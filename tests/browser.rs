@@ -370,6 +370,42 @@ async fn reviewers_and_sales_work_in_the_browser() {
         .text()
         .await
         .contains("Corrected by console:test-reviewer"));
+    // A saved reply in the message's language fills the reply box, its
+    // variables filled in for this message.
+    let (_, detail) = app
+        .get_json(&reviewer, &format!("/v1/messages/{sunday}"))
+        .await;
+    let lang = detail["message"]["lang"]
+        .as_str()
+        .map(|l| l.chars().take(2).collect::<String>())
+        .filter(|l| ["nl", "en", "de", "fr", "es"].contains(&l.as_str()))
+        .unwrap_or_else(|| "en".into());
+    let admin = app.token(Role::Admin).await;
+    let (status, answer) = app
+        .post_json(
+            &admin,
+            "/v1/saved-replies",
+            json!({"name": "Sunday", "lang": lang, "text": "Hi {{ name }}, we open at noon on Sundays."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    browser.goto(&format!("/messages/{sunday}")).await;
+    browser
+        .css("#saved-reply")
+        .await
+        .select_by_value("0")
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .css("#reply-text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Hi Sam, we open at noon on Sundays.")
+    );
     browser.screenshot("workbench").await;
     let (_, corrected) = app
         .get_json(&reviewer, &format!("/v1/messages/{sunday}"))

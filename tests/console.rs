@@ -446,6 +446,33 @@ fn api_routes() -> Vec<Route> {
             READ_MESSAGES,
         ),
         r(Method::GET, "/v1/corrections.jsonl", None, DECIDE),
+        r(
+            Method::PATCH,
+            "/v1/messages/{nobody}",
+            Json(|| json!({"labels": ["x"]})),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/v1/messages/{nobody}/notes",
+            Json(|| json!({"text": "x"})),
+            DECIDE,
+        ),
+        r(Method::GET, "/v1/saved-replies", None, DECIDE),
+        r(Method::GET, "/v1/saved-replies/{nobody}", None, DECIDE),
+        r(
+            Method::POST,
+            "/v1/saved-replies",
+            Json(|| json!({"name": "x", "lang": "en", "text": "Hi"})),
+            ADMIN,
+        ),
+        r(
+            Method::PUT,
+            "/v1/saved-replies/{nobody}",
+            Json(|| json!({"name": "y", "lang": "en", "text": "Hi"})),
+            ADMIN,
+        ),
+        r(Method::DELETE, "/v1/saved-replies/{nobody}", None, ADMIN),
         r(Method::GET, "/v1/leads", None, READ_LEADS),
         r(Method::GET, "/v1/leads.csv", None, READ_LEADS),
         r(Method::GET, "/v1/leads/{nobody}", None, READ_LEADS),
@@ -486,6 +513,18 @@ fn page_routes() -> Vec<Route> {
             Method::POST,
             "/messages/{nobody}/classification",
             Form(&[("intent", "question")]),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/messages/{nobody}/context",
+            Form(&[("owner", ""), ("labels", "x")]),
+            DECIDE,
+        ),
+        r(
+            Method::POST,
+            "/messages/{nobody}/notes",
+            Form(&[("text", "x")]),
             DECIDE,
         ),
         r(Method::GET, "/dashboard", None, READ_MESSAGES),
@@ -889,6 +928,102 @@ both_backends!(
         assert!(!page.contains("act-like") && !page.contains("save-correction"));
     }
 );
+
+// Ownership and context on the message page: owner and labels, a note
+// (refused when too long, shown inline), the saved replies in the reply
+// form filled in for the message, and owner and labels in the inbox.
+both_backends!(the_message_page_keeps_context, |backend| async move {
+    let app = TestApp::spawn(backend).await;
+    let ingest = app.token(Role::Ingest).await;
+    let reviewer = app.token(Role::Reviewer).await;
+    let admin = app.token(Role::Admin).await;
+    let (id, _) = post_settled(
+        &app,
+        &ingest,
+        &reviewer,
+        &message("shop", "comment", "ctx-1", "Is the blue one back in stock?"),
+    )
+    .await;
+    let (status, answer) = app
+        .post_json(
+            &admin,
+            "/v1/saved-replies",
+            json!({"name": "Back soon", "lang": "en", "text": "Hi {{ name }}, it is back next week."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let session = Session::start(&app, &reviewer).await;
+    let page_path = format!("/messages/{id}");
+    let (_, page) = session.get(&page_path).await;
+    assert!(page.contains("id=\"saved-reply\""), "{page}");
+    assert!(
+        page.contains("data-text=\"Hi Sam, it is back next week.\""),
+        "the saved reply is filled in for the message: {page}"
+    );
+    assert!(page.contains("<option value=\"test-admin\">test-admin</option>"));
+
+    let (status, location) = session
+        .post_form(
+            &format!("{page_path}/context"),
+            &[("owner", "test-admin"), ("labels", "Stock, VIP")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let (_, page) = session.get(&location).await;
+    assert!(page.contains("Owner and labels saved."), "{page}");
+    assert!(
+        page.contains("<strong id=\"owner\">test-admin</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"badge label\">vip</span>"),
+        "{page}"
+    );
+    let (status, page) = session
+        .post_form(
+            &format!("{page_path}/context"),
+            &[("owner", "ghost"), ("labels", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("no console user is named `ghost`"), "{page}");
+
+    let (status, location) = session
+        .post_form(
+            &format!("{page_path}/notes"),
+            &[("text", "Supplier says Thursday")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let (_, page) = session.get(&location).await;
+    assert!(page.contains("nothing was sent"), "{page}");
+    assert!(
+        page.contains("<strong>console:test-reviewer</strong>: Supplier says Thursday"),
+        "{page}"
+    );
+    let long = "x".repeat(2001);
+    let (status, page) = session
+        .post_form(&format!("{page_path}/notes"), &[("text", &long)])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("at most 2000 characters"), "{page}");
+
+    let (_, inbox) = session.get("/inbox?label=stock").await;
+    assert!(inbox.contains(&format!("/messages/{id}")), "{inbox}");
+    assert!(
+        inbox.contains("<span class=\"owner\">test-admin</span>"),
+        "{inbox}"
+    );
+    let (_, inbox) = session.get("/inbox?label=other").await;
+    assert!(!inbox.contains(&format!("/messages/{id}")), "{inbox}");
+
+    // A viewer sees owner, labels and notes, without the forms.
+    let viewer = app.token(Role::Viewer).await;
+    let session = Session::start(&app, &viewer).await;
+    let (_, page) = session.get(&page_path).await;
+    assert!(page.contains("Supplier says Thursday"));
+    assert!(!page.contains("id=\"note-add\"") && !page.contains("id=\"ctx-save\""));
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_refuses_an_edit_the_guardrails_refuse() {

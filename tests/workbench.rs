@@ -838,7 +838,8 @@ both_backends!(
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        // Up to 0009, the rebuild; later migrations are not this test's.
+        // The migrations before 0009 set the scene, 0009 is the rebuild, and
+        // the ones after it are not this test's.
         let (before, rebuild): (Vec<_>, Vec<_>) = files
             .into_iter()
             .filter(|p| p.file_name().unwrap().to_str().unwrap() < "0010")

@@ -44,7 +44,7 @@ pub use load::Overrides;
 pub use model::{ModelConfig, Precision};
 pub use policy::{NeutralComments, PolicyConfig, TrollAction};
 pub use rules::{CustomRule, GuardrailConfig, RulesConfig};
-pub use sla::{BusinessHoursConfig, SlaConfig};
+pub use sla::{BusinessHoursConfig, Hours, SlaConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -127,7 +127,7 @@ impl Config {
             }
         }
         if let Some(hours) = &self.sla.business_hours {
-            if let Err((key, message)) = crate::review::sla::Hours::parse(hours) {
+            if let Err((key, message)) = super::Hours::parse(hours) {
                 return invalid(&key, &message);
             }
         }

@@ -230,6 +230,97 @@ impl Templates {
     }
 }
 
+/// The variables a reply template (and a saved reply) may use.
+pub const VARIABLES: &[&str] = &[
+    "name",
+    "brand",
+    "emoji",
+    "formal",
+    "channel",
+    "platform",
+    "answer",
+    "quote",
+    "questions",
+];
+
+/// Why a saved reply's text cannot be rendered as a template: a syntax
+/// error, or a variable templates do not have; `Ok` when it renders.
+pub fn check_saved_text(source: &str) -> Result<(), String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template("saved", source)
+        .map_err(|e| format!("the text is not a valid template: {e}"))?;
+    let template = env.get_template("saved").map_err(|e| e.to_string())?;
+    let mut unknown: Vec<String> = template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !VARIABLES.contains(&v.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Err(format!(
+            "unknown variable{} {} (templates have: {})",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            VARIABLES.join(", ")
+        ));
+    }
+    template
+        .render(minijinja::context! {
+            name => "Sam",
+            brand => "Brand",
+            emoji => true,
+            formal => false,
+            channel => "DM",
+            platform => "facebook",
+            answer => "an answer",
+            quote => "a quote",
+            questions => vec!["a question?"],
+        })
+        .map(|_| ())
+        .map_err(|e| format!("the text does not render: {e}"))
+}
+
+impl Templates {
+    /// Renders a saved reply's text for a message, with the variables the
+    /// templates have (no questions, no sign-off: the person goes on).
+    pub fn render_saved(&self, source: &str, ctx: &DraftContext<'_>) -> Result<String, String> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let name_known = greeting_name(ctx.author_name);
+        let channel = if ctx.kind == Kind::Dm {
+            "message"
+        } else {
+            self.brand.channel.as_str()
+        };
+        let text = env
+            .render_str(
+                source,
+                minijinja::context! {
+                    name => name_known.as_deref().unwrap_or(NO_NAME),
+                    brand => self.brand.name,
+                    emoji => self.brand.emoji,
+                    formal => self.brand.dutch_address == DutchAddress::U,
+                    channel => channel,
+                    platform => ctx.platform.as_str(),
+                    answer => ctx.answer.unwrap_or_default(),
+                    quote => quotable(ctx.message_text),
+                    questions => Vec::<String>::new(),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(if name_known.is_none() {
+            without_name(&text)
+        } else {
+            text
+        })
+    }
+}
+
 /// The first name, as people address each other in comments. None when
 /// unknown: "there" reads oddly in other languages, so the greeting goes
 /// without (see [`without_name`]).
@@ -392,6 +483,21 @@ mod tests {
             .unwrap();
         assert_eq!(draft.lang, Lang::En);
         assert!(draft.source.starts_with("template:thank.praise#"));
+    }
+
+    #[test]
+    fn a_saved_text_is_checked_like_a_template() {
+        assert!(check_saved_text("Hi {{ name }}, thanks from {{ brand }}!").is_ok());
+        let unknown = check_saved_text("Hi {{ customer }}").unwrap_err();
+        assert!(unknown.contains("`customer`"), "{unknown}");
+        let syntax = check_saved_text("Hi {{ name ").unwrap_err();
+        assert!(syntax.contains("not a valid template"), "{syntax}");
+        let t = Templates::load(None, BrandConfig::default()).unwrap();
+        let platform: Platform = "facebook".parse().unwrap();
+        let text = t
+            .render_saved("Hi {{ name }}!", &ctx(&platform, Some("Sam Jones")))
+            .unwrap();
+        assert_eq!(text, "Hi Sam!");
     }
 
     #[test]

@@ -350,6 +350,10 @@ pub struct MessageFilter {
     pub platform: Option<Platform>,
     pub intent: Option<crate::domain::Intent>,
     pub search: Option<String>,
+    /// Only messages carrying this label.
+    pub label: Option<String>,
+    /// Only messages this person owns.
+    pub owner: Option<String>,
     /// Only messages received before this `(received_at, id)`, newest first.
     pub before: Option<(i64, String)>,
     pub limit: u32,
@@ -362,6 +366,9 @@ pub struct MessageSummary {
     pub intent: Option<String>,
     pub sentiment: Option<String>,
     pub flags: Vec<String>,
+    /// Who owns the message (a console user), if anyone.
+    pub owner: Option<String>,
+    pub labels: Vec<String>,
 }
 
 pub async fn list(
@@ -369,8 +376,10 @@ pub async fn list(
     filter: &MessageFilter,
 ) -> Result<Vec<MessageSummary>, StoreError> {
     let mut query = Filtered::new(format!(
-        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags FROM messages m \
-         LEFT JOIN classifications c ON c.message_id = m.id WHERE 1 = 1"
+        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags, \
+         mc.owner AS context_owner, mc.labels AS context_labels FROM messages m \
+         LEFT JOIN classifications c ON c.message_id = m.id \
+         LEFT JOIN message_context mc ON mc.message_id = m.id WHERE 1 = 1"
     ));
     if let Some(stage) = filter.stage {
         query.and("m.stage = ?", BindValue::Text(stage.as_str().into()));
@@ -386,6 +395,15 @@ pub async fn list(
             "m.search_text LIKE ? ESCAPE '\\'",
             BindValue::Text(format!("%{}%", like_literal(&searchable(search)))),
         );
+    }
+    if let Some(label) = &filter.label {
+        query.and(
+            "EXISTS (SELECT 1 FROM message_labels l WHERE l.message_id = m.id AND l.label = ?)",
+            BindValue::Text(label.clone()),
+        );
+    }
+    if let Some(owner) = &filter.owner {
+        query.and("mc.owner = ?", BindValue::Text(owner.clone()));
     }
     if let Some((at, id)) = &filter.before {
         query.page_past("m.received_at", "m.id", *at, id, false);
@@ -405,9 +423,19 @@ pub async fn list(
                     .map(|f| serde_json::from_str(&f))
                     .transpose()?
                     .unwrap_or_default(),
+                owner: row.try_get("context_owner")?,
+                labels: context_labels(row)?,
             })
         })
         .collect()
+}
+
+fn context_labels(row: &sqlx::any::AnyRow) -> Result<Vec<String>, StoreError> {
+    Ok(row
+        .try_get::<Option<String>, _>("context_labels")?
+        .map(|l| serde_json::from_str(&l))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 /// Counts of messages per stage, for readiness and metrics.
@@ -518,9 +546,11 @@ pub async fn by_author(
     limit: u32,
 ) -> Result<Vec<AuthorMessage>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags, d.summary FROM messages m \
+        "SELECT {MESSAGE_COLUMNS}, c.intent, c.sentiment, c.flags, d.summary, \
+         mc.owner AS context_owner, mc.labels AS context_labels FROM messages m \
          LEFT JOIN classifications c ON c.message_id = m.id \
          LEFT JOIN decisions d ON d.message_id = m.id \
+         LEFT JOIN message_context mc ON mc.message_id = m.id \
          WHERE m.platform = $1 AND m.author_id = $2 \
          ORDER BY m.received_at DESC, m.id DESC LIMIT {}",
         limit.clamp(1, 500)
@@ -541,6 +571,8 @@ pub async fn by_author(
                         .map(|f| serde_json::from_str(&f))
                         .transpose()?
                         .unwrap_or_default(),
+                    owner: row.try_get("context_owner")?,
+                    labels: context_labels(row)?,
                 },
                 decision: row.try_get("summary")?,
             })

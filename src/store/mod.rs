@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod context;
 pub mod corrections;
 pub mod jobs;
 pub mod leads;

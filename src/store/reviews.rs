@@ -37,7 +37,7 @@ pub struct ReviewItem {
     /// its answer is due against `[sla]`, and whether that has passed; set
     /// on held items only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority: Option<crate::review::sla::Priority>,
+    pub priority: Option<crate::domain::Priority>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]

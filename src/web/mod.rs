@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::leads::routes())
         .merge(routes::reviews::routes())
         .merge(routes::workbench::routes())
+        .merge(routes::context::routes())
         .merge(console::routes())
         .merge(routes::ops::routes())
         .fallback(|| async { ApiError::not_found("route") })

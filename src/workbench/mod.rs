@@ -11,6 +11,8 @@
 //! A correction records a person's reading of a message (intent,
 //! sentiment, flags) beside the model's, as a labelled example.
 
+pub mod context;
+
 use std::time::{Duration, Instant};
 
 use crate::app::Ctx;

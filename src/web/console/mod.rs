@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}", get(pages::message))
         .route("/messages/{id}/actions", post(workbench::act))
         .route("/messages/{id}/classification", post(workbench::correct))
+        .route("/messages/{id}/context", post(workbench::set_context))
+        .route("/messages/{id}/notes", post(workbench::add_note))
         .route("/dashboard", get(pages::dashboard))
         .route("/leads", get(leads::board))
         .route("/leads/{id}", get(leads::detail).post(leads::update))

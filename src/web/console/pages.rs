@@ -23,6 +23,8 @@ pub async fn inbox(
         platform: fields.owned("platform"),
         intent: fields.owned("intent"),
         q: fields.owned("q"),
+        label: fields.owned("label"),
+        owner: fields.owned("owner"),
         cursor: fields.owned("cursor"),
         limit: None,
     };
@@ -38,6 +40,8 @@ pub async fn inbox(
             ("status", &query.status),
             ("platform", &query.platform),
             ("intent", &query.intent),
+            ("label", &query.label),
+            ("owner", &query.owner),
             ("q", &query.q),
         ] {
             if let Some(v) = v {

@@ -11,11 +11,14 @@ use serde::Serialize;
 
 use super::{ConsoleError, FormFields, User};
 use crate::auth::Permission;
-use crate::domain::{ActionId, ActionStatus, Flag, Intent, MessageId, Sentiment};
+use crate::domain::{ActionId, ActionStatus, Flag, Intent, Lang, MessageId, Sentiment};
+use crate::draft::DraftContext;
+use crate::store::context::{self, Note};
 use crate::store::messages::StoredMessage;
-use crate::store::{actions, AnyConnection};
+use crate::store::{actions, tokens, AnyConnection};
 use crate::web::routes::workbench::{author_profile, conversation, Turn};
 use crate::web::{ApiError, AppState};
+use crate::workbench::context as wb_context;
 use crate::workbench::{self, ActionRequest, CorrectionRequest, WorkbenchError, MANUAL_KINDS};
 
 /// What a form came to, as the page says it: `ok`, `warn` (recorded but
@@ -34,6 +37,14 @@ struct Button {
     refused: Option<String>,
 }
 
+/// A saved reply offered in the reply form, its text filled in for the
+/// message (or the reason it could not be).
+#[derive(Debug, Serialize)]
+struct Saved {
+    name: String,
+    text: String,
+}
+
 /// Everything the workbench adds to the message page.
 #[derive(Debug, Serialize)]
 pub struct Panel {
@@ -43,6 +54,13 @@ pub struct Panel {
     buttons: Vec<Button>,
     replies: Vec<Button>,
     dry_run: bool,
+    /// Owner and labels, the team's notes, who may own a message, and the
+    /// saved replies in the message's language, rendered for it.
+    owner: Option<String>,
+    labels: Vec<String>,
+    notes: Vec<Note>,
+    users: Vec<String>,
+    saved: Vec<Saved>,
     intents: &'static [Intent],
     sentiments: &'static [Sentiment],
     flags: &'static [Flag],
@@ -77,12 +95,53 @@ pub async fn panel(
             }
         }
     }
+    let context = context::get(conn, &message.id).await?;
+    let notes = context::notes(conn, &message.id).await?;
+    let (mut users, mut saved) = (Vec::new(), Vec::new());
+    if can_moderate {
+        for token in tokens::list(conn).await? {
+            if token.revoked_at.is_none() && !users.contains(&token.name) {
+                users.push(token.name);
+            }
+        }
+        users.sort();
+        let lang = message
+            .lang
+            .as_deref()
+            .and_then(Lang::from_tag)
+            .unwrap_or(Lang::En);
+        let draft_ctx = DraftContext {
+            author_name: message.author.name.as_deref(),
+            platform: &message.platform,
+            kind: message.kind,
+            seed: message.id.as_str(),
+            answer: None,
+            message_text: &message.text,
+        };
+        for reply in context::saved_replies(conn, Some(lang)).await? {
+            let text = state
+                .ctx
+                .drafter
+                .templates
+                .render_saved(&reply.text, &draft_ctx)
+                .unwrap_or(reply.text);
+            saved.push(Saved {
+                name: reply.name,
+                text,
+            });
+        }
+    }
     Ok(Panel {
         conversation,
         author,
         can_moderate,
         buttons,
         replies,
+        owner: context.owner,
+        labels: context.labels,
+        notes,
+        users,
+        saved,
         dry_run: workbench::dry_run(&state.ctx, message),
         intents: Intent::ALL,
         sentiments: Sentiment::ALL,
@@ -106,6 +165,18 @@ pub async fn notice(
     message_id: &MessageId,
     fields: &FormFields,
 ) -> Result<Option<Notice>, ConsoleError> {
+    if fields.get("context").is_some() {
+        return Ok(Some(Notice {
+            level: "ok",
+            text: "Owner and labels saved.".into(),
+        }));
+    }
+    if fields.get("noted").is_some() {
+        return Ok(Some(Notice {
+            level: "ok",
+            text: "Note added. Notes stay inside replyd: nothing was sent.".into(),
+        }));
+    }
     if fields.get("corrected").is_some() {
         return Ok(Some(Notice {
             level: "ok",
@@ -215,6 +286,48 @@ pub async fn correct(
             correction.message_id
         ))
         .into_response()),
+        Err(e) => refused(&state, &user, &id, e, None).await,
+    }
+}
+
+/// The owner select and the labels field (comma-separated).
+pub async fn set_context(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    form: FormFields,
+) -> Result<Response, ConsoleError> {
+    user.require(Permission::Moderate)?;
+    let patch = wb_context::ContextPatch {
+        owner: Some(form.owned("owner").filter(|o| !o.trim().is_empty())),
+        labels: Some(
+            form.owned("labels")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+    };
+    match wb_context::set_context(&state.ctx, &id, &patch, &user.caller.actor()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/messages/{id}?context=1#context")).into_response()),
+        Err(e) => refused(&state, &user, &id, e, None).await,
+    }
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    form: FormFields,
+) -> Result<Response, ConsoleError> {
+    user.require(Permission::Moderate)?;
+    let text = form.owned("text").unwrap_or_default();
+    match wb_context::add_note(&state.ctx, &id, &text, &user.caller.actor()).await {
+        Ok(note) => Ok(
+            Redirect::to(&format!("/messages/{}?noted=1#notes", note.message_id)).into_response(),
+        ),
         Err(e) => refused(&state, &user, &id, e, None).await,
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::auth::{Caller, Permission};
 use crate::domain::{Intent, MessageId, Platform, Stage};
-use crate::store::{actions, corrections, messages};
+use crate::store::{actions, context, corrections, messages};
 use crate::web::{cursor_param, next_cursor, query_param, ApiError, ApiQuery, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -18,7 +18,10 @@ pub fn routes() -> Router<AppState> {
             "/v1/messages",
             get(list_messages).post(super::ingest::post_messages),
         )
-        .route("/v1/messages/{id}", get(get_message))
+        .route(
+            "/v1/messages/{id}",
+            get(get_message).patch(super::context::patch_message),
+        )
 }
 
 async fn get_message(
@@ -37,7 +40,13 @@ async fn get_message(
     let decision = messages::decision(&mut conn, &id).await?;
     let actions = actions::for_message(&mut conn, &id).await?;
     let corrections = corrections::for_message(&mut conn, &id).await?;
+    let context = context::get(&mut conn, &id).await?;
+    let notes = context::notes(&mut conn, &id).await?;
     Ok(Json(json!({
+        "owner": context.owner,
+        "labels": context.labels,
+        "context": context,
+        "notes": notes,
         "message": message,
         "classification": classification,
         "correction": corrections::merged(&corrections),
@@ -55,6 +64,8 @@ pub struct MessageQuery {
     pub platform: Option<String>,
     pub intent: Option<String>,
     pub q: Option<String>,
+    pub label: Option<String>,
+    pub owner: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -67,6 +78,16 @@ impl MessageQuery {
             platform: query_param::<Platform>("platform", &self.platform)?,
             intent: query_param::<Intent>("intent", &self.intent)?,
             search: self.q.clone().filter(|q| !q.trim().is_empty()),
+            label: self
+                .label
+                .as_deref()
+                .map(|l| l.trim().to_lowercase())
+                .filter(|l| !l.is_empty()),
+            owner: self
+                .owner
+                .as_deref()
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty()),
             before: cursor_param(&self.cursor)?,
             limit: self.limit.unwrap_or(50).clamp(1, 500),
         })

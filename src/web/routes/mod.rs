@@ -1,5 +1,6 @@
 //! The HTTP API's routes, one file per resource.
 
+pub mod context;
 pub mod ingest;
 pub mod leads;
 pub mod messages;

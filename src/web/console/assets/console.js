@@ -33,6 +33,26 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // The message page: a saved reply fills the reply's text area; `s`
+  // (outside a field) moves to the saved replies.
+  const saved = document.getElementById("saved-reply");
+  if (saved) {
+    const replyText = document.getElementById("reply-text");
+    saved.addEventListener("change", () => {
+      const option = saved.selectedOptions[0];
+      if (!option || !option.value) return;
+      replyText.value = option.dataset.text;
+      replyText.focus();
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "s" && !event.ctrlKey && !event.metaKey && !event.altKey
+          && !event.target.matches("input, textarea, select")) {
+        event.preventDefault();
+        saved.focus();
+      }
+    });
+  }
+
   if (!items.length) return;
   let current = -1;
   const focusItem = (i) => {
