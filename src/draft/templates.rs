@@ -190,25 +190,9 @@ impl Templates {
         } else {
             Vec::new()
         };
-        // In a DM the conversation is already private: "send us a message".
-        let channel = if ctx.kind == Kind::Dm {
-            "message"
-        } else {
-            self.brand.channel.as_str()
-        };
         let name_known = greeting_name(ctx.author_name);
         let mut text = template
-            .render(minijinja::context! {
-                name => name_known.as_deref().unwrap_or(NO_NAME),
-                brand => self.brand.name,
-                emoji => self.brand.emoji,
-                formal => self.brand.dutch_address == DutchAddress::U,
-                channel => channel,
-                platform => ctx.platform.as_str(),
-                answer => ctx.answer.unwrap_or_default(),
-                quote => quotable(ctx.message_text),
-                questions => questions,
-            })
+            .render(self.variables(ctx, name_known.as_deref(), questions))
             .map_err(|e| TemplateError::Render {
                 name: template_name.clone(),
                 message: e.to_string(),
@@ -286,31 +270,43 @@ pub fn check_saved_text(source: &str) -> Result<(), String> {
 }
 
 impl Templates {
+    /// What a template or a saved reply may say of the message and the
+    /// brand: the same variables for both.
+    fn variables(
+        &self,
+        ctx: &DraftContext<'_>,
+        name_known: Option<&str>,
+        questions: Vec<String>,
+    ) -> minijinja::Value {
+        // In a DM the conversation is already private: "send us a message".
+        let channel = if ctx.kind == Kind::Dm {
+            "message"
+        } else {
+            self.brand.channel.as_str()
+        };
+        minijinja::context! {
+            name => name_known.unwrap_or(NO_NAME),
+            brand => self.brand.name,
+            emoji => self.brand.emoji,
+            formal => self.brand.dutch_address == DutchAddress::U,
+            channel => channel,
+            platform => ctx.platform.as_str(),
+            answer => ctx.answer.unwrap_or_default(),
+            quote => quotable(ctx.message_text),
+            questions => questions,
+        }
+    }
+
     /// Renders a saved reply's text for a message, with the variables the
     /// templates have (no questions, no sign-off: the person goes on).
     pub fn render_saved(&self, source: &str, ctx: &DraftContext<'_>) -> Result<String, String> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         let name_known = greeting_name(ctx.author_name);
-        let channel = if ctx.kind == Kind::Dm {
-            "message"
-        } else {
-            self.brand.channel.as_str()
-        };
         let text = env
             .render_str(
                 source,
-                minijinja::context! {
-                    name => name_known.as_deref().unwrap_or(NO_NAME),
-                    brand => self.brand.name,
-                    emoji => self.brand.emoji,
-                    formal => self.brand.dutch_address == DutchAddress::U,
-                    channel => channel,
-                    platform => ctx.platform.as_str(),
-                    answer => ctx.answer.unwrap_or_default(),
-                    quote => quotable(ctx.message_text),
-                    questions => Vec::<String>::new(),
-                },
+                self.variables(ctx, name_known.as_deref(), Vec::new()),
             )
             .map_err(|e| e.to_string())?;
         Ok(if name_known.is_none() {

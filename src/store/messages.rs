@@ -412,22 +412,23 @@ pub async fn list(
         .finish("m.received_at DESC, m.id DESC", filter.limit.clamp(1, 500))
         .fetch_all(conn)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let flags: Option<String> = row.try_get("flags")?;
-            Ok(MessageSummary {
-                message: message_from_row(row)?,
-                intent: row.try_get("intent")?,
-                sentiment: row.try_get("sentiment")?,
-                flags: flags
-                    .map(|f| serde_json::from_str(&f))
-                    .transpose()?
-                    .unwrap_or_default(),
-                owner: row.try_get("context_owner")?,
-                labels: context_labels(row)?,
-            })
-        })
-        .collect()
+    rows.iter().map(summary_from_row).collect()
+}
+
+/// A listed message with its reading and its owner and labels.
+fn summary_from_row(row: &AnyRow) -> Result<MessageSummary, StoreError> {
+    let flags: Option<String> = row.try_get("flags")?;
+    Ok(MessageSummary {
+        message: message_from_row(row)?,
+        intent: row.try_get("intent")?,
+        sentiment: row.try_get("sentiment")?,
+        flags: flags
+            .map(|f| serde_json::from_str(&f))
+            .transpose()?
+            .unwrap_or_default(),
+        owner: row.try_get("context_owner")?,
+        labels: context_labels(row)?,
+    })
 }
 
 fn context_labels(row: &sqlx::any::AnyRow) -> Result<Vec<String>, StoreError> {
@@ -561,19 +562,8 @@ pub async fn by_author(
     .await?;
     rows.iter()
         .map(|row| {
-            let flags: Option<String> = row.try_get("flags")?;
             Ok(AuthorMessage {
-                summary: MessageSummary {
-                    message: message_from_row(row)?,
-                    intent: row.try_get("intent")?,
-                    sentiment: row.try_get("sentiment")?,
-                    flags: flags
-                        .map(|f| serde_json::from_str(&f))
-                        .transpose()?
-                        .unwrap_or_default(),
-                    owner: row.try_get("context_owner")?,
-                    labels: context_labels(row)?,
-                },
+                summary: summary_from_row(row)?,
                 decision: row.try_get("summary")?,
             })
         })
