@@ -84,6 +84,11 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
+    /// What a form field holds now.
+    async fn value(&self, selector: &str) -> Option<String> {
+        self.css(selector).await.prop("value").await.unwrap()
+    }
+
     async fn css(&self, selector: &str) -> fantoccini::elements::Element {
         match self
             .client
@@ -348,16 +353,7 @@ async fn reviewers_and_sales_work_in_the_browser() {
     browser
         .wait_for_text("Not done: the reply fails the guardrails")
         .await;
-    assert_eq!(
-        browser
-            .css("#reply-text")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(hostile)
-    );
+    assert_eq!(browser.value("#reply-text").await.as_deref(), Some(hostile));
     browser
         .css("#fix-intent")
         .await
@@ -397,13 +393,7 @@ async fn reviewers_and_sales_work_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(
-        browser
-            .css("#reply-text")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
+        browser.value("#reply-text").await.as_deref(),
         Some("Hi Sam, we open at noon on Sundays.")
     );
     browser.screenshot("workbench").await;
